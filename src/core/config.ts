@@ -1,0 +1,200 @@
+/**
+ * Config codec: the JSON shape (io-ts), the environment fallbacks the gem has (`PORT`, `PID_FILE`),
+ * defaults, and every problem collected into one error that names each key and what was expected. Pure.
+ */
+import { sequenceS } from 'fp-ts/Apply'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as RA from 'fp-ts/ReadonlyArray'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import * as t from 'io-ts'
+import { type Bind, type BindError, describeBindError, formatBind, parseBind } from './bind'
+import type { Env } from './inherit'
+import { RESTART_SIGNALS, type RestartSignal } from './signal'
+
+// ---- value codecs: each one's name says, in words, what it expects --------------------------------
+
+const described = <A>(expected: string, guard: (u: unknown) => u is A): t.Type<A, A> =>
+  new t.Type<A, A>(expected, guard, (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)), t.identity)
+
+/** setTimeout's limit. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+interface MillisecondsBrand {
+  readonly Milliseconds: unique symbol
+}
+export type Milliseconds = t.Branded<number, MillisecondsBrand>
+export const Milliseconds = described(
+  `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`,
+  (u): u is Milliseconds => typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_TIMEOUT_MS,
+)
+
+interface FileModeBrand {
+  readonly FileMode: unique symbol
+}
+export type FileMode = t.Branded<number, FileModeBrand>
+const FILE_MODE = /^(?:0o?)?([0-7]{3})$/
+export const FileModeFromString = new t.Type<FileMode, string>(
+  'a file mode as an octal string, such as "0660"',
+  (u): u is FileMode => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 0o777,
+  (u, c) => {
+    const m = typeof u === 'string' ? FILE_MODE.exec(u) : null
+    return m?.[1] !== undefined ? t.success(parseInt(m[1], 8) as FileMode) : t.failure(u, c)
+  },
+  (m) => `0${m.toString(8).padStart(3, '0')}`,
+)
+
+const NonEmptyString = described('a non-empty string', (u): u is string => typeof u === 'string' && u.trim().length > 0)
+
+export const BindFromString = new t.Type<Bind, string>(
+  'an address: tcp://host:port, tcp://[ipv6]:port or unix:///absolute/path',
+  (u): u is Bind => typeof u === 'object' && u !== null && '_tag' in u,
+  (u, c) =>
+    typeof u !== 'string'
+      ? t.failure(u, c)
+      : E.match(
+          (e: BindError) => t.failure<Bind>(u, c, describeBindError(e)),
+          (b: Bind) => t.success(b),
+        )(parseBind(u)),
+  formatBind,
+)
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+const oneOf = <K extends string>(keys: readonly K[]) =>
+  described(`one of ${keys.join(', ')}`, (u): u is K => typeof u === 'string' && (keys as readonly string[]).includes(u))
+
+// ---- the JSON shape -------------------------------------------------------------------------------
+
+/** Every key but `bind`, which has an environment fallback and is resolved on its own. */
+const fields = {
+  startCommand: NonEmptyString,
+  pidfilePath: NonEmptyString,
+  logPath: NonEmptyString,
+  logLevel: oneOf(LOG_LEVELS),
+  drainTimeoutMs: Milliseconds,
+  readyTimeoutMs: Milliseconds,
+  restartSignal: oneOf(RESTART_SIGNALS),
+  socketMode: FileModeFromString,
+}
+const Settings = t.partial(fields)
+type Settings = t.TypeOf<typeof Settings>
+
+export const ConfigJson = t.partial({ bind: BindFromString, ...fields })
+/** The config as written in JSON: every key optional, values as JSON has them. */
+export type ConfigJson = t.OutputOf<typeof ConfigJson>
+export const CONFIG_KEYS = Object.keys(ConfigJson.props) as readonly (keyof ConfigJson)[]
+
+// ---- the decoded config ---------------------------------------------------------------------------
+
+export interface Config {
+  readonly bind: Bind
+  /** Command line run with `sh -c`; `none` re-runs this process's own command line. */
+  readonly startCommand: O.Option<string>
+  readonly pidfilePath: O.Option<string>
+  readonly logPath: O.Option<string>
+  readonly logLevel: LogLevel
+  readonly drainTimeoutMs: O.Option<Milliseconds>
+  readonly readyTimeoutMs: Milliseconds
+  readonly restartSignal: RestartSignal
+  readonly socketMode: FileMode
+}
+
+export const DEFAULTS = {
+  logLevel: 'info',
+  readyTimeoutMs: 10_000 as Milliseconds,
+  restartSignal: 'SIGUSR1',
+  socketMode: 0o660 as FileMode,
+} as const
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+export interface ConfigProblem {
+  readonly key: string
+  /** What is wrong and what was expected, e.g. `got "loud", expected one of fatal, error, ...`. */
+  readonly message: string
+}
+
+export interface ConfigError {
+  readonly _tag: 'InvalidConfig'
+  readonly problems: RNEA.ReadonlyNonEmptyArray<ConfigProblem>
+}
+
+export const describeConfigError = (e: ConfigError): string => {
+  const n = e.problems.length
+  return `invalid config (${n} problem${n === 1 ? '' : 's'}):\n${e.problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`
+}
+
+// ---- decoding -------------------------------------------------------------------------------------
+
+type Checked<A> = E.Either<RNEA.ReadonlyNonEmptyArray<ConfigProblem>, A>
+const Validation = E.getApplicativeValidation(RNEA.getSemigroup<ConfigProblem>())
+
+const show = (u: unknown): string => {
+  const s = JSON.stringify(u) as string | undefined
+  return s === undefined ? String(u) : s.length > 80 ? `${s.slice(0, 77)}...` : s
+}
+
+const problem = (key: string, message: string): RNEA.ReadonlyNonEmptyArray<ConfigProblem> => [{ key, message }]
+
+/** io-ts errors as problems; `key` names the value when it was decoded on its own (not inside the object). */
+const fromValidation =
+  (key?: string) =>
+  (errors: t.Errors): RNEA.ReadonlyNonEmptyArray<ConfigProblem> => {
+    const problems = errors.map((err): ConfigProblem => {
+      const path = err.context.map((c) => c.key).filter((k) => k !== '').join('.')
+      const expected = err.context[err.context.length - 1]?.type.name ?? 'a valid value'
+      return { key: key ?? path, message: err.message ?? `got ${show(err.value)}, expected ${expected}` }
+    })
+    return RA.isNonEmpty(problems) ? problems : problem(key ?? '(config)', 'is invalid')
+  }
+
+const knownKeys = (record: Readonly<Record<string, unknown>>): Checked<void> => {
+  const unknown = Object.keys(record).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k))
+  const problems = unknown.map((k): ConfigProblem => ({ key: k, message: `is not a config key; the keys are ${CONFIG_KEYS.join(', ')}` }))
+  return RA.isNonEmpty(problems) ? E.left(problems) : E.right(undefined)
+}
+
+/** `bind` from the config, else tcp://0.0.0.0:$PORT as in the gem. */
+const resolveBind = (raw: unknown, env: Env): Checked<Bind> => {
+  if (raw !== undefined) return E.mapLeft(fromValidation('bind'))(BindFromString.decode(raw))
+  const port = env.PORT
+  if (port === undefined || port === '') {
+    return E.left(problem('bind', `is missing: expected ${BindFromString.name}, or a PORT environment variable to listen on tcp://0.0.0.0:$PORT`))
+  }
+  return E.mapLeft((_: BindError) =>
+    problem('bind', `is not set, and PORT=${show(port)} is not a port: expected a whole number from 0 to 65535`),
+  )(parseBind(`tcp://0.0.0.0:${port}`))
+}
+
+const nonEmptyEnv = (v: string | undefined): O.Option<string> => (v !== undefined && v !== '' ? O.some(v) : O.none)
+
+const toConfig = (bind: Bind, s: Settings, env: Env): Config => ({
+  bind,
+  startCommand: O.fromNullable(s.startCommand),
+  pidfilePath: O.alt(() => nonEmptyEnv(env.PID_FILE))(O.fromNullable(s.pidfilePath)),
+  logPath: O.fromNullable(s.logPath),
+  logLevel: s.logLevel ?? DEFAULTS.logLevel,
+  drainTimeoutMs: O.fromNullable(s.drainTimeoutMs),
+  readyTimeoutMs: s.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
+  restartSignal: s.restartSignal ?? DEFAULTS.restartSignal,
+  socketMode: s.socketMode ?? DEFAULTS.socketMode,
+})
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/** Decodes the parsed JSON config, applying environment fallbacks and defaults; every problem is reported at once. */
+export const decodeConfig = (input: unknown, env: Env): E.Either<ConfigError, Config> => {
+  const checked: Checked<Config> = isRecord(input)
+    ? pipe(
+        sequenceS(Validation)({
+          keys: knownKeys(input),
+          bind: resolveBind(input.bind, env),
+          settings: E.mapLeft(fromValidation())(Settings.decode(input)),
+        }),
+        E.map(({ bind, settings }) => toConfig(bind, settings, env)),
+      )
+    : E.left(problem('(config)', `got ${show(input)}, expected a JSON object`))
+  return E.mapLeft((problems: RNEA.ReadonlyNonEmptyArray<ConfigProblem>): ConfigError => ({ _tag: 'InvalidConfig', problems }))(checked)
+}

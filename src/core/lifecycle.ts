@@ -1,0 +1,286 @@
+/**
+ * Lifecycle: the server's state machine as one pure reducer. `reduce(state, event)` returns the next
+ * state and the effects to run, as plain data (no closures) so they can be compared in tests. An event
+ * that is not allowed in a state yields a log effect, never a throw.
+ *
+ *   Listening --restart--> Restarting --ready--> Draining(handoff) --drained--> Exited
+ *       ^                      |
+ *       +------failed----------+            any --stop--> Draining(stop) --drained / 2nd stop--> Exited
+ */
+import * as O from 'fp-ts/Option'
+import * as C from './counter'
+import { forcedExitCode, type RestartSignal, type StopSignal } from './signal'
+
+// ---- state -------------------------------------------------------------------------------------
+
+export type DrainReason = 'handoff' | 'stop'
+
+interface Common {
+  readonly connections: C.Counter
+  /** Restart attempts so far; the next one is numbered `attempts + 1`. */
+  readonly attempts: number
+}
+
+export interface Listening extends Common {
+  readonly _tag: 'Listening'
+}
+export interface Restarting extends Common {
+  readonly _tag: 'Restarting'
+  readonly attempt: number
+}
+export interface Draining extends Common {
+  readonly _tag: 'Draining'
+  readonly reason: DrainReason
+}
+export interface Exited extends Common {
+  readonly _tag: 'Exited'
+  readonly code: number
+}
+
+export type State = Listening | Restarting | Draining | Exited
+
+export const initial: State = { _tag: 'Listening', connections: C.empty, attempts: 0 }
+
+// ---- events ------------------------------------------------------------------------------------
+
+export type SuccessorFailure =
+  | { readonly _tag: 'SpawnFailed'; readonly message: string }
+  | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null }
+  | { readonly _tag: 'TimedOut'; readonly afterMs: number }
+
+export type Event =
+  | { readonly _tag: 'RestartRequested'; readonly signal: RestartSignal }
+  | { readonly _tag: 'StopRequested'; readonly signal: StopSignal }
+  | { readonly _tag: 'SuccessorReady'; readonly attempt: number; readonly pid: number }
+  | { readonly _tag: 'SuccessorFailed'; readonly attempt: number; readonly pid: number | null; readonly failure: SuccessorFailure }
+  | { readonly _tag: 'ConnectionOpened' }
+  | { readonly _tag: 'ConnectionClosed' }
+  | { readonly _tag: 'DrainTimedOut' }
+
+// ---- effects -----------------------------------------------------------------------------------
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type Fields = Readonly<Record<string, string | number | boolean | null>>
+
+export type Effect =
+  | { readonly _tag: 'SpawnSuccessor'; readonly attempt: number }
+  /** Kill the successor and everything it started (its process group). */
+  | { readonly _tag: 'KillSuccessor'; readonly attempt: number }
+  /** The successor is ready: stop watching it and let it live on without us. */
+  | { readonly _tag: 'ReleaseSuccessor'; readonly attempt: number }
+  /** A successor may have written its pid before failing: make the pidfile name this process again. */
+  | { readonly _tag: 'RestorePidfile' }
+  /** Close the listener. On `stop` also remove the UNIX socket file (if still ours) before closing. */
+  | { readonly _tag: 'StopAccepting'; readonly reason: DrainReason }
+  | { readonly _tag: 'DestroyConnections' }
+  | { readonly _tag: 'Exit'; readonly code: number }
+  | { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
+
+export type Step = readonly [State, readonly Effect[]]
+
+export const log = (level: LogLevel, event: string, message: string, fields: Fields = {}): Effect => ({
+  _tag: 'Log',
+  level,
+  event,
+  message,
+  fields,
+})
+
+export const describeFailure = (f: SuccessorFailure): string => {
+  switch (f._tag) {
+    case 'SpawnFailed':
+      return `could not be started: ${f.message}`
+    case 'Exited':
+      return f.signal !== null ? `was killed by ${f.signal} before it was ready` : `exited with code ${String(f.code)} before it was ready`
+    case 'TimedOut':
+      return `was not ready within ${f.afterMs} ms`
+  }
+}
+
+const failureFields = (f: SuccessorFailure): Fields => {
+  switch (f._tag) {
+    case 'SpawnFailed':
+      return { failure: 'spawn-failed', error: f.message }
+    case 'Exited':
+      return { failure: 'exited', exitCode: f.code, signal: f.signal }
+    case 'TimedOut':
+      return { failure: 'timed-out', timeoutMs: f.afterMs }
+  }
+}
+
+// ---- reducer -----------------------------------------------------------------------------------
+
+const ignore = (state: State, event: Event, why: string): Step => [
+  state,
+  [log('debug', 'event-ignored', `${event._tag} ignored: ${why}`, { state: state._tag, eventType: event._tag })],
+]
+
+/** Connection bookkeeping is the same in every live state. */
+const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'ConnectionOpened' | 'ConnectionClosed' }): Step => {
+  if (event._tag === 'ConnectionOpened') return [{ ...state, connections: C.opened(state.connections) }, []]
+  const next = C.closed(state.connections)
+  return O.isSome(next)
+    ? [{ ...state, connections: next.value }, []]
+    : [state, [log('error', 'counter-underflow', 'a connection closed while none was counted open; this is a bug')]]
+}
+
+const startDraining = (state: State, reason: DrainReason, before: readonly Effect[]): Step => [
+  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, reason },
+  [
+    ...before,
+    { _tag: 'StopAccepting', reason },
+    log('info', 'draining', `stopped accepting; draining ${state.connections.active} open connection(s)`, {
+      reason,
+      active: state.connections.active,
+    }),
+  ],
+]
+
+/** A drain that has reached zero ends the process. */
+const settle = ([state, effects]: Step): Step =>
+  state._tag === 'Draining' && C.isDrained(state.connections)
+    ? [
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: 0 },
+        [
+          ...effects,
+          log('info', 'drained', 'all connections closed', { reason: state.reason, accepted: state.connections.accepted }),
+          { _tag: 'Exit', code: 0 },
+        ],
+      ]
+    : [state, effects]
+
+const stopRequested = (signal: StopSignal): Effect =>
+  log('info', 'stop-requested', `${signal} received: stopping`, { signal })
+
+const onListening = (state: Listening, event: Event): Step => {
+  switch (event._tag) {
+    case 'RestartRequested': {
+      const attempt = state.attempts + 1
+      return [
+        { _tag: 'Restarting', connections: state.connections, attempts: attempt, attempt },
+        [
+          log('info', 'restart-requested', `${event.signal} received: starting a successor`, { signal: event.signal, attempt }),
+          { _tag: 'SpawnSuccessor', attempt },
+        ],
+      ]
+    }
+    case 'StopRequested':
+      return settle(startDraining(state, 'stop', [stopRequested(event.signal)]))
+    case 'ConnectionOpened':
+    case 'ConnectionClosed':
+      return count(state, event)
+    case 'SuccessorReady':
+    case 'SuccessorFailed':
+      return ignore(state, event, `attempt ${event.attempt} is no longer in progress`)
+    case 'DrainTimedOut':
+      return ignore(state, event, 'not draining')
+  }
+}
+
+const onRestarting = (state: Restarting, event: Event): Step => {
+  switch (event._tag) {
+    case 'RestartRequested':
+      return [
+        state,
+        [
+          log('warn', 'restart-ignored', `${event.signal} ignored: restart attempt ${state.attempt} is in progress`, {
+            signal: event.signal,
+            attempt: state.attempt,
+          }),
+        ],
+      ]
+    case 'StopRequested':
+      return settle(
+        startDraining(state, 'stop', [
+          stopRequested(event.signal),
+          { _tag: 'KillSuccessor', attempt: state.attempt },
+          { _tag: 'RestorePidfile' },
+          log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
+        ]),
+      )
+    case 'SuccessorReady':
+      if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
+      return settle(
+        startDraining(state, 'handoff', [
+          { _tag: 'ReleaseSuccessor', attempt: event.attempt },
+          log('info', 'successor-ready', `successor ${event.pid} is ready; handing over`, { attempt: event.attempt, successorPid: event.pid }),
+        ]),
+      )
+    case 'SuccessorFailed':
+      if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
+      return [
+        { _tag: 'Listening', connections: state.connections, attempts: state.attempts },
+        [
+          { _tag: 'KillSuccessor', attempt: event.attempt },
+          { _tag: 'RestorePidfile' },
+          log('error', 'successor-failed', `restart attempt ${event.attempt} failed: the successor ${describeFailure(event.failure)}; still serving`, {
+            attempt: event.attempt,
+            successorPid: event.pid,
+            ...failureFields(event.failure),
+          }),
+        ],
+      ]
+    case 'ConnectionOpened':
+    case 'ConnectionClosed':
+      return count(state, event)
+    case 'DrainTimedOut':
+      return ignore(state, event, 'not draining')
+  }
+}
+
+const onDraining = (state: Draining, event: Event): Step => {
+  switch (event._tag) {
+    case 'RestartRequested':
+      return [
+        state,
+        [log('warn', 'restart-ignored', `${event.signal} ignored: this process is draining`, { signal: event.signal, reason: state.reason })],
+      ]
+    case 'StopRequested':
+      if (state.reason === 'handoff') {
+        return [
+          { ...state, reason: 'stop' },
+          [log('info', 'stop-requested', `${event.signal} received: already draining after a handoff; a second one exits at once`, { signal: event.signal })],
+        ]
+      }
+      return [
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: forcedExitCode(event.signal) },
+        [
+          log('warn', 'forced-exit', `second stop signal (${event.signal}): exiting now with ${state.connections.active} connection(s) open`, {
+            signal: event.signal,
+            active: state.connections.active,
+          }),
+          { _tag: 'Exit', code: forcedExitCode(event.signal) },
+        ],
+      ]
+    case 'ConnectionOpened':
+    case 'ConnectionClosed':
+      return settle(count(state, event))
+    case 'SuccessorReady':
+    case 'SuccessorFailed':
+      return ignore(state, event, 'draining')
+    case 'DrainTimedOut':
+      return [
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: 0 },
+        [
+          log('warn', 'drain-timeout', `drain timeout: closing ${state.connections.active} connection(s) still open`, {
+            active: state.connections.active,
+          }),
+          { _tag: 'DestroyConnections' },
+          { _tag: 'Exit', code: 0 },
+        ],
+      ]
+  }
+}
+
+export const reduce = (state: State, event: Event): Step => {
+  switch (state._tag) {
+    case 'Listening':
+      return onListening(state, event)
+    case 'Restarting':
+      return onRestarting(state, event)
+    case 'Draining':
+      return onDraining(state, event)
+    case 'Exited':
+      return [state, []]
+  }
+}

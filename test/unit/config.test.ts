@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as E from 'fp-ts/Either'
+import * as O from 'fp-ts/Option'
+import { tcp, unix } from '../../src/core/bind'
+import { type Config, decodeConfig, describeConfigError } from '../../src/core/config'
+
+const defaults = (bind: Config['bind']): Config => ({
+  bind,
+  startCommand: O.none,
+  pidfilePath: O.none,
+  logPath: O.none,
+  logLevel: 'info',
+  drainTimeoutMs: O.none,
+  readyTimeoutMs: 10_000 as Config['readyTimeoutMs'],
+  restartSignal: 'SIGUSR1',
+  socketMode: 0o660 as Config['socketMode'],
+})
+
+const rejected = (input: unknown, env = {}): string => {
+  const r = decodeConfig(input, env)
+  assert.ok(E.isLeft(r), `expected a rejection, got ${JSON.stringify(r)}`)
+  return describeConfigError(r.left)
+}
+
+describe('decodeConfig', () => {
+  it('decodes a full config', () => {
+    const r = decodeConfig(
+      {
+        bind: 'unix:///tmp/echo.sock',
+        startCommand: 'node dist/examples/echo.js examples/echo.json',
+        pidfilePath: '/tmp/echo.pid',
+        logPath: '/tmp/echo.log',
+        logLevel: 'debug',
+        drainTimeoutMs: 30000,
+        readyTimeoutMs: 5000,
+        restartSignal: 'SIGHUP',
+        socketMode: '0600',
+      },
+      {},
+    )
+    assert.deepStrictEqual(
+      r,
+      E.right({
+        bind: unix('/tmp/echo.sock'),
+        startCommand: O.some('node dist/examples/echo.js examples/echo.json'),
+        pidfilePath: O.some('/tmp/echo.pid'),
+        logPath: O.some('/tmp/echo.log'),
+        logLevel: 'debug',
+        drainTimeoutMs: O.some(30000),
+        readyTimeoutMs: 5000,
+        restartSignal: 'SIGHUP',
+        socketMode: 0o600,
+      }),
+    )
+  })
+
+  it('applies defaults', () => {
+    assert.deepStrictEqual(decodeConfig({ bind: 'tcp://127.0.0.1:6789' }, {}), E.right(defaults(tcp('127.0.0.1', 6789))))
+  })
+
+  it('falls back to tcp://0.0.0.0:$PORT and $PID_FILE, as the gem does', () => {
+    assert.deepStrictEqual(
+      decodeConfig({}, { PORT: '8080', PID_FILE: '/run/x.pid' }),
+      E.right({ ...defaults(tcp('0.0.0.0', 8080)), pidfilePath: O.some('/run/x.pid') }),
+    )
+  })
+
+  it('prefers the config over the environment', () => {
+    const r = decodeConfig({ bind: 'tcp://[::1]:1', pidfilePath: 'a.pid' }, { PORT: '8080', PID_FILE: '/run/x.pid' })
+    assert.deepStrictEqual(r, E.right({ ...defaults(tcp('::1', 1)), pidfilePath: O.some('a.pid') }))
+  })
+
+  it('accepts the socket mode written as 660, 0660 or 0o660', () => {
+    for (const socketMode of ['660', '0660', '0o660']) {
+      const r = decodeConfig({ bind: 'unix:///tmp/a', socketMode }, {})
+      assert.ok(E.isRight(r))
+      assert.equal(r.right.socketMode, 0o660)
+    }
+  })
+})
+
+describe('decodeConfig rejects, naming the key and what was expected', () => {
+  const table: readonly [string, unknown, Record<string, string>, RegExp][] = [
+    ['no bind and no PORT', {}, {}, /bind: is missing: expected an address: tcp:\/\/host:port.*or a PORT environment variable/],
+    ['a bad PORT', {}, { PORT: 'eighty' }, /bind: is not set, and PORT="eighty" is not a port: expected a whole number from 0 to 65535/],
+    ['a bad bind', { bind: 'localhost:80' }, {}, /bind: "localhost:80" is not an address: expected tcp:\/\/host:port/],
+    ['a bind that is not a string', { bind: 80 }, {}, /bind: got 80, expected an address/],
+    ['an empty startCommand', { bind: 'tcp://a:1', startCommand: ' ' }, {}, /startCommand: got " ", expected a non-empty string/],
+    ['a pidfilePath that is not a string', { bind: 'tcp://a:1', pidfilePath: true }, {}, /pidfilePath: got true, expected a non-empty string/],
+    ['an empty logPath', { bind: 'tcp://a:1', logPath: '' }, {}, /logPath: got "", expected a non-empty string/],
+    ['an unknown logLevel', { bind: 'tcp://a:1', logLevel: 'verbose' }, {}, /logLevel: got "verbose", expected one of fatal, error, warn, info, debug, trace, silent/],
+    ['a negative drainTimeoutMs', { bind: 'tcp://a:1', drainTimeoutMs: -5 }, {}, /drainTimeoutMs: got -5, expected a whole number of milliseconds from 1 to 2147483647/],
+    ['a fractional readyTimeoutMs', { bind: 'tcp://a:1', readyTimeoutMs: 1.5 }, {}, /readyTimeoutMs: got 1.5, expected a whole number of milliseconds/],
+    ['a readyTimeoutMs as a string', { bind: 'tcp://a:1', readyTimeoutMs: '5000' }, {}, /readyTimeoutMs: got "5000", expected a whole number/],
+    ['a stop signal as restartSignal', { bind: 'tcp://a:1', restartSignal: 'SIGTERM' }, {}, /restartSignal: got "SIGTERM", expected one of SIGUSR1, SIGUSR2, SIGHUP/],
+    ['a decimal socketMode', { bind: 'unix:///a', socketMode: 432 }, {}, /socketMode: got 432, expected a file mode as an octal string, such as "0660"/],
+    ['an unknown key', { bind: 'tcp://a:1', pidFile: 'x' }, {}, /pidFile: is not a config key; the keys are bind, startCommand, pidfilePath/],
+    ['an array', [], {}, /\(config\): got \[\], expected a JSON object/],
+    ['null', null, {}, /\(config\): got null, expected a JSON object/],
+  ]
+  for (const [name, input, env, message] of table) {
+    it(name, () => assert.match(rejected(input, env), message))
+  }
+
+  it('names every invalid key in one message', () => {
+    const message = rejected({ bind: 'nope', logLevel: 'loud', drainTimeoutMs: 0, extra: 1 })
+    assert.match(message, /^invalid config \(4 problems\):/)
+    for (const key of ['bind', 'logLevel', 'drainTimeoutMs', 'extra']) assert.match(message, new RegExp(`^  - ${key}: `, 'm'))
+  })
+})

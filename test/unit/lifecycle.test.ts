@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import type { Counter } from '../../src/core/counter'
+import { type Effect, type Event, initial, reduce, type State, type SuccessorFailure } from '../../src/core/lifecycle'
+
+// Effects in a readable form: logs by their event name, the rest as data.
+type Summary = string | Exclude<Effect, { _tag: 'Log' }>
+const summary = (effects: readonly Effect[]): Summary[] =>
+  effects.filter((e) => !(e._tag === 'Log' && e.level === 'debug')).map((e) => (e._tag === 'Log' ? `log:${e.event}` : e))
+
+const conns = (active: number, accepted = active): Counter => ({ active, accepted })
+const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts })
+const restarting = (active = 1, attempt = 1): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, attempt })
+const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1): State => ({ _tag: 'Draining', connections: conns(active), attempts, reason })
+const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, code })
+
+const RESTART: Event = { _tag: 'RestartRequested', signal: 'SIGUSR1' }
+const TERM: Event = { _tag: 'StopRequested', signal: 'SIGTERM' }
+const INT: Event = { _tag: 'StopRequested', signal: 'SIGINT' }
+const READY1: Event = { _tag: 'SuccessorReady', attempt: 1, pid: 200 }
+const READY_STALE: Event = { _tag: 'SuccessorReady', attempt: 7, pid: 207 }
+const FAILED1: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 200, failure: { _tag: 'Exited', code: 1, signal: null } }
+const FAILED_STALE: Event = { _tag: 'SuccessorFailed', attempt: 7, pid: 207, failure: { _tag: 'TimedOut', afterMs: 100 } }
+const OPENED: Event = { _tag: 'ConnectionOpened' }
+const CLOSED: Event = { _tag: 'ConnectionClosed' }
+const DRAIN_TIMEOUT: Event = { _tag: 'DrainTimedOut' }
+
+type Row = readonly [name: string, state: State, event: Event, next: State, effects: Summary[]]
+
+const table: readonly Row[] = [
+  // Listening
+  ['Listening + restart', listening(2), RESTART, restarting(2, 1), ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 1 }]],
+  ['Listening + restart numbers attempts', listening(0, 4), RESTART, { ...restarting(0, 5) }, ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 5 }]],
+  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0), ['log:stop-requested', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining']],
+  ['Listening(0) + INT exits at once', listening(0), INT, exited(0, 0, 0), ['log:stop-requested', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining', 'log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Listening + stale ready', listening(1), READY_STALE, listening(1), []],
+  ['Listening + stale failure', listening(1), FAILED_STALE, listening(1), []],
+  ['Listening + opened', listening(1), OPENED, { ...listening(2), connections: conns(2, 2) }, []],
+  ['Listening + closed', listening(1), CLOSED, { ...listening(0), connections: conns(0, 1) }, []],
+  ['Listening(0) + closed is reported, not counted', listening(0), CLOSED, listening(0), ['log:counter-underflow']],
+  ['Listening + drain timeout', listening(1), DRAIN_TIMEOUT, listening(1), []],
+  // Restarting
+  ['Restarting + restart is ignored', restarting(), RESTART, restarting(), ['log:restart-ignored']],
+  ['Restarting + TERM kills the successor and drains', restarting(1), TERM, draining('stop', 1), ['log:stop-requested', { _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining']],
+  ['Restarting(0) + TERM exits', restarting(0), TERM, exited(0), ['log:stop-requested', { _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining', 'log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Restarting + ready hands over', restarting(3), READY1, draining('handoff', 3), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', { _tag: 'StopAccepting', reason: 'handoff' }, 'log:draining']],
+  ['Restarting(0) + ready hands over and exits', restarting(0), READY1, exited(0), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', { _tag: 'StopAccepting', reason: 'handoff' }, 'log:draining', 'log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Restarting + stale ready', restarting(), READY_STALE, restarting(), []],
+  ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
+  ['Restarting + stale failure', restarting(), FAILED_STALE, restarting(), []],
+  ['Restarting + opened', restarting(1), OPENED, { ...restarting(2), connections: conns(2, 2) }, []],
+  ['Restarting + closed', restarting(1), CLOSED, { ...restarting(0), connections: conns(0, 1) }, []],
+  ['Restarting + drain timeout', restarting(), DRAIN_TIMEOUT, restarting(), []],
+  // Draining after a handoff
+  ['Draining(handoff) + restart is ignored', draining('handoff'), RESTART, draining('handoff'), ['log:restart-ignored']],
+  ['Draining(handoff) + TERM keeps draining', draining('handoff'), TERM, draining('stop'), ['log:stop-requested']],
+  ['Draining(handoff) + ready', draining('handoff'), READY1, draining('handoff'), []],
+  ['Draining(handoff) + failure', draining('handoff'), FAILED1, draining('handoff'), []],
+  ['Draining(handoff) + opened', draining('handoff', 1), OPENED, { ...draining('handoff', 2), connections: conns(2, 2) }, []],
+  ['Draining(handoff, 2) + closed', draining('handoff', 2), CLOSED, { ...draining('handoff', 1), connections: conns(1, 2) }, []],
+  ['Draining(handoff, 1) + closed exits', draining('handoff', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Draining(handoff) + drain timeout destroys and exits', draining('handoff', 3), DRAIN_TIMEOUT, exited(0, 3), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
+  // Draining after a stop
+  ['Draining(stop) + restart is ignored', draining('stop'), RESTART, draining('stop'), ['log:restart-ignored']],
+  ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143 }]],
+  ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130 }]],
+  ['Draining(stop) + ready', draining('stop'), READY1, draining('stop'), []],
+  ['Draining(stop) + failure', draining('stop'), FAILED1, draining('stop'), []],
+  ['Draining(stop) + opened', draining('stop', 1), OPENED, { ...draining('stop', 2), connections: conns(2, 2) }, []],
+  ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
+  // Exited: nothing happens any more
+  ...[RESTART, TERM, INT, READY1, FAILED1, OPENED, CLOSED, DRAIN_TIMEOUT].map(
+    (e): Row => [`Exited + ${e._tag}`, exited(0), e, exited(0), []],
+  ),
+]
+
+describe('reduce: every state and event', () => {
+  for (const [name, state, event, next, effects] of table) {
+    it(name, () => {
+      const [s, fx] = reduce(state, event)
+      assert.deepStrictEqual(s, next)
+      assert.deepStrictEqual(summary(fx), effects)
+    })
+  }
+
+  it('logs the failure with its exit code', () => {
+    const [, fx] = reduce(restarting(), FAILED1)
+    const entry = fx.find((e) => e._tag === 'Log' && e.event === 'successor-failed')
+    assert.deepStrictEqual(entry, {
+      _tag: 'Log',
+      level: 'error',
+      event: 'successor-failed',
+      message: 'restart attempt 1 failed: the successor exited with code 1 before it was ready; still serving',
+      fields: { attempt: 1, successorPid: 200, failure: 'exited', exitCode: 1, signal: null },
+    })
+  })
+
+  it('states that are not allowed an event log why at debug level', () => {
+    const [, fx] = reduce(listening(), READY_STALE)
+    assert.deepStrictEqual(fx.map((e) => e._tag === 'Log' && e.level), ['debug'])
+  })
+})
+
+// ---- properties over random event sequences ----------------------------------------------------
+
+const event: fc.Arbitrary<Event> = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom<Event>(RESTART, { _tag: 'RestartRequested', signal: 'SIGHUP' }) },
+  { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, INT) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }).map((attempt): Event => ({ _tag: 'SuccessorReady', attempt, pid: 100 + attempt })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom<SuccessorFailure>({ _tag: 'Exited', code: 1, signal: null }, { _tag: 'TimedOut', afterMs: 5 }, { _tag: 'SpawnFailed', message: 'ENOENT' }))
+      .map(([attempt, failure]): Event => ({ _tag: 'SuccessorFailed', attempt, pid: 100 + attempt, failure })),
+  },
+  { weight: 5, arbitrary: fc.constant<Event>(OPENED) },
+  { weight: 5, arbitrary: fc.constant<Event>(CLOSED) },
+  { weight: 1, arbitrary: fc.constant<Event>(DRAIN_TIMEOUT) },
+)
+
+interface Trace {
+  readonly steps: readonly { readonly before: State; readonly event: Event; readonly after: State; readonly effects: readonly Effect[] }[]
+}
+
+const run = (events: readonly Event[]): Trace => {
+  let state = initial
+  const steps = events.map((event) => {
+    const [after, effects] = reduce(state, event)
+    const step = { before: state, event, after, effects }
+    state = after
+    return step
+  })
+  return { steps }
+}
+
+const sequences = fc.array(event, { maxLength: 200 })
+
+describe('reduce: properties', () => {
+  it('the count is never negative and equals opens minus closes of open connections', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let model = 0
+        for (const { before, event, after, effects } of run(events).steps) {
+          assert.ok(after.connections.active >= 0)
+          if (before._tag === 'Exited') continue
+          const underflow = effects.some((e) => e._tag === 'Log' && e.event === 'counter-underflow')
+          if (event._tag === 'ConnectionOpened') model += 1
+          if (event._tag === 'ConnectionClosed') {
+            assert.equal(underflow, model === 0)
+            model = Math.max(0, model - 1)
+          }
+          assert.equal(after.connections.active, model)
+        }
+      }),
+    )
+  })
+
+  it('at most one restart is in flight, and attempts are numbered afresh', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        const inFlight = new Set<number>()
+        let last = 0
+        for (const { effects } of run(events).steps) {
+          for (const e of effects) {
+            if (e._tag === 'SpawnSuccessor') {
+              assert.equal(inFlight.size, 0, 'a second successor was spawned while one is in flight')
+              assert.ok(e.attempt > last)
+              last = e.attempt
+              inFlight.add(e.attempt)
+            }
+            if (e._tag === 'KillSuccessor' || e._tag === 'ReleaseSuccessor') {
+              assert.ok(inFlight.has(e.attempt), `${e._tag} for attempt ${e.attempt} that is not in flight`)
+              inFlight.delete(e.attempt)
+            }
+          }
+          assert.ok(inFlight.size <= 1)
+        }
+      }),
+    )
+  })
+
+  it('exits once, and only when drained or forced', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let exits = 0
+        for (const { before, event, after, effects } of run(events).steps) {
+          const exit = effects.find((e) => e._tag === 'Exit')
+          if (exit === undefined) continue
+          exits += 1
+          const forcedBySignal = before._tag === 'Draining' && before.reason === 'stop' && event._tag === 'StopRequested'
+          const forcedByTimeout = before._tag === 'Draining' && event._tag === 'DrainTimedOut'
+          const drained = after.connections.active === 0
+          assert.ok(drained || forcedBySignal || forcedByTimeout, 'exit while connections are open and nothing forced it')
+          assert.equal(after._tag, 'Exited')
+          assert.equal(effects[effects.length - 1], exit, 'Exit is the last effect')
+        }
+        assert.ok(exits <= 1)
+      }),
+    )
+  })
+
+  it('nothing happens after exit, and a stop is never undone', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let stopped = false
+        let acceptingStopped = 0
+        for (const { before, after, effects } of run(events).steps) {
+          if (before._tag === 'Exited') assert.deepStrictEqual([after, effects], [before, []])
+          for (const e of effects) {
+            if (e._tag === 'StopAccepting') acceptingStopped += 1
+            if (e._tag === 'SpawnSuccessor') assert.equal(acceptingStopped, 0, 'spawned a successor after accepting stopped')
+          }
+          if (after._tag === 'Draining' || after._tag === 'Exited') stopped = true
+          if (stopped) assert.ok(after._tag === 'Draining' || after._tag === 'Exited')
+        }
+        assert.ok(acceptingStopped <= 1, 'StopAccepting more than once')
+      }),
+    )
+  })
+
+  it('a handoff happens only for the attempt in flight, and a failure always returns to Listening', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        for (const { before, event, after } of run(events).steps) {
+          if (before._tag !== 'Restarting') continue
+          if (event._tag === 'SuccessorReady' && event.attempt === before.attempt) assert.equal(after._tag, after.connections.active === 0 ? 'Exited' : 'Draining')
+          if (event._tag === 'SuccessorReady' && event.attempt !== before.attempt) assert.equal(after, before)
+          if (event._tag === 'SuccessorFailed' && event.attempt === before.attempt) assert.equal(after._tag, 'Listening')
+        }
+      }),
+    )
+  })
+})
