@@ -1,0 +1,14 @@
+/**
+ * The seed's echo server: read one line, write it back; the library closes the connection.
+ *
+ *   npm run build && node dist/examples/echo.js examples/echo.json
+ *   kill -USR1 $(cat echo.pid)    # zero-downtime restart
+ *   kill -TERM $(cat echo.pid)    # drain and stop
+ */
+import { serve } from '../src/index'
+import { readLine } from './readLine'
+
+void serve(process.argv[2] ?? 'examples/echo.json', async (socket) => {
+  const line = await readLine(socket)
+  socket.write(line)
+})

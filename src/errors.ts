@@ -1,0 +1,39 @@
+/**
+ * Start-up errors: the union of every module's error where they meet in `serve`, and one function that
+ * renders any of them for a person.
+ */
+import { type ConfigError, describeConfigError } from './core/config'
+import { describeInheritError, type InheritError } from './core/inherit'
+import { type ConfigSourceError, describeConfigSourceError } from './shell/configSource'
+import { describeListenError, type ListenError } from './shell/listener'
+import { describeLogError, type LogError } from './shell/logger'
+import { describePidfileError, type PidfileError } from './shell/pidfile'
+
+export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError
+
+export const describeServeError = (e: ServeError): string => {
+  switch (e._tag) {
+    case 'ConfigUnreadable':
+    case 'ConfigNotJson':
+      return describeConfigSourceError(e)
+    case 'InvalidConfig':
+      return describeConfigError(e)
+    case 'MissingVariable':
+    case 'MalformedVariable':
+    case 'SameFd':
+      return describeInheritError(e)
+    case 'LogUnwritable':
+      return describeLogError(e)
+    case 'AddressInUse':
+    case 'PermissionDenied':
+    case 'AddressNotAvailable':
+    case 'FolderMissing':
+    case 'NotASocket':
+    case 'InheritedFdUnusable':
+    case 'BindChanged':
+    case 'ListenFailed':
+      return describeListenError(e)
+    case 'PidfileUnwritable':
+      return describePidfileError(e)
+  }
+}

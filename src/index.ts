@@ -1,0 +1,36 @@
+/**
+ * uninterruptible: zero-downtime restarts for Node.js socket servers. `serve(config, handler)` runs a
+ * server; SIGUSR1 starts a new copy that inherits the listening socket, and the old one drains and
+ * exits. SIGTERM/SIGINT drain and exit; a second one exits at once.
+ */
+import './shell/boot' // first: signal listeners and the environment scrub must happen at load time
+import type * as TE from 'fp-ts/TaskEither'
+import type { ServeError } from './errors'
+import { runMain, serveProtocol, type Stopped } from './serve'
+import type { ConfigInput } from './shell/configSource'
+import type { Handler } from './shell/handler'
+import { rawProtocol } from './shell/raw'
+
+export type { Bind } from './core/bind'
+export type { Config, ConfigJson, LogLevel } from './core/config'
+export type { RestartSignal } from './core/signal'
+export { describeServeError, type ServeError } from './errors'
+export type { Stopped } from './serve'
+export type { ConfigInput } from './shell/configSource'
+export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/handler'
+export type { Logger } from './shell/logger'
+
+/**
+ * For fp-ts users: the server as a TaskEither. It completes when this process has stopped (drained
+ * after a handoff or a stop signal), with the exit code to use, or fails with why it could not start.
+ * Running it does not exit the process; `serve` does.
+ */
+export const serveTask = <E>(config: ConfigInput, handler: Handler<E>): TE.TaskEither<ServeError, Stopped> =>
+  serveProtocol(config, rawProtocol(handler))
+
+/**
+ * Runs the server as this process's program: `config` is a path to a JSON file or the config object;
+ * `handler` gets each accepted socket, and the socket is ended when the handler settles. The process
+ * exits when the server has stopped; a server that cannot start prints why and exits 1.
+ */
+export const serve = <E>(config: ConfigInput, handler: Handler<E>): Promise<never> => runMain(serveTask(config, handler))

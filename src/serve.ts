@@ -1,0 +1,174 @@
+/**
+ * serve: the composition. One TaskEither pipeline (read and decode the config, read the inheritance,
+ * open the log, acquire the listener, write the pidfile, tell the parent we are ready) that ends in the
+ * running lifecycle and completes when this process has stopped.
+ */
+import * as net from 'node:net'
+import * as path from 'node:path'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import type * as T from 'fp-ts/Task'
+import * as TE from 'fp-ts/TaskEither'
+import { type Config, decodeConfig } from './core/config'
+import { type Inherited, readInherited } from './core/inherit'
+import { type Event, initial } from './core/lifecycle'
+import { isRestartSignal, STOP_SIGNALS, type StopSignal } from './core/signal'
+import { describeServeError, type ServeError } from './errors'
+import { inheritedEnv } from './shell/boot'
+import { type ConfigInput, readConfigSource } from './shell/configSource'
+import { trackConnections } from './shell/connections'
+import { interpret } from './shell/interpreter'
+import { acquire, type Listener, removeSocketFileIfOwn } from './shell/listener'
+import { createLogger, type Logger } from './shell/logger'
+import { writePidfile } from './shell/pidfile'
+import type { Protocol } from './shell/protocol'
+import { describeReadyError, signalReady } from './shell/readiness'
+import { createRuntime, type Runtime } from './shell/runtime'
+import * as signals from './shell/signals'
+import { liveCapabilities } from './shell/wiring'
+
+export interface Stopped {
+  /** The exit code this process should end with: 0 after a drain, 128+n after a second stop signal. */
+  readonly code: number
+}
+
+interface Prepared {
+  readonly config: Config
+  readonly inherited: O.Option<Inherited>
+  readonly generation: number
+  readonly log: Logger
+  readonly pidfile: O.Option<string>
+}
+
+const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
+  pipe(
+    TE.Do,
+    TE.tap(() => TE.fromIO(() => signals.listen(STOP_SIGNALS))),
+    TE.bindW('json', () => readConfigSource(input)),
+    TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
+    TE.tap(({ config }) => TE.fromIO(() => signals.listen([config.restartSignal]))),
+    TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
+    TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
+    TE.bindW('log', ({ config, generation }) =>
+      TE.fromEither(createLogger({ level: config.logLevel, logPath: O.map((p: string) => path.resolve(p))(config.logPath), generation })),
+    ),
+    TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
+  )
+
+const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
+  O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
+
+/** Undoes a listener acquired by a start-up that then failed: the socket file goes only if it is ours. */
+const release = (listener: Listener): T.Task<void> => async () => {
+  if (!listener.inherited && listener.bind._tag === 'Unix' && O.isSome(listener.socketId)) {
+    await removeSocketFileIfOwn(listener.bind.path, listener.socketId.value)()
+  }
+  listener.server.close()
+}
+
+const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
+  (STOP_SIGNALS as readonly string[]).includes(signal)
+    ? O.some({ _tag: 'StopRequested', signal: signal as StopSignal })
+    : isRestartSignal(signal) && signal === config.restartSignal
+      ? O.some({ _tag: 'RestartRequested', signal })
+      : O.none
+
+/** Starts the lifecycle on an acquired listener; completes when the Exit effect has run. */
+const run =
+  (p: Prepared, listener: Listener, runtime: Runtime, protocol: Protocol, connections: ReturnType<typeof trackConnections>): T.Task<Stopped> =>
+  () =>
+    new Promise((resolve) => {
+      const { log, config } = p
+      listener.server.on('error', (err) => log.error({ event: 'accept-error', err }, `accepting a connection failed: ${err.message}`))
+      const onSignal = (signal: NodeJS.Signals): void =>
+        O.match(
+          () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
+          (event: Event) => runtime.dispatch(event),
+        )(toEvent(config, signal))
+      const delivery = signals.take(onSignal)
+      const exec = interpret(
+        liveCapabilities({
+          ...p,
+          listener,
+          dispatch: runtime.dispatch,
+          connections,
+          protocol,
+          onExit: (code) => {
+            delivery.release(STOP_SIGNALS)
+            resolve({ code })
+          },
+        }),
+      )
+      runtime.start(async (effect) => {
+        const r = await exec(effect)()
+        if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
+      })
+      log.info(
+        { event: 'listening', bind: listener.address, inherited: listener.inherited, ...(O.isSome(p.inherited) ? { parentPid: p.inherited.value.parentPid } : {}) },
+        `listening on ${listener.address} (${listener.inherited ? 'inherited socket' : 'bound'})`,
+      )
+      for (const signal of delivery.queued) {
+        if (isRestartSignal(signal)) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
+        else onSignal(signal)
+      }
+      // a stop that arrived during start-up means this successor must not take over
+      if (O.isSome(p.inherited) && runtime.state()._tag === 'Listening') {
+        const ready = signalReady(p.inherited.value.readyFd)
+        if (E.isLeft(ready)) log.warn({ event: 'ready-unsent', error: ready.left.reason }, describeReadyError(ready.left))
+      }
+    })
+
+const start = (p: Prepared, makeProtocol: (log: Logger) => Protocol): TE.TaskEither<ServeError, Stopped> => {
+  const runtime = createRuntime(initial)
+  const protocol = makeProtocol(p.log)
+  const connections = trackConnections(
+    { opened: () => runtime.dispatch({ _tag: 'ConnectionOpened' }), closed: () => runtime.dispatch({ _tag: 'ConnectionClosed' }) },
+    protocol.accept,
+  )
+  const server = net.createServer()
+  server.on('connection', connections.onConnection)
+  const successor = O.isSome(p.inherited)
+  const acquired = acquire(server, {
+    bind: p.config.bind,
+    inherited: p.inherited,
+    socketMode: p.config.socketMode,
+    onStale: () => p.log.warn({ event: 'stale-socket' }, 'replacing a stale socket file nobody answers on'),
+  })
+  return pipe(
+    // a successor writes the pidfile first: once it listens it must not fail, or it would drop what it accepted
+    successor ? writeOwnPidfile(p) : TE.right(undefined),
+    TE.flatMap(() => acquired),
+    TE.tap((listener) =>
+      successor
+        ? TE.right(undefined)
+        : pipe(
+            writeOwnPidfile(p),
+            TE.orElseFirstTaskK(() => release(listener)),
+          ),
+    ),
+    TE.flatMapTask((listener) => run(p, listener, runtime, protocol, connections)),
+  )
+}
+
+/** Serves with a given protocol; the TaskEither completes when this process has stopped. */
+export const serveProtocol = (input: ConfigInput, makeProtocol: (log: Logger) => Protocol): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    prepare(input),
+    TE.flatMap((p) =>
+      pipe(
+        start(p, makeProtocol),
+        TE.tapError((e) => TE.fromIO(() => p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e)))),
+      ),
+    ),
+  )
+
+/** Runs a serve task as the program: exits with its code, or prints why it could not start and exits 1. */
+export const runMain = (task: TE.TaskEither<ServeError, Stopped>): Promise<never> =>
+  task().then((result) => {
+    if (E.isLeft(result)) {
+      process.stderr.write(`uninterruptible: ${describeServeError(result.left)}\n`)
+      process.exit(1)
+    }
+    process.exit(result.right.code)
+  })

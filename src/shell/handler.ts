@@ -1,0 +1,48 @@
+/**
+ * Handler: runs the user's connection handler, whatever its style (plain, async, Either, TaskEither),
+ * and turns every way it can fail into a tagged failure: a throw, a rejection, or a Left.
+ */
+import type { Socket } from 'node:net'
+import * as E from 'fp-ts/Either'
+import type * as TE from 'fp-ts/TaskEither'
+import type { Logger } from './logger'
+
+export interface ConnectionContext {
+  /** This process's sequence number for the connection, as it appears in logs. */
+  readonly id: number
+  /** A logger carrying the connection id. */
+  readonly log: Logger
+}
+
+/** What a handler may return: nothing, a promise, an Either, or a TaskEither (a Left is a failure). */
+export type HandlerResult<E> = void | PromiseLike<unknown> | E.Either<E, unknown> | TE.TaskEither<E, unknown>
+
+export type Handler<E = unknown> = (socket: Socket, context: ConnectionContext) => HandlerResult<E>
+
+export type HandlerFailure<E> =
+  | { readonly _tag: 'Threw'; readonly error: unknown }
+  | { readonly _tag: 'Rejected'; readonly error: unknown }
+  | { readonly _tag: 'ReturnedLeft'; readonly error: E }
+
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  (typeof u === 'object' || typeof u === 'function') && u !== null && typeof (u as { then?: unknown }).then === 'function'
+
+const isLeft = (u: unknown): u is E.Left<unknown> =>
+  typeof u === 'object' && u !== null && (u as { _tag?: unknown })._tag === 'Left' && 'left' in u
+
+export const runHandler =
+  <Err>(handler: Handler<Err>, socket: Socket, context: ConnectionContext): TE.TaskEither<HandlerFailure<Err>, void> =>
+  async () => {
+    let result: unknown
+    try {
+      result = handler(socket, context)
+    } catch (error) {
+      return E.left({ _tag: 'Threw', error })
+    }
+    try {
+      const value = typeof result === 'function' ? await (result as () => unknown)() : isThenable(result) ? await result : result
+      return isLeft(value) ? E.left({ _tag: 'ReturnedLeft', error: value.left as Err }) : E.right(undefined)
+    } catch (error) {
+      return E.left({ _tag: 'Rejected', error })
+    }
+  }

@@ -1,0 +1,60 @@
+/**
+ * Interpreter: turns each lifecycle effect into a TaskEither over a record of capabilities (the whole
+ * OS boundary), so tests can swap in fakes and the real thing is wired in one place (wiring.ts).
+ * A failed effect is reported, never thrown: the lifecycle goes on.
+ */
+import { pipe } from 'fp-ts/function'
+import * as TE from 'fp-ts/TaskEither'
+import type { DrainReason, Effect, Fields, LogLevel } from '../core/lifecycle'
+
+export interface EffectError {
+  readonly _tag: 'EffectFailed'
+  readonly effect: Effect['_tag']
+  readonly message: string
+}
+
+export interface Capabilities {
+  readonly spawnSuccessor: (attempt: number) => void
+  readonly killSuccessor: (attempt: number) => void
+  readonly releaseSuccessor: (attempt: number) => void
+  readonly restorePidfile: () => TE.TaskEither<string, void>
+  readonly stopAccepting: (reason: DrainReason) => TE.TaskEither<string, void>
+  readonly destroyConnections: () => void
+  readonly exit: (code: number) => TE.TaskEither<string, void>
+  readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
+}
+
+const sync = (f: () => void): TE.TaskEither<string, void> => TE.fromIO(f)
+
+const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> => {
+  switch (effect._tag) {
+    case 'SpawnSuccessor':
+      return sync(() => caps.spawnSuccessor(effect.attempt))
+    case 'KillSuccessor':
+      return sync(() => caps.killSuccessor(effect.attempt))
+    case 'ReleaseSuccessor':
+      return sync(() => caps.releaseSuccessor(effect.attempt))
+    case 'RestorePidfile':
+      return caps.restorePidfile()
+    case 'StopAccepting':
+      return caps.stopAccepting(effect.reason)
+    case 'DestroyConnections':
+      return sync(() => caps.destroyConnections())
+    case 'Exit':
+      return caps.exit(effect.code)
+    case 'Log':
+      return sync(() => caps.log(effect.level, effect.event, effect.message, effect.fields))
+  }
+}
+
+export const interpret =
+  (caps: Capabilities) =>
+  (effect: Effect): TE.TaskEither<EffectError, void> =>
+    pipe(
+      TE.tryCatch(
+        () => step(caps, effect)(),
+        (thrown) => (thrown instanceof Error ? thrown.message : String(thrown)),
+      ),
+      TE.flatMap(TE.fromEither),
+      TE.mapLeft((message) => ({ _tag: 'EffectFailed' as const, effect: effect._tag, message })),
+    )

@@ -1,0 +1,279 @@
+/**
+ * Listener acquisition: bind a fresh TCP or UNIX listener, or take over the one a parent passed down.
+ * Owns the UNIX socket file's life: the stale-file probe, the atomic bind (a temporary name renamed
+ * onto the path, so closing never unlinks the path), and removal only while the file is still ours.
+ */
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as TE from 'fp-ts/TaskEither'
+import { type Bind, formatBind, sameBind } from '../core/bind'
+import type { Inherited, SocketId } from '../core/inherit'
+import { listenFd } from './fd'
+
+export interface Listener {
+  readonly server: net.Server
+  readonly fd: number
+  readonly bind: Bind
+  /** The address actually bound, e.g. the real port when the config asked for port 0. */
+  readonly address: string
+  readonly inherited: boolean
+  /** Device and inode of the UNIX socket file, to recognise it as ours at the final stop. */
+  readonly socketId: O.Option<SocketId>
+}
+
+export type ListenError =
+  | { readonly _tag: 'AddressInUse'; readonly address: string; readonly detail: string }
+  | { readonly _tag: 'PermissionDenied'; readonly address: string; readonly detail: string }
+  | { readonly _tag: 'AddressNotAvailable'; readonly address: string }
+  | { readonly _tag: 'FolderMissing'; readonly address: string; readonly folder: string }
+  | { readonly _tag: 'NotASocket'; readonly address: string }
+  | { readonly _tag: 'InheritedFdUnusable'; readonly fd: number; readonly reason: string }
+  | { readonly _tag: 'BindChanged'; readonly inherited: string; readonly configured: string }
+  | { readonly _tag: 'ListenFailed'; readonly address: string; readonly message: string }
+
+export const describeListenError = (e: ListenError): string => {
+  switch (e._tag) {
+    case 'AddressInUse':
+      return `address in use: cannot listen on ${e.address}: ${e.detail}; stop that server or choose another address`
+    case 'PermissionDenied':
+      return `permission denied: cannot listen on ${e.address}: ${e.detail}`
+    case 'AddressNotAvailable':
+      return `cannot listen on ${e.address}: that address does not belong to this machine; use 0.0.0.0, 127.0.0.1 or one of its addresses`
+    case 'FolderMissing':
+      return `cannot listen on ${e.address}: the folder ${e.folder} does not exist; create it first`
+    case 'NotASocket':
+      return `cannot listen on ${e.address}: the path exists and is not a socket; it is left alone, so move it away or choose another path`
+    case 'InheritedFdUnusable':
+      return `cannot use the inherited listening socket (fd ${e.fd}): ${e.reason}`
+    case 'BindChanged':
+      return `the config's bind changed from ${e.inherited} to ${e.configured}; a restart keeps the listening socket, so it cannot change the address: stop the server and start it again instead`
+    case 'ListenFailed':
+      return `cannot listen on ${e.address}: ${e.message}`
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+type Errno = NodeJS.ErrnoException
+
+const errno = (u: unknown): Errno => (u instanceof Error ? u : new Error(String(u)))
+
+/** Resolves on 'listening' (emitted on nextTick, so the caller continues before any connection is accepted). */
+const listenOn =
+  (server: net.Server, options: net.ListenOptions | { readonly fd: number }): TE.TaskEither<Errno, void> =>
+  () =>
+    new Promise((resolve) => {
+      const onError = (err: Errno): void => {
+        server.removeListener('listening', onListening)
+        resolve(E.left(err))
+      }
+      const onListening = (): void => {
+        server.removeListener('error', onError)
+        resolve(E.right(undefined))
+      }
+      server.once('error', onError)
+      server.once('listening', onListening)
+      server.listen(options as object) // `{ fd }` is Node's handle form, typed there as `any`
+    })
+
+const fsTask = <A>(f: () => Promise<A>): TE.TaskEither<Errno, A> => TE.tryCatch(f, errno)
+
+const fromErrno =
+  (bind: Bind) =>
+  (err: Errno): ListenError => {
+    const address = formatBind(bind)
+    switch (err.code) {
+      case 'EADDRINUSE':
+        return { _tag: 'AddressInUse', address, detail: 'another process is listening there' }
+      case 'EACCES':
+      case 'EPERM':
+        return {
+          _tag: 'PermissionDenied',
+          address,
+          detail:
+            bind._tag === 'Tcp' && bind.port < 1024
+              ? `ports below 1024 need root or the CAP_NET_BIND_SERVICE capability (setcap 'cap_net_bind_service=+ep' ${process.execPath})`
+              : 'this user may not create files in the socket folder',
+        }
+      case 'EADDRNOTAVAIL':
+        return { _tag: 'AddressNotAvailable', address }
+      case 'ENOENT':
+      case 'ENOTDIR':
+        return bind._tag === 'Unix'
+          ? { _tag: 'FolderMissing', address, folder: path.dirname(bind.path) }
+          : { _tag: 'ListenFailed', address, message: err.message }
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return { _tag: 'ListenFailed', address, message: `the host name does not resolve (${err.code})` }
+      default:
+        return { _tag: 'ListenFailed', address, message: err.message }
+    }
+  }
+
+const formatAddress = (server: net.Server, bind: Bind): string => {
+  const a = server.address()
+  return a !== null && typeof a === 'object' ? formatBind({ _tag: 'Tcp', host: a.address, port: a.port }) : formatBind(bind)
+}
+
+const withFd = (server: net.Server, bind: Bind): E.Either<ListenError, number> =>
+  E.mapLeft(() => ({ _tag: 'ListenFailed' as const, address: formatBind(bind), message: 'the listening socket has no file descriptor' }))(listenFd(server))
+
+const closeQuietly = (server: net.Server): void => {
+  if (server.listening) server.close()
+}
+
+// ---- TCP ---------------------------------------------------------------------------------------
+
+const bindTcp = (server: net.Server, bind: Bind & { _tag: 'Tcp' }): TE.TaskEither<ListenError, Listener> =>
+  pipe(
+    listenOn(server, { host: bind.host, port: bind.port }),
+    TE.mapLeft(fromErrno(bind)),
+    TE.flatMapEither(() => withFd(server, bind)),
+    TE.map((fd) => ({ server, fd, bind, address: formatAddress(server, bind), inherited: false, socketId: O.none })),
+  )
+
+// ---- UNIX --------------------------------------------------------------------------------------
+
+/** Refuses a live socket or a non-socket at the path; a socket nobody answers on is stale and may be replaced. */
+const probeUnix = (bind: Bind & { _tag: 'Unix' }): TE.TaskEither<ListenError, 'absent' | 'stale'> => {
+  const address = formatBind(bind)
+  const connect: TE.TaskEither<ListenError, 'absent' | 'stale'> = () =>
+    new Promise((resolve) => {
+      const probe = net.connect({ path: bind.path })
+      probe.once('connect', () => {
+        probe.destroy()
+        resolve(E.left({ _tag: 'AddressInUse', address, detail: 'a live server accepts connections on this socket' }))
+      })
+      probe.once('error', (err: Errno) => {
+        probe.destroy()
+        if (err.code === 'ECONNREFUSED') resolve(E.right('stale'))
+        else if (err.code === 'ENOENT') resolve(E.right('absent'))
+        else if (err.code === 'EAGAIN') resolve(E.left({ _tag: 'AddressInUse', address, detail: 'a live server is using this socket (its backlog is full)' }))
+        else resolve(E.left(fromErrno(bind)(err)))
+      })
+    })
+  return pipe(
+    fsTask(() => fs.promises.lstat(bind.path)),
+    TE.map(O.some),
+    TE.orElse((err) => (err.code === 'ENOENT' ? TE.right(O.none) : TE.left(err))),
+    TE.mapLeft(fromErrno(bind)),
+    TE.flatMap(
+      O.match(
+        () => TE.right('absent' as const),
+        (st) => (st.isSocket() ? connect : TE.left<ListenError, 'absent' | 'stale'>({ _tag: 'NotASocket', address })),
+      ),
+    ),
+  )
+}
+
+export const socketIdOf = (p: string): TE.TaskEither<Errno, SocketId> =>
+  pipe(
+    fsTask(() => fs.promises.lstat(p, { bigint: true })),
+    TE.map((st) => ({ dev: String(st.dev), ino: String(st.ino) })),
+  )
+
+/** The temporary name bound before the rename: `<path>.<pid in base 36>` (see MAX_UNIX_PATH_BYTES). */
+export const tempSocketPath = (p: string, pid: number): string => `${p}.${pid.toString(36)}`
+
+const bindUnix = (
+  server: net.Server,
+  bind: Bind & { _tag: 'Unix' },
+  mode: number,
+  onStale: () => void,
+): TE.TaskEither<ListenError, Listener> => {
+  const temp = tempSocketPath(bind.path, process.pid)
+  const failAfterBind = (err: Errno): ListenError => {
+    closeQuietly(server) // unlinks the temporary name if it is still there
+    return fromErrno(bind)(err)
+  }
+  return pipe(
+    probeUnix(bind),
+    TE.tap((found) => TE.fromIO(() => (found === 'stale' ? onStale() : undefined))),
+    TE.tap(() => pipe(fsTask(() => fs.promises.rm(temp, { force: true })), TE.mapLeft(fromErrno(bind)))),
+    TE.tap(() => pipe(listenOn(server, { path: temp }), TE.mapLeft(fromErrno(bind)))),
+    TE.tap(() => pipe(fsTask(() => fs.promises.chmod(temp, mode)), TE.mapLeft(failAfterBind))),
+    TE.tap(() => pipe(fsTask(() => fs.promises.rename(temp, bind.path)), TE.mapLeft(failAfterBind))),
+    TE.flatMap(() => pipe(socketIdOf(bind.path), TE.mapLeft(failAfterBind))),
+    TE.flatMapEither((id) =>
+      E.map((fd: number): Listener => ({ server, fd, bind, address: formatBind(bind), inherited: false, socketId: O.some(id) }))(withFd(server, bind)),
+    ),
+  )
+}
+
+/** Removes the socket file, but only while it is still the one we bound: call before closing (inodes are reused). */
+export const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Errno, 'removed' | 'replaced' | 'absent'> =>
+  pipe(
+    socketIdOf(p),
+    TE.flatMap((now) =>
+      now.dev === id.dev && now.ino === id.ino
+        ? pipe(
+            fsTask(() => fs.promises.unlink(p)),
+            TE.map(() => 'removed' as const),
+          )
+        : TE.right('replaced' as const),
+    ),
+    TE.orElse((err) => (err.code === 'ENOENT' ? TE.right('absent' as const) : TE.left(err))),
+  )
+
+// ---- inherited ---------------------------------------------------------------------------------
+
+const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE.TaskEither<ListenError, Listener> => {
+  const unusable = (reason: string): ListenError => ({ _tag: 'InheritedFdUnusable', fd: inherited.listenFd, reason })
+  const checkFd: E.Either<ListenError, void> = pipe(
+    E.tryCatch(() => fs.fstatSync(inherited.listenFd), errno),
+    E.mapLeft((err) => unusable(err.code === 'EBADF' ? 'it is not open' : err.message)),
+    E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(unusable('it is not a socket')))),
+  )
+  const checkFamily = (): E.Either<ListenError, void> => {
+    const a = server.address()
+    const isTcp = a !== null && typeof a === 'object'
+    if (bind._tag === 'Tcp' && !isTcp) return E.left(unusable(`it is not a TCP socket, but the bind is ${formatBind(bind)}`))
+    if (bind._tag === 'Unix' && isTcp) return E.left(unusable(`it is a TCP socket, but the bind is ${formatBind(bind)}`))
+    if (bind._tag === 'Tcp' && isTcp && bind.port !== 0 && a.port !== bind.port) {
+      return E.left(unusable(`it listens on port ${a.port}, but the bind is ${formatBind(bind)}`))
+    }
+    return E.right(undefined)
+  }
+  return pipe(
+    sameBind(inherited.bind, bind)
+      ? TE.right(undefined)
+      : TE.left<ListenError>({ _tag: 'BindChanged', inherited: formatBind(inherited.bind), configured: formatBind(bind) }),
+    TE.flatMapEither(() => checkFd),
+    TE.flatMap(() => pipe(listenOn(server, { fd: inherited.listenFd }), TE.mapLeft((err) => unusable(err.message)))),
+    TE.flatMapEither(() => {
+      const family = checkFamily()
+      if (E.isLeft(family)) closeQuietly(server)
+      return family
+    }),
+    TE.map(() => ({
+      server,
+      fd: inherited.listenFd,
+      bind,
+      address: formatAddress(server, bind),
+      inherited: true,
+      socketId: inherited.socketId,
+    })),
+  )
+}
+
+// ---- entry -------------------------------------------------------------------------------------
+
+export interface AcquireOptions {
+  readonly bind: Bind
+  readonly inherited: O.Option<Inherited>
+  readonly socketMode: number
+  /** Called when a stale UNIX socket file (nobody answering) is about to be replaced. */
+  readonly onStale: () => void
+}
+
+/** Listens on `server` (whose 'connection' listener is already attached). */
+export const acquire = (server: net.Server, o: AcquireOptions): TE.TaskEither<ListenError, Listener> =>
+  O.isSome(o.inherited)
+    ? takeInherited(server, o.inherited.value, o.bind)
+    : o.bind._tag === 'Tcp'
+      ? bindTcp(server, o.bind)
+      : bindUnix(server, o.bind, o.socketMode, o.onStale)

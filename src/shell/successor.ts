@@ -1,0 +1,94 @@
+/**
+ * Successor: spawns the start command with the listening socket at fd 3 and a readiness pipe at fd 4,
+ * in a process group of its own, and reports exactly one outcome as a lifecycle event: ready (a byte
+ * arrived on the pipe), or failed (spawn error, exit, or no byte within the ready timeout).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import type { Command } from '../core/command'
+import type { Event } from '../core/lifecycle'
+
+/** Where the successor finds its inheritance: fd 3 is the listener, fd 4 the readiness pipe. */
+export const CHILD_LISTEN_FD = 3
+export const CHILD_READY_FD = 4
+
+export interface SuccessorSpec {
+  readonly attempt: number
+  readonly command: Command
+  readonly env: NodeJS.ProcessEnv
+  readonly listenFd: number
+  readonly readyTimeoutMs: number
+}
+
+export interface Successor {
+  readonly pid: number | undefined
+  /** SIGKILL its whole process group: a `sh -c` wrapper and whatever it started. */
+  readonly kill: () => void
+  /** It is ready and lives on alone: stop watching it and let this process exit without waiting for it. */
+  readonly release: () => void
+}
+
+export const killGroup = (child: ChildProcess): void => {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    child.kill('SIGKILL') // no group (already gone, or not its leader): the process itself
+  }
+}
+
+export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void): Successor => {
+  const child = spawn(spec.command.file, spec.command.args, {
+    stdio: ['inherit', 'inherit', 'inherit', spec.listenFd, 'pipe'],
+    env: spec.env,
+    detached: true, // own process group, so a failed start can be killed with all it spawned
+  })
+  const pipe = child.stdio[CHILD_READY_FD] as Readable | null
+  const { attempt } = spec
+  let settled = false
+  let timer: NodeJS.Timeout | undefined
+
+  const settle = (event: Event): void => {
+    if (settled) return
+    settled = true
+    clearTimeout(timer)
+    report(event)
+  }
+  const fail = (failure: Extract<Event, { _tag: 'SuccessorFailed' }>['failure']): void => {
+    settle({ _tag: 'SuccessorFailed', attempt, pid: child.pid ?? null, failure })
+  }
+
+  child.once('error', (err) => {
+    fail({ _tag: 'SpawnFailed', message: err.message })
+  })
+  child.once('exit', (code, signal) => {
+    fail({ _tag: 'Exited', code, signal })
+  })
+  pipe?.on('error', () => undefined) // EPIPE/ECONNRESET when the child dies: its exit reports it
+  pipe?.once('data', () => {
+    if (child.pid !== undefined) settle({ _tag: 'SuccessorReady', attempt, pid: child.pid })
+  })
+  timer = setTimeout(() => {
+    // a ready byte that arrived in this same loop turn is read in the poll phase, after timers: let it win
+    setImmediate(() => {
+      fail({ _tag: 'TimedOut', afterMs: spec.readyTimeoutMs })
+    })
+  }, spec.readyTimeoutMs)
+
+  return {
+    pid: child.pid,
+    kill: () => {
+      settled = true
+      clearTimeout(timer)
+      killGroup(child)
+      pipe?.destroy()
+    },
+    release: () => {
+      settled = true
+      clearTimeout(timer)
+      pipe?.destroy()
+      child.removeAllListeners('exit')
+      child.unref()
+    },
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Wiring: the real capabilities behind the interpreter, built in one place from the running parts
+ * (listener, logger, connections, protocol) and the OS.
+ */
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as TE from 'fp-ts/TaskEither'
+import { formatCommand, startCommand } from '../core/command'
+import type { Config } from '../core/config'
+import { inheritEnv } from '../core/inherit'
+import type { DrainReason, Event } from '../core/lifecycle'
+import type { Connections } from './connections'
+import type { Capabilities } from './interpreter'
+import { type Listener, removeSocketFileIfOwn } from './listener'
+import type { Logger } from './logger'
+import { describePidfileError, removePidfileIfOwn, writePidfile } from './pidfile'
+import type { Protocol } from './protocol'
+import { CHILD_LISTEN_FD, CHILD_READY_FD, type Successor, spawnSuccessor } from './successor'
+
+export interface Live {
+  readonly config: Config
+  readonly listener: Listener
+  readonly log: Logger
+  readonly generation: number
+  /** Absolute pidfile path, if any. */
+  readonly pidfile: O.Option<string>
+  readonly dispatch: (event: Event) => void
+  readonly connections: Connections
+  readonly protocol: Protocol
+  readonly onExit: (code: number) => void
+}
+
+const message = (u: unknown): string => (u instanceof Error ? u.message : String(u))
+
+export const liveCapabilities = (live: Live): Capabilities => {
+  const { config, listener, log, dispatch } = live
+  const successors = new Map<number, Successor>()
+  const command = startCommand(config.startCommand, {
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    argv: process.argv,
+    canDisableSigusr1: process.allowedNodeEnvironmentFlags.has('--disable-sigusr1'),
+  })
+  const take = (attempt: number): Successor | undefined => {
+    const s = successors.get(attempt)
+    successors.delete(attempt)
+    return s
+  }
+
+  const spawn = (attempt: number): void => {
+    const env = {
+      ...process.env,
+      ...inheritEnv({
+        listenFd: CHILD_LISTEN_FD,
+        readyFd: CHILD_READY_FD,
+        generation: live.generation + 1,
+        bind: listener.bind,
+        socketId: listener.socketId,
+        parentPid: process.pid,
+        restartSignal: config.restartSignal,
+      }),
+    }
+    try {
+      const s = spawnSuccessor({ attempt, command, env, listenFd: listener.fd, readyTimeoutMs: config.readyTimeoutMs }, dispatch)
+      successors.set(attempt, s)
+      log.info(
+        { event: 'successor-spawned', attempt, successorPid: s.pid ?? null, command: formatCommand(command) },
+        `successor ${String(s.pid)} started; waiting up to ${config.readyTimeoutMs} ms for it to be ready`,
+      )
+    } catch (err) {
+      dispatch({ _tag: 'SuccessorFailed', attempt, pid: null, failure: { _tag: 'SpawnFailed', message: message(err) } })
+    }
+  }
+
+  const removeSocketFile: TE.TaskEither<string, void> =
+    listener.bind._tag === 'Unix' && O.isSome(listener.socketId)
+      ? pipe(
+          removeSocketFileIfOwn(listener.bind.path, listener.socketId.value),
+          TE.mapLeft(message),
+          TE.map((outcome) => {
+            log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
+          }),
+        )
+      : TE.right(undefined)
+
+  const stopAccepting = (reason: DrainReason): TE.TaskEither<string, void> =>
+    pipe(
+      reason === 'stop' ? removeSocketFile : TE.right(undefined),
+      TE.map(() => {
+        listener.server.close()
+        live.protocol.drain()
+        if (O.isSome(config.drainTimeoutMs)) {
+          setTimeout(() => dispatch({ _tag: 'DrainTimedOut' }), config.drainTimeoutMs.value)
+        }
+      }),
+    )
+
+  const removePidfile: TE.TaskEither<string, void> = O.isSome(live.pidfile)
+    ? pipe(
+        removePidfileIfOwn(live.pidfile.value, process.pid),
+        TE.mapLeft(message),
+        TE.map((outcome) => log.debug({ event: 'pidfile', outcome }, `pidfile ${outcome}`)),
+      )
+    : TE.right(undefined)
+
+  return {
+    spawnSuccessor: spawn,
+    killSuccessor: (attempt) => take(attempt)?.kill(),
+    releaseSuccessor: (attempt) => take(attempt)?.release(),
+    restorePidfile: () =>
+      O.isSome(live.pidfile)
+        ? pipe(writePidfile(live.pidfile.value, process.pid), TE.mapLeft(describePidfileError))
+        : TE.right(undefined),
+    stopAccepting,
+    destroyConnections: () => {
+      live.connections.destroyAll()
+    },
+    exit: (code) => async () => {
+      const removed = await removePidfile()
+      if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left }, `could not remove the pidfile: ${removed.left}`)
+      log.info({ event: 'exit', code }, `exiting with code ${code}`)
+      live.onExit(code)
+      return E.right(undefined)
+    },
+    log: (level, event, msg, fields) => {
+      log[level]({ event, ...fields }, msg)
+    },
+  }
+}
