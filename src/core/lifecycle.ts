@@ -129,7 +129,7 @@ const startDraining = (state: State, reason: DrainReason, before: readonly Effec
   [
     ...before,
     { _tag: 'StopAccepting', reason },
-    log('info', 'draining', `stopped accepting; draining ${state.connections.active} open connection(s)`, {
+    log('info', 'draining', `stopping accepting; draining ${state.connections.active} open connection(s)`, {
       reason,
       active: state.connections.active,
     }),

@@ -15,6 +15,7 @@ export interface ConnectionContext {
 }
 
 /** What a handler may return: nothing, a promise, an Either, or a TaskEither (a Left is a failure). */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a handler may return nothing
 export type HandlerResult<E> = void | PromiseLike<unknown> | E.Either<E, unknown> | TE.TaskEither<E, unknown>
 
 export type Handler<E = unknown> = (socket: Socket, context: ConnectionContext) => HandlerResult<E>

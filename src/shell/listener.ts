@@ -77,7 +77,7 @@ const listenOn =
       }
       server.once('error', onError)
       server.once('listening', onListening)
-      server.listen(options as object) // `{ fd }` is Node's handle form, typed there as `any`
+      server.listen(options) // `{ fd }` is Node's handle form
     })
 
 const fsTask = <A>(f: () => Promise<A>): TE.TaskEither<Errno, A> => TE.tryCatch(f, errno)

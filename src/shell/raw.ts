@@ -19,8 +19,14 @@ const failureFields = <Err>(f: HandlerFailure<Err>): Record<string, unknown> => 
   }
 }
 
+const text = (u: unknown): string => {
+  if (u instanceof Error) return u.message
+  if (typeof u === 'string') return u
+  const json = JSON.stringify(u) as string | undefined // undefined for functions and symbols
+  return json ?? String(u)
+}
+
 const describe = <Err>(f: HandlerFailure<Err>): string => {
-  const text = (u: unknown): string => (u instanceof Error ? u.message : typeof u === 'string' ? u : JSON.stringify(u) ?? String(u))
   switch (f._tag) {
     case 'Threw':
       return `threw: ${text(f.error)}`

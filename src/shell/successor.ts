@@ -46,7 +46,6 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
   const pipe = child.stdio[CHILD_READY_FD] as Readable | null
   const { attempt } = spec
   let settled = false
-  let timer: NodeJS.Timeout | undefined
 
   const settle = (event: Event): void => {
     if (settled) return
@@ -68,7 +67,7 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
   pipe?.once('data', () => {
     if (child.pid !== undefined) settle({ _tag: 'SuccessorReady', attempt, pid: child.pid })
   })
-  timer = setTimeout(() => {
+  const timer = setTimeout(() => {
     // a ready byte that arrived in this same loop turn is read in the poll phase, after timers: let it win
     setImmediate(() => {
       fail({ _tag: 'TimedOut', afterMs: spec.readyTimeoutMs })

@@ -84,9 +84,15 @@ export const liveCapabilities = (live: Live): Capabilities => {
         )
       : TE.right(undefined)
 
+  // On a final stop, closing the listener would reset connections still queued in its backlog (on a
+  // handoff the successor accepts those): first let one more poll phase accept whatever is queued.
+  const acceptQueued: TE.TaskEither<string, void> = TE.fromTask(
+    () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))),
+  )
+
   const stopAccepting = (reason: DrainReason): TE.TaskEither<string, void> =>
     pipe(
-      reason === 'stop' ? removeSocketFile : TE.right(undefined),
+      reason === 'stop' ? pipe(removeSocketFile, TE.flatMap(() => acceptQueued)) : TE.right(undefined),
       TE.map(() => {
         listener.server.close()
         live.protocol.drain()

@@ -1,0 +1,163 @@
+/**
+ * Integration harness: fresh temp folders, real server processes whose JSON log lines are parsed as they
+ * come, and waits on events (a log line, an exit, a pid vanishing) with a generous hang guard instead of
+ * fixed sleeps. All generations of a server share the first one's stdout, so one reader sees them all.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const ROOT = path.resolve(__dirname, '../..')
+export const DIST = path.join(ROOT, 'dist')
+export const ECHO = path.join(DIST, 'examples/echo.js')
+
+/** How long any single wait may take before the test fails as hung; generous for a loaded 2-core box. */
+export const HANG_MS = 90_000
+
+export const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'uni-'))
+
+export const writeJson = (file: string, value: unknown): string => {
+  fs.writeFileSync(file, JSON.stringify(value, null, 2))
+  return file
+}
+
+export interface LogLine {
+  readonly level: number
+  readonly time: number
+  readonly pid: number
+  readonly generation: number
+  readonly msg: string
+  readonly event?: string
+  readonly [key: string]: unknown
+}
+
+interface Waiter {
+  readonly match: (l: LogLine) => boolean
+  readonly resolve: (l: LogLine) => void
+}
+
+export class ServerProcess {
+  readonly child: ChildProcess
+  readonly lines: LogLine[] = []
+  /** Output lines that are not JSON (stderr, and stdout text). */
+  readonly text: string[] = []
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  private waiters: Waiter[] = []
+
+  constructor(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    this.child = spawn(process.execPath, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const stdout = this.child.stdout
+    const stderr = this.child.stderr
+    if (stdout === null || stderr === null) throw new Error('no pipes')
+    createInterface({ input: stdout }).on('line', (l) => this.onLine(l))
+    createInterface({ input: stderr }).on('line', (l) => this.text.push(l))
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
+  }
+
+  static echo(configFile: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ServerProcess {
+    return new ServerProcess([ECHO, configFile], options)
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error('server did not start')
+    return this.child.pid
+  }
+
+  private onLine(raw: string): void {
+    let line: LogLine
+    try {
+      line = JSON.parse(raw) as LogLine
+    } catch {
+      this.text.push(raw)
+      return
+    }
+    this.lines.push(line)
+    const still: Waiter[] = []
+    for (const w of this.waiters) {
+      if (w.match(line)) w.resolve(line)
+      else still.push(w)
+    }
+    this.waiters = still
+  }
+
+  /** The first log line (already seen or still to come) that matches. */
+  waitFor(match: (l: LogLine) => boolean, what: string, hangMs = HANG_MS): Promise<LogLine> {
+    const seen = this.lines.find(match)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`hung waiting for ${what}; last lines:\n${this.tail()}`))
+      }, hangMs)
+      this.waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer)
+          resolve(l)
+        },
+      })
+    })
+  }
+
+  /** Waits for `event` logged by `pid`. */
+  event(pid: number, event: string): Promise<LogLine> {
+    return this.waitFor((l) => l.pid === pid && l.event === event, `${event} from pid ${pid}`)
+  }
+
+  eventsOf(pid: number): string[] {
+    return this.lines.filter((l) => l.pid === pid && l.event !== undefined).map((l) => l.event ?? '')
+  }
+
+  /** Every pid that has logged. */
+  pids(): number[] {
+    return [...new Set(this.lines.map((l) => l.pid))]
+  }
+
+  tail(n = 30): string {
+    return [...this.lines.slice(-n).map((l) => JSON.stringify(l)), ...this.text.slice(-10)].join('\n')
+  }
+}
+
+/** A process is gone when /proc has no entry for it or it is a zombie (its parent may not reap it). */
+export const isGone = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return true
+  }
+}
+
+/** Waits until the pid is gone. Polls /proc: Node has no way to be told of a non-child's exit. */
+export const waitGone = async (pid: number, hangMs = HANG_MS): Promise<void> => {
+  const deadline = Date.now() + hangMs
+  while (!isGone(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} is still running after ${hangMs} ms`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+export const readPid = (file: string): number => {
+  const text = fs.readFileSync(file, 'utf8').trim()
+  if (!/^\d+$/.test(text)) throw new Error(`pidfile ${file} holds ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
+/** The TCP port a 'listening' line reports. */
+export const portOf = (listening: LogLine): number => {
+  const bind = String(listening.bind)
+  const m = /:(\d+)$/.exec(bind)
+  if (m?.[1] === undefined) throw new Error(`no port in ${bind}`)
+  return Number(m[1])
+}
+
+export const percentile = (values: readonly number[], p: number): number => {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
+}
