@@ -1,0 +1,87 @@
+/**
+ * UNIX socket files: a stale one (nobody answering) is replaced, a live one is refused and left
+ * alone, and at the final stop the file is removed only if it is still the one this server bound.
+ */
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import { describe, it } from 'node:test'
+import { exchange, uniqueLine } from '../support/echoLoad'
+import { isGone, ServerProcess, tempDir, writeJson } from '../support/harness'
+
+const listenUnix = (p: string): Promise<net.Server> =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer((c) => c.end('other\n'))
+    s.once('error', reject)
+    s.listen(p, () => resolve(s))
+  })
+
+describe('UNIX socket files', { timeout: 120_000 }, () => {
+  it('a stale socket file is replaced; a live one is refused with "address in use" and left working', async () => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'echo.sock')
+    const config = writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}`, pidfilePath: path.join(dir, 'echo.pid') })
+    const first = ServerProcess.echo(config)
+    let second: ServerProcess | undefined
+    try {
+      await first.event(first.pid, 'listening')
+      // a second server on the same path is refused, and the first keeps serving
+      second = ServerProcess.echo(config)
+      assert.equal((await second.exited).code, 1)
+      assert.match(second.text.join('\n'), /address in use: cannot listen on unix:\/\/.*echo\.sock: a live server accepts connections on this socket/)
+      assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('first'), 30_000), { ok: true })
+
+      // a crash leaves the socket file behind: the next start replaces it
+      process.kill(first.pid, 'SIGKILL')
+      await first.exited
+      assert.ok(fs.lstatSync(sock).isSocket(), 'the crash left the socket file')
+      const third = ServerProcess.echo(config)
+      await third.event(third.pid, 'stale-socket')
+      await third.event(third.pid, 'listening')
+      assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('third'), 30_000), { ok: true })
+      process.kill(third.pid, 'SIGTERM')
+      assert.equal((await third.exited).code, 0)
+      assert.ok(!fs.existsSync(sock))
+    } finally {
+      for (const s of [first, second]) if (s !== undefined && !isGone(s.pid)) process.kill(s.pid, 'SIGKILL')
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a path that exists and is not a socket is refused and left alone', async () => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'echo.sock')
+    fs.writeFileSync(sock, 'precious')
+    try {
+      const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}` }))
+      assert.equal((await server.exited).code, 1)
+      assert.match(server.text.join('\n'), /the path exists and is not a socket; it is left alone/)
+      assert.equal(fs.readFileSync(sock, 'utf8'), 'precious')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('at the final stop, a socket file that is no longer ours is left alone', async () => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'echo.sock')
+    const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}` }))
+    let other: net.Server | undefined
+    try {
+      await server.event(server.pid, 'listening')
+      // another server takes the path over (bound elsewhere, renamed onto it)
+      other = await listenUnix(path.join(dir, 'other.sock'))
+      fs.renameSync(path.join(dir, 'other.sock'), sock)
+      process.kill(server.pid, 'SIGTERM')
+      assert.equal((await server.exited).code, 0)
+      const outcome = await server.event(server.pid, 'socket-file')
+      assert.equal(outcome.outcome, 'replaced')
+      assert.ok(fs.lstatSync(sock).isSocket(), "the other server's socket file is still there")
+    } finally {
+      other?.close()
+      if (!isGone(server.pid)) process.kill(server.pid, 'SIGKILL')
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
