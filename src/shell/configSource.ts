@@ -6,6 +6,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import type { ConfigJson } from '../core/config'
+import { messageOf } from './errno'
 
 /** A path to a JSON file, or the config object itself. */
 export type ConfigInput = string | ConfigJson
@@ -23,7 +24,6 @@ export const describeConfigSourceError = (e: ConfigSourceError): string => {
   }
 }
 
-const message = (u: unknown): string => (u instanceof Error ? u.message : String(u))
 
 export const readConfigSource = (input: ConfigInput): TE.TaskEither<ConfigSourceError, unknown> =>
   typeof input !== 'string'
@@ -31,12 +31,12 @@ export const readConfigSource = (input: ConfigInput): TE.TaskEither<ConfigSource
     : pipe(
         TE.tryCatch(
           () => fs.promises.readFile(input, 'utf8'),
-          (err): ConfigSourceError => ({ _tag: 'ConfigUnreadable', path: input, reason: message(err) }),
+          (err): ConfigSourceError => ({ _tag: 'ConfigUnreadable', path: input, reason: messageOf(err) }),
         ),
         TE.flatMapEither((text) =>
           E.tryCatch(
             (): unknown => JSON.parse(text),
-            (err): ConfigSourceError => ({ _tag: 'ConfigNotJson', path: input, reason: message(err) }),
+            (err): ConfigSourceError => ({ _tag: 'ConfigNotJson', path: input, reason: messageOf(err) }),
           ),
         ),
       )

@@ -6,6 +6,7 @@
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import type { DrainReason, Effect, Fields, LogLevel } from '../core/lifecycle'
+import { messageOf } from './errno'
 
 export interface EffectError {
   readonly _tag: 'EffectFailed'
@@ -51,10 +52,7 @@ export const interpret =
   (caps: Capabilities) =>
   (effect: Effect): TE.TaskEither<EffectError, void> =>
     pipe(
-      TE.tryCatch(
-        () => step(caps, effect)(),
-        (thrown) => (thrown instanceof Error ? thrown.message : String(thrown)),
-      ),
+      TE.tryCatch(() => step(caps, effect)(), messageOf),
       TE.flatMap(TE.fromEither),
       TE.mapLeft((message) => ({ _tag: 'EffectFailed' as const, effect: effect._tag, message })),
     )

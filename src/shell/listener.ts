@@ -12,6 +12,7 @@ import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { type Bind, formatBind, sameBind } from '../core/bind'
 import type { Inherited, SocketId } from '../core/inherit'
+import { type Errno, toErrno } from './errno'
 import { listenFd } from './fd'
 
 export interface Listener {
@@ -58,9 +59,6 @@ export const describeListenError = (e: ListenError): string => {
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-type Errno = NodeJS.ErrnoException
-
-const errno = (u: unknown): Errno => (u instanceof Error ? u : new Error(String(u)))
 
 /** Resolves on 'listening' (emitted on nextTick, so the caller continues before any connection is accepted). */
 const listenOn =
@@ -80,7 +78,7 @@ const listenOn =
       server.listen(options) // `{ fd }` is Node's handle form
     })
 
-const fsTask = <A>(f: () => Promise<A>): TE.TaskEither<Errno, A> => TE.tryCatch(f, errno)
+const fsTask = <A>(f: () => Promise<A>): TE.TaskEither<Errno, A> => TE.tryCatch(f, toErrno)
 
 const fromErrno =
   (bind: Bind) =>
@@ -224,7 +222,7 @@ export const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Er
 const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE.TaskEither<ListenError, Listener> => {
   const unusable = (reason: string): ListenError => ({ _tag: 'InheritedFdUnusable', fd: inherited.listenFd, reason })
   const checkFd: E.Either<ListenError, void> = pipe(
-    E.tryCatch(() => fs.fstatSync(inherited.listenFd), errno),
+    E.tryCatch(() => fs.fstatSync(inherited.listenFd), toErrno),
     E.mapLeft((err) => unusable(err.code === 'EBADF' ? 'it is not open' : err.message)),
     E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(unusable('it is not a socket')))),
   )

@@ -3,11 +3,11 @@
  * including the last one before exit, is out before the process ends; the library logs lifecycle
  * events only, never per request. Every line carries `pid` and `generation`.
  */
-import * as path from 'node:path'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import { type Logger, pino } from 'pino'
 import type { LogLevel } from '../core/config'
+import { fileProblem, toErrno } from './errno'
 
 export type { Logger }
 
@@ -18,22 +18,6 @@ export interface LogError {
 }
 
 export const describeLogError = (e: LogError): string => `cannot open the log file ${e.path}: ${e.reason}`
-
-const reason = (file: string, err: NodeJS.ErrnoException): string => {
-  switch (err.code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return `the folder ${path.dirname(file)} does not exist; create it or set logPath elsewhere`
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return 'this user may not write it; fix its permissions or set logPath elsewhere'
-    case 'EISDIR':
-      return 'that path is a folder'
-    default:
-      return err.message
-  }
-}
 
 export interface LoggerOptions {
   readonly level: LogLevel
@@ -52,6 +36,6 @@ export const createLogger = (o: LoggerOptions): E.Either<LogError, Logger> =>
     (err) => ({
       _tag: 'LogUnwritable' as const,
       path: O.getOrElse(() => 'stdout')(o.logPath),
-      reason: reason(O.getOrElse(() => '')(o.logPath), err instanceof Error ? err : new Error(String(err))),
+      reason: fileProblem(O.getOrElse(() => 'stdout')(o.logPath), toErrno(err), 'logPath'),
     }),
   )

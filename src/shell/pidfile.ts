@@ -4,9 +4,9 @@
  * while it still holds our own pid.
  */
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
+import { type Errno, fileProblem, toErrno } from './errno'
 
 export interface PidfileError {
   readonly _tag: 'PidfileUnwritable'
@@ -15,25 +15,6 @@ export interface PidfileError {
 }
 
 export const describePidfileError = (e: PidfileError): string => `cannot write the pidfile ${e.path}: ${e.reason}`
-
-type Errno = NodeJS.ErrnoException
-const errno = (u: unknown): Errno => (u instanceof Error ? u : new Error(String(u)))
-
-const reason = (file: string, err: Errno): string => {
-  switch (err.code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return `the folder ${path.dirname(file)} does not exist; create it or set pidfilePath elsewhere`
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return `this user may not write in ${path.dirname(file)}; fix its permissions or set pidfilePath elsewhere`
-    case 'EISDIR':
-      return 'that path is a folder'
-    default:
-      return err.message
-  }
-}
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants
 
@@ -61,8 +42,8 @@ const writeAtomically = async (file: string, pid: number): Promise<void> => {
 
 export const writePidfile = (file: string, pid: number): TE.TaskEither<PidfileError, void> =>
   pipe(
-    TE.tryCatch(() => writeAtomically(file, pid), errno),
-    TE.mapLeft((err) => ({ _tag: 'PidfileUnwritable', path: file, reason: reason(file, err) })),
+    TE.tryCatch(() => writeAtomically(file, pid), toErrno),
+    TE.mapLeft((err) => ({ _tag: 'PidfileUnwritable', path: file, reason: fileProblem(file, err, 'pidfilePath') })),
   )
 
 /** The pid in the file; `undefined` when it is missing or does not hold a pid. Never follows a link. */
@@ -85,4 +66,4 @@ export const removePidfileIfOwn = (file: string, pid: number): TE.TaskEither<Err
     if ((await readPidfile(file)) !== pid) return 'not-ours' as const
     await fs.promises.rm(file, { force: true })
     return 'removed' as const
-  }, errno)
+  }, toErrno)

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs'
 import * as E from 'fp-ts/Either'
+import { messageOf } from './errno'
 
 export interface ReadyError {
   readonly _tag: 'ReadyUnsent'
@@ -24,5 +25,5 @@ export const signalReady = (fd: number): E.Either<ReadyError, void> =>
         fs.closeSync(fd)
       }
     },
-    (err) => ({ _tag: 'ReadyUnsent' as const, fd, reason: err instanceof Error ? err.message : String(err) }),
+    (err) => ({ _tag: 'ReadyUnsent' as const, fd, reason: messageOf(err) }),
   )

@@ -11,6 +11,7 @@ import type { Config } from '../core/config'
 import { inheritEnv } from '../core/inherit'
 import type { DrainReason, Event } from '../core/lifecycle'
 import type { Connections } from './connections'
+import { messageOf } from './errno'
 import type { Capabilities } from './interpreter'
 import { type Listener, removeSocketFileIfOwn } from './listener'
 import type { Logger } from './logger'
@@ -31,7 +32,6 @@ export interface Live {
   readonly onExit: (code: number) => void
 }
 
-const message = (u: unknown): string => (u instanceof Error ? u.message : String(u))
 
 export const liveCapabilities = (live: Live): Capabilities => {
   const { config, listener, log, dispatch } = live
@@ -69,7 +69,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
         `successor ${String(s.pid)} started; waiting up to ${config.readyTimeoutMs} ms for it to be ready`,
       )
     } catch (err) {
-      dispatch({ _tag: 'SuccessorFailed', attempt, pid: null, failure: { _tag: 'SpawnFailed', message: message(err) } })
+      dispatch({ _tag: 'SuccessorFailed', attempt, pid: null, failure: { _tag: 'SpawnFailed', message: messageOf(err) } })
     }
   }
 
@@ -77,7 +77,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
     listener.bind._tag === 'Unix' && O.isSome(listener.socketId)
       ? pipe(
           removeSocketFileIfOwn(listener.bind.path, listener.socketId.value),
-          TE.mapLeft(message),
+          TE.mapLeft(messageOf),
           TE.map((outcome) => {
             log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
           }),
@@ -105,7 +105,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
   const removePidfile: TE.TaskEither<string, void> = O.isSome(live.pidfile)
     ? pipe(
         removePidfileIfOwn(live.pidfile.value, process.pid),
-        TE.mapLeft(message),
+        TE.mapLeft(messageOf),
         TE.map((outcome) => log.debug({ event: 'pidfile', outcome }, `pidfile ${outcome}`)),
       )
     : TE.right(undefined)
