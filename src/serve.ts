@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
-import type * as T from 'fp-ts/Task'
+import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { type Config, decodeConfig } from './core/config'
 import { type Inherited, readInherited } from './core/inherit'
@@ -19,9 +19,9 @@ import { inheritedEnv } from './shell/boot'
 import { type ConfigInput, readConfigSource } from './shell/configSource'
 import { trackConnections } from './shell/connections'
 import { interpret } from './shell/interpreter'
-import { acquire, type Listener, removeSocketFileIfOwn } from './shell/listener'
+import { acquire, checkInherited, type Listener, removeSocketFileIfOwn } from './shell/listener'
 import { createLogger, type Logger } from './shell/logger'
-import { writePidfile } from './shell/pidfile'
+import { removePidfileIfOwn, writePidfile } from './shell/pidfile'
 import type { Protocol } from './shell/protocol'
 import { describeReadyError, signalReady } from './shell/readiness'
 import { createRuntime, type Runtime } from './shell/runtime'
@@ -58,6 +58,9 @@ const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
 
 const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
   O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
+
+const removeOwnPidfile = (p: Prepared): T.Task<unknown> =>
+  O.isSome(p.pidfile) ? removePidfileIfOwn(p.pidfile.value, process.pid) : T.of(undefined)
 
 /** Undoes a listener acquired by a start-up that then failed: the socket file goes only if it is ours. */
 const release = (listener: Listener): T.Task<void> => async () => {
@@ -136,8 +139,11 @@ const start = (p: Prepared, makeProtocol: (log: Logger) => Protocol): TE.TaskEit
     onStale: () => p.log.warn({ event: 'stale-socket' }, 'replacing a stale socket file nobody answers on'),
   })
   return pipe(
-    // a successor writes the pidfile first: once it listens it must not fail, or it would drop what it accepted
-    successor ? writeOwnPidfile(p) : TE.right(undefined),
+    // a successor checks its socket and writes the pidfile before listening: once it listens it must not
+    // fail, or it would drop what it accepted
+    O.isSome(p.inherited)
+      ? pipe(TE.fromEither(checkInherited(p.inherited.value, p.config.bind)), TE.flatMap(() => writeOwnPidfile(p)))
+      : TE.right(undefined),
     TE.flatMap(() => acquired),
     TE.tap((listener) =>
       successor
@@ -147,6 +153,7 @@ const start = (p: Prepared, makeProtocol: (log: Logger) => Protocol): TE.TaskEit
             TE.orElseFirstTaskK(() => release(listener)),
           ),
     ),
+    TE.orElseFirstTaskK(() => removeOwnPidfile(p)),
     TE.flatMapTask((listener) => run(p, listener, runtime, protocol, connections)),
   )
 }

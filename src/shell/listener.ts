@@ -219,29 +219,38 @@ export const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Er
 
 // ---- inherited ---------------------------------------------------------------------------------
 
-const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE.TaskEither<ListenError, Listener> => {
-  const unusable = (reason: string): ListenError => ({ _tag: 'InheritedFdUnusable', fd: inherited.listenFd, reason })
-  const checkFd: E.Either<ListenError, void> = pipe(
+const unusable =
+  (fd: number) =>
+  (reason: string): ListenError => ({ _tag: 'InheritedFdUnusable', fd, reason })
+
+/** Whether the inherited fd can be what the config asks for: same bind as the parent's, an open socket. */
+export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<ListenError, void> => {
+  if (!sameBind(inherited.bind, bind)) {
+    return E.left({ _tag: 'BindChanged', inherited: formatBind(inherited.bind), configured: formatBind(bind) })
+  }
+  const fail = unusable(inherited.listenFd)
+  return pipe(
     E.tryCatch(() => fs.fstatSync(inherited.listenFd), toErrno),
-    E.mapLeft((err) => unusable(err.code === 'EBADF' ? 'it is not open' : err.message)),
-    E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(unusable('it is not a socket')))),
+    E.mapLeft((err) => fail(err.code === 'EBADF' ? 'it is not open' : err.message)),
+    E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(fail('it is not a socket')))),
   )
+}
+
+const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE.TaskEither<ListenError, Listener> => {
+  const fail = unusable(inherited.listenFd)
   const checkFamily = (): E.Either<ListenError, void> => {
     const a = server.address()
     const isTcp = a !== null && typeof a === 'object'
-    if (bind._tag === 'Tcp' && !isTcp) return E.left(unusable(`it is not a TCP socket, but the bind is ${formatBind(bind)}`))
-    if (bind._tag === 'Unix' && isTcp) return E.left(unusable(`it is a TCP socket, but the bind is ${formatBind(bind)}`))
+    if (bind._tag === 'Tcp' && !isTcp) return E.left(fail(`it is not a TCP socket, but the bind is ${formatBind(bind)}`))
+    if (bind._tag === 'Unix' && isTcp) return E.left(fail(`it is a TCP socket, but the bind is ${formatBind(bind)}`))
     if (bind._tag === 'Tcp' && isTcp && bind.port !== 0 && a.port !== bind.port) {
-      return E.left(unusable(`it listens on port ${a.port}, but the bind is ${formatBind(bind)}`))
+      return E.left(fail(`it listens on port ${a.port}, but the bind is ${formatBind(bind)}`))
     }
     return E.right(undefined)
   }
   return pipe(
-    sameBind(inherited.bind, bind)
-      ? TE.right(undefined)
-      : TE.left<ListenError>({ _tag: 'BindChanged', inherited: formatBind(inherited.bind), configured: formatBind(bind) }),
-    TE.flatMapEither(() => checkFd),
-    TE.flatMap(() => pipe(listenOn(server, { fd: inherited.listenFd }), TE.mapLeft((err) => unusable(err.message)))),
+    TE.fromEither(checkInherited(inherited, bind)),
+    TE.flatMap(() => pipe(listenOn(server, { fd: inherited.listenFd }), TE.mapLeft((err) => fail(err.message)))),
     TE.flatMapEither(() => {
       const family = checkFamily()
       if (E.isLeft(family)) closeQuietly(server)

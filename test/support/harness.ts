@@ -33,10 +33,34 @@ export interface LogLine {
   readonly [key: string]: unknown
 }
 
-interface Waiter {
-  readonly match: (l: LogLine) => boolean
-  readonly resolve: (l: LogLine) => void
+interface Waiter<A> {
+  readonly match: (a: A) => boolean
+  readonly resolve: (a: A) => void
 }
+
+/** Resolves with the first item, already seen or still to come, that matches; rejects if none comes in time. */
+const awaitMatch = <A>(seen: readonly A[], waiters: Waiter<A>[], match: (a: A) => boolean, what: string, tail: () => string, hangMs: number): Promise<A> => {
+  const found = seen.find(match)
+  if (found !== undefined) return Promise.resolve(found)
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hung waiting for ${what}; last lines:\n${tail()}`)), hangMs)
+    waiters.push({
+      match,
+      resolve: (a) => {
+        clearTimeout(timer)
+        resolve(a)
+      },
+    })
+  })
+}
+
+/** Hands `item` to the waiters it matches and returns the others. */
+const notify = <A>(waiters: Waiter<A>[], item: A): Waiter<A>[] =>
+  waiters.filter((w) => {
+    if (!w.match(item)) return true
+    w.resolve(item)
+    return false
+  })
 
 export class ServerProcess {
   readonly child: ChildProcess
@@ -44,7 +68,8 @@ export class ServerProcess {
   /** Output lines that are not JSON (stderr, and stdout text). */
   readonly text: string[] = []
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  private waiters: Waiter[] = []
+  private waiters: Waiter<LogLine>[] = []
+  private textWaiters: Waiter<string>[] = []
 
   constructor(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
     this.child = spawn(process.execPath, args, {
@@ -56,7 +81,7 @@ export class ServerProcess {
     const stderr = this.child.stderr
     if (stdout === null || stderr === null) throw new Error('no pipes')
     createInterface({ input: stdout }).on('line', (l) => this.onLine(l))
-    createInterface({ input: stderr }).on('line', (l) => this.text.push(l))
+    createInterface({ input: stderr }).on('line', (l) => this.onText(l))
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
   }
 
@@ -69,39 +94,31 @@ export class ServerProcess {
     return this.child.pid
   }
 
+  private onText(raw: string): void {
+    this.text.push(raw)
+    this.textWaiters = notify(this.textWaiters, raw)
+  }
+
   private onLine(raw: string): void {
     let line: LogLine
     try {
       line = JSON.parse(raw) as LogLine
     } catch {
-      this.text.push(raw)
+      this.onText(raw)
       return
     }
     this.lines.push(line)
-    const still: Waiter[] = []
-    for (const w of this.waiters) {
-      if (w.match(line)) w.resolve(line)
-      else still.push(w)
-    }
-    this.waiters = still
+    this.waiters = notify(this.waiters, line)
   }
 
   /** The first log line (already seen or still to come) that matches. */
   waitFor(match: (l: LogLine) => boolean, what: string, hangMs = HANG_MS): Promise<LogLine> {
-    const seen = this.lines.find(match)
-    if (seen !== undefined) return Promise.resolve(seen)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`hung waiting for ${what}; last lines:\n${this.tail()}`))
-      }, hangMs)
-      this.waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer)
-          resolve(l)
-        },
-      })
-    })
+    return awaitMatch(this.lines, this.waiters, match, what, () => this.tail(), hangMs)
+  }
+
+  /** The first non-JSON output line (stderr, or stdout text) that matches. */
+  waitForText(match: (line: string) => boolean, what: string, hangMs = HANG_MS): Promise<string> {
+    return awaitMatch(this.text, this.textWaiters, match, what, () => this.tail(), hangMs)
   }
 
   /** Waits for `event` logged by `pid`. */

@@ -1,0 +1,238 @@
+/**
+ * Successor faults and signal races, with real processes: a successor that crashes at import or is
+ * SIGKILLed while starting, a USR1 storm, TERM while a successor starts, a restart signal reaching a
+ * booting process, a configurable restart signal, and the old process SIGKILLed mid-drain.
+ */
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import { describe, it } from 'node:test'
+import { exchange, holdClients, startLoad, uniqueLine } from '../support/echoLoad'
+import { DIST, ECHO, isGone, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+
+const SLOW_BOOT = path.join(DIST, 'test/fixtures/slowBoot.js')
+const CRASH = path.join(DIST, 'test/fixtures/crash.js')
+
+interface Setup {
+  readonly dir: string
+  readonly pidfile: string
+  readonly socketPath: string
+  readonly config: string
+  /** While this file is missing, a gated start command waits before it starts the real server. */
+  readonly go: string
+}
+
+const setup = (extra: (s: Omit<Setup, 'config'>) => Record<string, unknown> = () => ({})): Setup => {
+  const dir = tempDir()
+  const base = { dir, pidfile: path.join(dir, 'echo.pid'), socketPath: path.join(dir, 'echo.sock'), go: path.join(dir, 'go') }
+  const config = path.join(dir, 'echo.json')
+  writeJson(config, { bind: `unix://${base.socketPath}`, pidfilePath: base.pidfile, readyTimeoutMs: 60_000, ...extra(base) })
+  return { ...base, config }
+}
+
+/** A start command that waits for the go file, then runs `script` with the config. */
+const gated = (s: Omit<Setup, 'config'>, script = ECHO): string =>
+  `while [ ! -e ${s.go} ]; do sleep 0.02; done; exec ${process.execPath} ${script} ${path.join(s.dir, 'echo.json')}`
+
+const cleanup = (s: Setup, ...servers: ServerProcess[]): void => {
+  for (const server of servers) for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+  fs.rmSync(s.dir, { recursive: true, force: true })
+}
+
+/** Stops the newest generation and checks nothing is left. */
+const stopAll = async (s: Setup, server: ServerProcess): Promise<void> => {
+  const pid = readPid(s.pidfile)
+  process.kill(pid, 'SIGTERM')
+  await server.event(pid, 'exit')
+  for (const p of server.pids()) await waitGone(p)
+  assert.deepStrictEqual(fs.readdirSync(s.dir).filter((f) => f !== 'go'), ['echo.json'])
+}
+
+const inspectorRefuses = (): Promise<boolean> =>
+  new Promise((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port: 9229 })
+    c.once('connect', () => {
+      c.destroy()
+      resolve(false)
+    })
+    c.once('error', () => resolve(true))
+  })
+
+describe('successor faults', { timeout: 120_000 }, () => {
+  it('a successor that throws at import: its exit code is logged, the old one keeps serving', async () => {
+    const s = setup((b) => ({ startCommand: `exec ${process.execPath} ${CRASH} ${path.join(b.dir, 'echo.json')}` }))
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const failed = await server.event(server.pid, 'successor-failed')
+      assert.equal(failed.failure, 'exited')
+      assert.equal(failed.exitCode, 1)
+      assert.equal(failed.signal, null)
+      assert.match(server.text.join('\n'), /broken deploy: thrown at import/, "the crash's own error reaches stderr")
+      assert.equal(readPid(s.pidfile), server.pid)
+      assert.deepStrictEqual(await exchange({ path: s.socketPath }, uniqueLine('x'), 30_000), { ok: true })
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('a successor SIGKILLed while starting: the signal is logged, the old one is Listening again', async () => {
+    const s = setup((b) => ({ startCommand: gated(b) }))
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const spawned = await server.event(server.pid, 'successor-spawned')
+      process.kill(Number(spawned.successorPid), 'SIGKILL')
+      const failed = await server.event(server.pid, 'successor-failed')
+      assert.equal(failed.signal, 'SIGKILL')
+      assert.match(failed.msg, /was killed by SIGKILL before it was ready; still serving/)
+      // Listening again: the next restart goes through
+      fs.writeFileSync(s.go, '')
+      const before = server.lines.length
+      process.kill(server.pid, 'SIGUSR1')
+      const ready = await server.waitFor((l) => server.lines.indexOf(l) >= before && l.event === 'successor-ready', 'the retry')
+      assert.equal(ready.attempt, 2)
+      await server.exited
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+})
+
+describe('signal races', { timeout: 180_000 }, () => {
+  it('a USR1 storm makes exactly one handoff and loses nothing', async (t) => {
+    const s = setup()
+    const server = ServerProcess.echo(s.config)
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      await server.event(server.pid, 'listening')
+      load = startLoad({ path: s.socketPath }, 16)
+      const held = await holdClients({ path: s.socketPath }, 4)
+      // signals sent back to back merge in the kernel, so pace them: one every millisecond or so, from
+      // before the restart until the old process has exited
+      let sent = 0
+      let storming = true
+      const storm = (async () => {
+        for (; storming && !isGone(server.pid); sent++) {
+          process.kill(server.pid, 'SIGUSR1')
+          await new Promise((r) => setTimeout(r, 1))
+        }
+      })()
+      const ready = await server.event(server.pid, 'successor-ready')
+      for (const o of await held.finish()) assert.deepStrictEqual(o, { ok: true })
+      await server.exited
+      storming = false
+      await storm
+      const stats = await load.stop()
+      const successor = Number(ready.successorPid)
+      const ignored = server.lines.filter((l) => l.event === 'restart-ignored').length
+      t.diagnostic(`storm: ${sent} USR1 sent, ${ignored} logged as ignored (the kernel merges pending ones), ${stats.exchanges} exchanges, ${stats.failed} failed`)
+      assert.ok(ignored >= 10, 'dozens of signals reached the process during the restart')
+      assert.equal(server.lines.filter((l) => l.event === 'successor-spawned').length, 1)
+      assert.deepStrictEqual(server.pids().sort(), [server.pid, successor].sort(), 'no extra generation')
+      assert.deepStrictEqual(stats.examples, [])
+      assert.ok(stats.exchanges > 0)
+      await stopAll(s, server)
+    } finally {
+      await load?.stop()
+      cleanup(s, server)
+    }
+  })
+
+  it('TERM while a successor is starting: it is stopped, the old one drains and exits, nothing is left', async () => {
+    const s = setup((b) => ({ startCommand: gated(b) }))
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      const held = await holdClients({ path: s.socketPath }, 2)
+      process.kill(server.pid, 'SIGUSR1')
+      const spawned = await server.event(server.pid, 'successor-spawned')
+      process.kill(server.pid, 'SIGTERM')
+      await server.event(server.pid, 'successor-stopped')
+      await waitGone(Number(spawned.successorPid))
+      assert.deepStrictEqual(await held.finish(), [{ ok: true }, { ok: true }])
+      assert.equal((await server.exited).code, 0)
+      for (const pid of server.pids()) await waitGone(pid)
+      assert.deepStrictEqual(fs.readdirSync(s.dir), ['echo.json'])
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('USR1 reaching a successor that is still booting neither kills it nor opens the inspector', async () => {
+    const s = setup((b) => ({ startCommand: `exec ${process.execPath} ${SLOW_BOOT} ${path.join(b.dir, 'echo.json')}` }))
+    const server = ServerProcess.echo(s.config, { env: { ...process.env, BOOT_BLOCK_MS: '1500' } })
+    try {
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const spawned = await server.event(server.pid, 'successor-spawned')
+      const successor = Number(spawned.successorPid)
+      await server.waitForText((l) => l === 'booting', 'the successor to start booting')
+      process.kill(successor, 'SIGUSR1') // e.g. an operator's pkill -USR1 while it boots
+      const ready = await server.event(server.pid, 'successor-ready')
+      assert.equal(Number(ready.successorPid), successor, 'the booting successor survived and took over')
+      const ignored = await server.event(successor, 'restart-ignored')
+      assert.match(ignored.msg, /SIGUSR1 ignored: it arrived while this process was starting/)
+      assert.ok(!server.text.some((l) => l.includes('Debugger listening')), 'no inspector was started')
+      assert.ok(await inspectorRefuses(), 'nothing listens on the inspector port')
+      await server.exited
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('restartSignal SIGHUP: HUP restarts, USR1 is logged and ignored without opening the inspector', async () => {
+    const s = setup(() => ({ restartSignal: 'SIGHUP' }))
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const ignored = await server.event(server.pid, 'signal-ignored')
+      assert.match(ignored.msg, /SIGUSR1 ignored: the restart signal is SIGHUP/)
+      assert.ok(await inspectorRefuses())
+      process.kill(server.pid, 'SIGHUP')
+      const ready = await server.event(server.pid, 'successor-ready')
+      await server.exited
+      // the successor also restarts on HUP
+      const second = Number(ready.successorPid)
+      process.kill(second, 'SIGHUP')
+      const again = await server.event(second, 'successor-ready')
+      await server.event(second, 'exit')
+      assert.equal(readPid(s.pidfile), Number(again.successorPid))
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('the old process SIGKILLed mid-drain leaves the new one unaffected', async () => {
+    const s = setup()
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      const held = await holdClients({ path: s.socketPath }, 3)
+      process.kill(server.pid, 'SIGUSR1')
+      const ready = await server.event(server.pid, 'successor-ready')
+      await server.event(server.pid, 'draining')
+      process.kill(server.pid, 'SIGKILL')
+      await server.exited
+      const outcomes = await held.finish()
+      assert.ok(outcomes.every((o) => !o.ok), "the killed process's own connections are cut")
+      const successor = Number(ready.successorPid)
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => exchange({ path: s.socketPath }, uniqueLine(`after${i}`), 30_000)))
+      assert.deepStrictEqual(results.filter((r) => !r.ok), [])
+      assert.ok(!isGone(successor))
+      assert.equal(readPid(s.pidfile), successor)
+      assert.deepStrictEqual(server.eventsOf(successor), ['listening'])
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+})
