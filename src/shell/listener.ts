@@ -154,11 +154,22 @@ const probeUnix = (bind: Bind & { _tag: 'Unix' }): TE.TaskEither<ListenError, 'a
         else resolve(E.left(fromErrno(bind)(err)))
       })
     })
-  return pipe(
+  // libuv reports a missing folder as EACCES when binding, so look at the folder first
+  const folder = path.dirname(bind.path)
+  const checkFolder: TE.TaskEither<ListenError, void> = pipe(
+    fsTask(() => fs.promises.stat(folder)),
+    TE.mapLeft((err) => (err.code === 'ENOENT' ? { _tag: 'FolderMissing' as const, address, folder } : fromErrno(bind)(err))),
+    TE.flatMap((st) => (st.isDirectory() ? TE.right(undefined) : TE.left<ListenError>({ _tag: 'FolderMissing', address, folder }))),
+  )
+  const existing: TE.TaskEither<ListenError, O.Option<fs.Stats>> = pipe(
     fsTask(() => fs.promises.lstat(bind.path)),
     TE.map(O.some),
     TE.orElse((err) => (err.code === 'ENOENT' ? TE.right(O.none) : TE.left(err))),
     TE.mapLeft(fromErrno(bind)),
+  )
+  return pipe(
+    checkFolder,
+    TE.flatMap(() => existing),
     TE.flatMap(
       O.match(
         () => TE.right('absent' as const),

@@ -116,9 +116,9 @@ describe('signal races', { timeout: 180_000 }, () => {
       // signals sent back to back merge in the kernel, so pace them: one every millisecond or so, from
       // before the restart until the old process has exited
       let sent = 0
-      let storming = true
+      const calm = new AbortController()
       const storm = (async () => {
-        for (; storming && !isGone(server.pid); sent++) {
+        for (; !calm.signal.aborted && !isGone(server.pid); sent++) {
           process.kill(server.pid, 'SIGUSR1')
           await new Promise((r) => setTimeout(r, 1))
         }
@@ -126,7 +126,7 @@ describe('signal races', { timeout: 180_000 }, () => {
       const ready = await server.event(server.pid, 'successor-ready')
       for (const o of await held.finish()) assert.deepStrictEqual(o, { ok: true })
       await server.exited
-      storming = false
+      calm.abort()
       await storm
       const stats = await load.stop()
       const successor = Number(ready.successorPid)

@@ -62,6 +62,19 @@ const notify = <A>(waiters: Waiter<A>[], item: A): Waiter<A>[] =>
     return false
   })
 
+export interface SpawnOptions {
+  readonly env?: NodeJS.ProcessEnv
+  readonly cwd?: string
+  /** Run as this user and group (needs root). */
+  readonly uid?: number
+  readonly gid?: number
+  /** File descriptors to put at fd 3, 4, ... of the server. */
+  readonly extraFds?: readonly (number | 'ignore')[]
+}
+
+/** Spawn options that make a server an unprivileged user: `nobody` when we are root, ourselves otherwise. */
+export const unprivileged = (): Pick<SpawnOptions, 'uid' | 'gid'> => (process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {})
+
 export class ServerProcess {
   readonly child: ChildProcess
   readonly lines: LogLine[] = []
@@ -71,11 +84,13 @@ export class ServerProcess {
   private waiters: Waiter<LogLine>[] = []
   private textWaiters: Waiter<string>[] = []
 
-  constructor(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  constructor(args: readonly string[], options: SpawnOptions = {}) {
     this.child = spawn(process.execPath, args, {
       cwd: options.cwd ?? ROOT,
       env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])],
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
     })
     const stdout = this.child.stdout
     const stderr = this.child.stderr
@@ -85,7 +100,7 @@ export class ServerProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
   }
 
-  static echo(configFile: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ServerProcess {
+  static echo(configFile: string, options: SpawnOptions = {}): ServerProcess {
     return new ServerProcess([ECHO, configFile], options)
   }
 
@@ -177,4 +192,36 @@ export const percentile = (values: readonly number[], p: number): number => {
   if (values.length === 0) return NaN
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
+}
+
+/** The JSON lines of a server's `logPath`, read as they are appended (polled: files give no event). */
+export class LogFile {
+  readonly lines: LogLine[] = []
+  private offset = 0
+
+  constructor(private readonly file: string) {}
+
+  private read(): void {
+    if (!fs.existsSync(this.file)) return
+    const text = fs.readFileSync(this.file, 'utf8')
+    const end = text.lastIndexOf('\n') + 1
+    for (const raw of text.slice(this.offset, end).split('\n')) if (raw !== '') this.lines.push(JSON.parse(raw) as LogLine)
+    this.offset = end
+  }
+
+  async waitFor(match: (l: LogLine) => boolean, what: string, hangMs = HANG_MS): Promise<LogLine> {
+    const deadline = Date.now() + hangMs
+    for (;;) {
+      this.read()
+      const found = this.lines.find(match)
+      if (found !== undefined) return found
+      if (Date.now() > deadline) throw new Error(`hung waiting for ${what} in ${this.file}`)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+
+  pids(): number[] {
+    this.read()
+    return [...new Set(this.lines.map((l) => l.pid))]
+  }
 }

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { describe, it } from 'node:test'
+import * as E from 'fp-ts/Either'
+import { readPidfile, removePidfileIfOwn, writePidfile } from '../../src/shell/pidfile'
+import { tempDir } from '../support/harness'
+
+const withDir = async (f: (dir: string) => Promise<void>): Promise<void> => {
+  const dir = tempDir()
+  try {
+    await f(dir)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe('pidfile', () => {
+  it('writes the pid and a newline, and reads it back', () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, 'x.pid')
+      assert.deepStrictEqual(await writePidfile(file, 4242)(), E.right(undefined))
+      assert.equal(fs.readFileSync(file, 'utf8'), '4242\n')
+      assert.equal(await readPidfile(file), 4242)
+      assert.deepStrictEqual(fs.readdirSync(dir), ['x.pid'], 'no temporary file is left')
+    }))
+
+  it('replaces a symlink planted at its temporary name instead of writing through it', () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, 'x.pid')
+      const victim = path.join(dir, 'victim')
+      fs.writeFileSync(victim, 'precious')
+      fs.symlinkSync(victim, `${file}.4242.tmp`)
+      assert.deepStrictEqual(await writePidfile(file, 4242)(), E.right(undefined))
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'precious')
+      assert.equal(await readPidfile(file), 4242)
+    }))
+
+  it('does not read through a symlink', () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, 'x.pid')
+      fs.writeFileSync(path.join(dir, 'real'), '7\n')
+      fs.symlinkSync(path.join(dir, 'real'), file)
+      assert.equal(await readPidfile(file), undefined)
+    }))
+
+  it('removes the file only while it holds the given pid', () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, 'x.pid')
+      fs.writeFileSync(file, '99\n')
+      assert.deepStrictEqual(await removePidfileIfOwn(file, 98)(), E.right('not-ours'))
+      assert.ok(fs.existsSync(file))
+      assert.deepStrictEqual(await removePidfileIfOwn(file, 99)(), E.right('removed'))
+      assert.ok(!fs.existsSync(file))
+    }))
+
+  it('says what to do when the folder is missing', () =>
+    withDir(async (dir) => {
+      const r = await writePidfile(path.join(dir, 'no/x.pid'), 1)()
+      assert.ok(E.isLeft(r))
+      assert.match(r.left.reason, /the folder .*\/no does not exist; create it or set pidfilePath elsewhere/)
+    }))
+})
