@@ -159,7 +159,7 @@ describe('a malformed inherited-socket environment', { timeout: 120_000 }, () =>
 
   it('a variable missing', () =>
     withDir((dir) => {
-      const { [ENV.readyFd]: _, ...env } = inheritEnv(dir, {})
+      const { [ENV.readyFd]: _dropped, ...env } = inheritEnv(dir, {})
       return refuses(dir, { config: config(dir), options: { env }, message: /UNINTERRUPTIBLE_READY_FD is missing while/ })
     }))
 
