@@ -118,6 +118,14 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
       }),
     ))
 
+  it('log file in a missing folder', () =>
+    withDir((dir) =>
+      refuses(dir, {
+        config: { bind: `unix://${dir}/echo.sock`, logPath: path.join(dir, 'missing/echo.log') },
+        message: /cannot open the log file .*\/missing\/echo\.log: the folder .*\/missing does not exist; create it or set logPath elsewhere/,
+      }),
+    ))
+
   it('pidfile in a folder without permission', async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('needs root, to run the server as an unprivileged user')

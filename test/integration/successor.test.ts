@@ -79,6 +79,43 @@ describe('successor faults', { timeout: 120_000 }, () => {
     }
   })
 
+  it('a start command that is not found: exit code 127 is logged, the old one keeps serving', async () => {
+    const s = setup(() => ({ startCommand: 'no-such-command-anywhere' }))
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const failed = await server.event(server.pid, 'successor-failed')
+      assert.equal(failed.exitCode, 127)
+      assert.deepStrictEqual(await exchange({ path: s.socketPath }, uniqueLine('x'), 30_000), { ok: true })
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('a new config that changes bind: the new process refuses, the old one keeps serving', async () => {
+    const s = setup()
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      writeJson(s.config, { bind: `unix://${s.dir}/moved.sock`, pidfilePath: s.pidfile })
+      process.kill(server.pid, 'SIGUSR1')
+      const spawned = await server.event(server.pid, 'successor-spawned')
+      const refusal = await server.event(Number(spawned.successorPid), 'startup-failed')
+      assert.equal(refusal.error, 'BindChanged')
+      assert.match(refusal.msg, /the config's bind changed from unix:\/\/.*\/echo\.sock to unix:\/\/.*\/moved\.sock/)
+      const failed = await server.event(server.pid, 'successor-failed')
+      assert.equal(failed.exitCode, 1)
+      assert.equal(readPid(s.pidfile), server.pid)
+      assert.deepStrictEqual(await exchange({ path: s.socketPath }, uniqueLine('x'), 30_000), { ok: true })
+      assert.ok(!fs.existsSync(path.join(s.dir, 'moved.sock')))
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
   it('a successor SIGKILLed while starting: the signal is logged, the old one is Listening again', async () => {
     const s = setup((b) => ({ startCommand: gated(b) }))
     const server = ServerProcess.echo(s.config)
