@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { EchoClient, exchange, type Outcome, uniqueLine } from '../support/echoLoad'
-import { isGone, portOf, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { portOf, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
 
 describe('drain timeout', { timeout: 120_000 }, () => {
   it('closes the connections still open at drainTimeoutMs and exits 0', async (t) => {
@@ -32,7 +32,7 @@ describe('drain timeout', { timeout: 120_000 }, () => {
       t.diagnostic(`drain timeout 1000 ms: timed out ${timeout.time - draining.time} ms after the drain began, exited ${exit.time - timeout.time} ms later`)
       assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])
     } finally {
-      if (!isGone(server.pid)) process.kill(server.pid, 'SIGKILL')
+      server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -80,7 +80,7 @@ describe('ten thousand idle connections across a restart', { timeout: 300_000 },
       await waitGone(successor)
       assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])
     } finally {
-      for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+      server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })

@@ -6,7 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { exchange, startLoad, uniqueLine } from '../support/echoLoad'
-import { ECHO, isGone, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { ECHO, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
 
 const cleanEnv = (): NodeJS.ProcessEnv => {
   const env = { ...process.env }
@@ -64,7 +64,7 @@ describe('a successor that exits 1', { timeout: 120_000 }, () => {
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['echo.json'])
     } finally {
       await load?.stop()
-      for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+      server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })

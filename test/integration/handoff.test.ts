@@ -82,7 +82,7 @@ const restartUnderLoad = async (t: { diagnostic: (m: string) => void }, transpor
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['echo.json'], 'nothing else is left in the folder')
   } finally {
     await load?.stop()
-    for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+    server.killAll()
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }

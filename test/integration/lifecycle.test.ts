@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { EchoClient, exchange, holdClients, uniqueLine } from '../support/echoLoad'
-import { DIST, ECHO, isGone, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { DIST, ECHO, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
 
 interface Setup {
   readonly dir: string
@@ -26,7 +26,7 @@ const setup = (extra: Record<string, unknown> = {}): Setup => {
 }
 
 const cleanup = (s: Setup, server: ServerProcess): void => {
-  for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+  server.killAll()
   fs.rmSync(s.dir, { recursive: true, force: true })
 }
 
@@ -220,7 +220,7 @@ describe('handler failures', { timeout: 120_000 }, () => {
       assert.equal(end?.event, 'drained', 'every connection was counted out')
       assert.equal(end.accepted, 7)
     } finally {
-      if (!isGone(server.pid)) process.kill(server.pid, 'SIGKILL')
+      server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })

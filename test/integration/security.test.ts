@@ -9,7 +9,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { holdClients } from '../support/echoLoad'
-import { DIST, ECHO, isGone, LogFile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { DIST, ECHO, LogFile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
 
 const withDir = async (f: (dir: string) => Promise<unknown>): Promise<void> => {
   const dir = tempDir()
@@ -24,10 +24,6 @@ const stop = async (server: ServerProcess, pid: number): Promise<void> => {
   process.kill(pid, 'SIGTERM')
   await server.event(pid, 'exit')
   await waitGone(pid)
-}
-
-const killAll = (server: ServerProcess): void => {
-  for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
 }
 
 /** fd number -> link target ("socket:[123]", "/dev/null", ...) of a process. */
@@ -80,7 +76,7 @@ describe('security', { timeout: 120_000 }, () => {
           assert.equal(fs.statSync(sock).mode & 0o777, expected)
           await stop(server, Number(ready.successorPid))
         } finally {
-          killAll(server)
+          server.killAll()
         }
       }))
   }
@@ -101,7 +97,7 @@ describe('security', { timeout: 120_000 }, () => {
         assert.ok(!fs.existsSync(pidfile))
         assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n')
       } finally {
-        killAll(server)
+        server.killAll()
       }
     }))
 
@@ -144,7 +140,7 @@ describe('security', { timeout: 120_000 }, () => {
         await log.waitFor((l) => l.pid === spawned && l.event === 'exit', 'the successor to exit')
         await waitGone(spawned)
       } finally {
-        for (const pid of [server.pid, ...log.pids()]) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+        log.killAll(server.pid)
       }
     }))
 
@@ -174,7 +170,7 @@ describe('security', { timeout: 120_000 }, () => {
         assert.ok(!report.includes('UNINTERRUPTIBLE_'), `inheritance variables leaked:\n${report}`)
         await stop(server, successor)
       } finally {
-        killAll(server)
+        server.killAll()
       }
     }))
 })

@@ -36,7 +36,7 @@ const gated = (s: Omit<Setup, 'config'>, script = ECHO): string =>
   `while [ ! -e ${s.go} ]; do sleep 0.02; done; exec ${process.execPath} ${script} ${path.join(s.dir, 'echo.json')}`
 
 const cleanup = (s: Setup, ...servers: ServerProcess[]): void => {
-  for (const server of servers) for (const pid of server.pids()) if (!isGone(pid)) process.kill(pid, 'SIGKILL')
+  for (const server of servers) server.killAll()
   fs.rmSync(s.dir, { recursive: true, force: true })
 }
 
@@ -242,6 +242,27 @@ describe('signal races', { timeout: 180_000 }, () => {
       const again = await server.event(second, 'successor-ready')
       await server.event(second, 'exit')
       assert.equal(readPid(s.pidfile), Number(again.successorPid))
+      await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('the old process SIGKILLed while a successor starts: the successor carries on and serves alone', async () => {
+    const s = setup((b) => ({ startCommand: gated(b) }))
+    const server = ServerProcess.echo(s.config)
+    try {
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const successor = Number((await server.event(server.pid, 'successor-spawned')).successorPid)
+      process.kill(server.pid, 'SIGKILL')
+      await server.exited
+      fs.writeFileSync(s.go, '')
+      await server.event(successor, 'listening')
+      const unsent = await server.event(successor, 'ready-unsent')
+      assert.match(unsent.msg, /could not tell the parent this process is ready .*; serving anyway/)
+      assert.equal(readPid(s.pidfile), successor)
+      assert.deepStrictEqual(await exchange({ path: s.socketPath }, uniqueLine('alone'), 30_000), { ok: true })
       await stopAll(s, server)
     } finally {
       cleanup(s, server)

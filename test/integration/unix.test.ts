@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { exchange, uniqueLine } from '../support/echoLoad'
-import { isGone, ServerProcess, tempDir, writeJson } from '../support/harness'
+import { ServerProcess, tempDir, writeJson } from '../support/harness'
 
 const listenUnix = (p: string): Promise<net.Server> =>
   new Promise((resolve, reject) => {
@@ -44,7 +44,8 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
       assert.equal((await third.exited).code, 0)
       assert.ok(!fs.existsSync(sock))
     } finally {
-      for (const s of [first, second]) if (s !== undefined && !isGone(s.pid)) process.kill(s.pid, 'SIGKILL')
+      first.killAll()
+      second?.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -80,7 +81,7 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
       assert.ok(fs.lstatSync(sock).isSocket(), "the other server's socket file is still there")
     } finally {
       other?.close()
-      if (!isGone(server.pid)) process.kill(server.pid, 'SIGKILL')
+      server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })

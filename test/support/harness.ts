@@ -62,6 +62,24 @@ const notify = <A>(waiters: Waiter<A>[], item: A): Waiter<A>[] =>
     return false
   })
 
+const tryKill = (pid: number): void => {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Kills everything a server started: the first process, every process that logged, and the whole
+ * process group of every successor it spawned (a successor leads its own group; a `sh -c` wrapper that
+ * never got to log is found there too).
+ */
+export const killEverything = (firstPid: number, lines: readonly LogLine[]): void => {
+  for (const l of lines) if (l.event === 'successor-spawned' && typeof l.successorPid === 'number') tryKill(-l.successorPid)
+  for (const pid of new Set([firstPid, ...lines.map((l) => l.pid)])) tryKill(pid)
+}
+
 export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv
   readonly cwd?: string
@@ -145,6 +163,11 @@ export class ServerProcess {
     return this.lines.filter((l) => l.pid === pid && l.event !== undefined).map((l) => l.event ?? '')
   }
 
+  /** Test cleanup: see killEverything. */
+  killAll(): void {
+    killEverything(this.pid, this.lines)
+  }
+
   /** Every pid that has logged. */
   pids(): number[] {
     return [...new Set(this.lines.map((l) => l.pid))]
@@ -223,5 +246,11 @@ export class LogFile {
   pids(): number[] {
     this.read()
     return [...new Set(this.lines.map((l) => l.pid))]
+  }
+
+  /** Test cleanup: see killEverything. */
+  killAll(firstPid: number): void {
+    this.read()
+    killEverything(firstPid, this.lines)
   }
 }
