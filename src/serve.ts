@@ -122,9 +122,12 @@ const run =
       }
     })
 
-const start = (p: Prepared, makeProtocol: (log: Logger) => Protocol): TE.TaskEither<ServeError, Stopped> => {
+/** Builds the protocol once the config is known and the log is open. */
+export type MakeProtocol = (log: Logger, config: Config) => Protocol
+
+const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const runtime = createRuntime(initial)
-  const protocol = makeProtocol(p.log)
+  const protocol = makeProtocol(p.log, p.config)
   const connections = trackConnections(
     { opened: () => runtime.dispatch({ _tag: 'ConnectionOpened' }), closed: () => runtime.dispatch({ _tag: 'ConnectionClosed' }) },
     protocol.accept,
@@ -159,7 +162,7 @@ const start = (p: Prepared, makeProtocol: (log: Logger) => Protocol): TE.TaskEit
 }
 
 /** Serves with a given protocol; the TaskEither completes when this process has stopped. */
-export const serveProtocol = (input: ConfigInput, makeProtocol: (log: Logger) => Protocol): TE.TaskEither<ServeError, Stopped> =>
+export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     prepare(input),
     TE.flatMap((p) =>

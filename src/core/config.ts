@@ -77,6 +77,7 @@ const fields = {
   readyTimeoutMs: Milliseconds,
   restartSignal: oneOf(RESTART_SIGNALS),
   socketMode: FileModeFromString,
+  idleGraceMs: Milliseconds,
 }
 const Settings = t.partial(fields)
 type Settings = t.TypeOf<typeof Settings>
@@ -99,6 +100,8 @@ export interface Config {
   readonly readyTimeoutMs: Milliseconds
   readonly restartSignal: RestartSignal
   readonly socketMode: FileMode
+  /** HTTP only: while draining, a kept-alive connection idle this long is closed. */
+  readonly idleGraceMs: Milliseconds
 }
 
 export const DEFAULTS = {
@@ -106,6 +109,7 @@ export const DEFAULTS = {
   readyTimeoutMs: 10_000 as Milliseconds,
   restartSignal: 'SIGUSR1',
   socketMode: 0o660 as FileMode,
+  idleGraceMs: 1_000 as Milliseconds,
 } as const
 
 // ---- errors ---------------------------------------------------------------------------------------
@@ -180,6 +184,7 @@ const toConfig = (bind: Bind, s: Settings, env: Env): Config => ({
   readyTimeoutMs: s.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
   restartSignal: s.restartSignal ?? DEFAULTS.restartSignal,
   socketMode: s.socketMode ?? DEFAULTS.socketMode,
+  idleGraceMs: s.idleGraceMs ?? DEFAULTS.idleGraceMs,
 })
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)

@@ -15,6 +15,7 @@ const defaults = (bind: Config['bind']): Config => ({
   readyTimeoutMs: 10_000 as Config['readyTimeoutMs'],
   restartSignal: 'SIGUSR1',
   socketMode: 0o660 as Config['socketMode'],
+  idleGraceMs: 1000 as Config['idleGraceMs'],
 })
 
 const rejected = (input: unknown, env = {}): string => {
@@ -36,6 +37,7 @@ describe('decodeConfig', () => {
         readyTimeoutMs: 5000,
         restartSignal: 'SIGHUP',
         socketMode: '0600',
+        idleGraceMs: 250,
       },
       {},
     )
@@ -51,6 +53,7 @@ describe('decodeConfig', () => {
         readyTimeoutMs: 5000,
         restartSignal: 'SIGHUP',
         socketMode: 0o600,
+        idleGraceMs: 250,
       }),
     )
   })

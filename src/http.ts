@@ -1,0 +1,29 @@
+/**
+ * uninterruptible/http: zero-downtime restarts for HTTP servers. Any `(req, res)` listener (an Express
+ * app is one) or an existing `http.Server` (Fastify's `fastify.server`, for instance) is served on the
+ * inherited socket, with a keep-alive drain that does not race clients (see shell/http.ts).
+ */
+import './shell/boot' // first: signal listeners and the environment scrub must happen at load time
+import * as http from 'node:http'
+import type * as TE from 'fp-ts/TaskEither'
+import type { ServeError } from './errors'
+import { runMain, serveProtocol, type Stopped } from './serve'
+import type { ConfigInput } from './shell/configSource'
+import { httpProtocol } from './shell/http'
+
+export * from './index'
+
+/** A request listener, such as an Express app, or an http.Server that already has its listeners. */
+export type HttpApp = http.RequestListener | http.Server
+
+/** For fp-ts users: like `serveTask`, for HTTP. Never calls `process.exit`. */
+export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<ServeError, Stopped> => {
+  const server = app instanceof http.Server ? app : http.createServer(app)
+  return serveProtocol(config, (log, c) => httpProtocol(server, c.idleGraceMs)(log))
+}
+
+/**
+ * Runs an HTTP server as this process's program, with zero-downtime restarts on SIGUSR1. Do not call
+ * `listen` yourself: the library listens (or inherits the socket) and feeds connections to the server.
+ */
+export const serveHttp = (config: ConfigInput, app: HttpApp): Promise<never> => runMain(serveHttpTask(config, app))

@@ -1,0 +1,193 @@
+/**
+ * HTTP servers through restarts, with real processes and a real keep-alive load generator (autocannon):
+ * no socket errors, no non-2xx, old generations are not pinned by kept-alive connections, a slow request
+ * in flight across a restart completes, and an Express app works unchanged.
+ */
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as path from 'node:path'
+import { describe, it } from 'node:test'
+import autocannon from 'autocannon'
+import { DIST, percentile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+
+const HTTP_EXAMPLE = path.join(DIST, 'examples/http.js')
+
+interface Reply {
+  readonly status: number
+  readonly body: string
+  readonly connection: string | undefined
+}
+
+const get = (port: number, urlPath: string, agent?: http.Agent): Promise<Reply> =>
+  new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, ...(agent !== undefined ? { agent } : {}) }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => (body += d))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }))
+      })
+      .on('error', reject)
+  })
+
+const RESTARTS = 20
+const CONNECTIONS = 64
+
+describe('HTTP', { timeout: 300_000 }, () => {
+  it(`${CONNECTIONS} keep-alive connections at full speed through ${RESTARTS} restarts: no socket error, no non-2xx, no old generation pinned`, async (t) => {
+    const dir = tempDir()
+    const pidfile = path.join(dir, 'http.pid')
+    const config = writeJson(path.join(dir, 'http.json'), {
+      bind: 'tcp://127.0.0.1:0',
+      pidfilePath: pidfile,
+      readyTimeoutMs: 60_000,
+      drainTimeoutMs: 60_000,
+      idleGraceMs: 1000,
+    })
+    const server = new ServerProcess([HTTP_EXAMPLE, config])
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      const errors: string[] = []
+      let finish: (r: autocannon.Result) => void = () => undefined
+      const result = new Promise<autocannon.Result>((resolve) => (finish = resolve))
+      const load = autocannon(
+        {
+          url: `http://127.0.0.1:${port}/`,
+          connections: CONNECTIONS,
+          duration: 3600,
+          timeout: 30,
+          verifyBody: (body) => /^hello from pid \d+\n$/.test(String(body)),
+        },
+        (err, r) => {
+          if (err !== null) errors.push(`autocannon: ${String(err)}`)
+          finish(r)
+        },
+      )
+      load.on('reqError', (e: Error) => errors.push(e.message))
+      const drainMs: number[] = []
+      const generations = [server.pid]
+      let served = 0
+      load.on('response', () => (served += 1))
+      for (let i = 1; i <= RESTARTS; i++) {
+        const before = served
+        const old = readPid(pidfile)
+        process.kill(old, 'SIGUSR1')
+        const ready = await server.event(old, 'successor-ready')
+        generations.push(Number(ready.successorPid))
+        const draining = await server.event(old, 'draining')
+        const end = await server.waitFor((l) => l.pid === old && (l.event === 'drained' || l.event === 'drain-timeout'), `the drain of ${old}`)
+        assert.equal(end.event, 'drained', `generation ${old} drained before its timeout`)
+        drainMs.push(end.time - draining.time)
+        await server.event(old, 'exit')
+        await waitGone(old)
+        assert.ok(served > before, `restart ${i} happened under load`)
+      }
+      load.stop()
+      const r = await result
+      t.diagnostic(
+        `${RESTARTS} restarts, ${r.requests.total} requests (${Math.round(r.requests.average)}/s), ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx, ${r.mismatches} wrong bodies; ` +
+          `old generation drain p50 ${percentile(drainMs, 50)} ms, max ${Math.max(...drainMs)} ms`,
+      )
+      assert.deepStrictEqual(errors.slice(0, 5), [])
+      assert.equal(r.errors, 0)
+      assert.equal(r.timeouts, 0)
+      assert.equal(r.non2xx, 0)
+      assert.equal(r.mismatches, 0)
+      assert.ok(r.requests.total > RESTARTS * CONNECTIONS)
+
+      const last = readPid(pidfile)
+      process.kill(last, 'SIGTERM')
+      await server.event(last, 'exit')
+      for (const pid of generations) await waitGone(pid)
+      assert.deepStrictEqual(fs.readdirSync(dir), ['http.json'])
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a slow request in flight across a restart completes with 200 from the old process, which then closes the connection', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000 })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/slowHttp.js'), config], { env: { ...process.env, SLOW_MS: '2000' } })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      assert.equal((await get(port, '/', agent)).status, 200) // the kept-alive connection the slow request reuses
+      const slow = get(port, '/slow', agent)
+      await server.waitForText((l) => l === `slow request started in ${server.pid}`, 'the slow request to start')
+      process.kill(server.pid, 'SIGUSR1')
+      const ready = await server.event(server.pid, 'successor-ready')
+      const reply = await slow
+      assert.deepStrictEqual(reply, { status: 200, body: `slow answer from pid ${server.pid}\n`, connection: 'close' })
+      assert.equal((await server.exited).code, 0)
+      const after = await get(port, '/', agent)
+      assert.deepStrictEqual(after, { status: 200, body: `hello from pid ${String(ready.successorPid)}\n`, connection: 'keep-alive' })
+      process.kill(Number(ready.successorPid), 'SIGTERM')
+      await server.event(Number(ready.successorPid), 'exit')
+    } finally {
+      agent.destroy()
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('an idle kept-alive connection does not pin the old process: it is closed after idleGraceMs', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000, idleGraceMs: 300, drainTimeoutMs: 60_000 })
+    const server = new ServerProcess([HTTP_EXAMPLE, config])
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      assert.equal((await get(port, '/', agent)).connection, 'keep-alive')
+      process.kill(server.pid, 'SIGUSR1')
+      const ready = await server.event(server.pid, 'successor-ready')
+      const draining = await server.event(server.pid, 'draining')
+      assert.equal(draining.active, 1, 'the idle kept-alive connection is open')
+      const drained = await server.waitFor((l) => l.pid === server.pid && (l.event === 'drained' || l.event === 'drain-timeout'), 'the drain')
+      assert.equal(drained.event, 'drained')
+      await server.exited
+      const after = await get(port, '/', agent)
+      assert.equal(after.body, `hello from pid ${String(ready.successorPid)}\n`)
+      process.kill(Number(ready.successorPid), 'SIGTERM')
+      await server.event(Number(ready.successorPid), 'exit')
+    } finally {
+      agent.destroy()
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('an Express app is served unchanged across a restart', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: `unix://${dir}/app.sock`, readyTimeoutMs: 60_000 })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/expressApp.js'), config])
+    const ask = (urlPath: string): Promise<Reply> =>
+      new Promise((resolve, reject) => {
+        http
+          .get({ socketPath: `${dir}/app.sock`, path: urlPath }, (res) => {
+            let body = ''
+            res.setEncoding('utf8')
+            res.on('data', (d: string) => (body += d))
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }))
+          })
+          .on('error', reject)
+      })
+    try {
+      await server.event(server.pid, 'listening')
+      assert.deepStrictEqual(JSON.parse((await ask('/')).body), { pid: server.pid })
+      assert.equal((await ask('/missing')).status, 404)
+      process.kill(server.pid, 'SIGUSR1')
+      const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
+      await server.exited
+      assert.deepStrictEqual(JSON.parse((await ask('/')).body), { pid: successor })
+      process.kill(successor, 'SIGTERM')
+      await server.event(successor, 'exit')
+      assert.deepStrictEqual(fs.readdirSync(dir), ['http.json'])
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
