@@ -5,7 +5,7 @@
  *   kill -USR1 $(cat echo.pid)    # zero-downtime restart
  *   kill -TERM $(cat echo.pid)    # drain and stop
  */
-import { serve } from '../src/index'
+import { serve } from 'uninterruptible'
 import { readLine } from './readLine'
 
 void serve(process.argv[2] ?? 'examples/echo.json', async (socket) => {

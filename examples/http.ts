@@ -5,7 +5,7 @@
  *   npm run build && node dist/examples/http.js examples/http.json
  *   curl localhost:8080/ ; kill -USR1 $(cat http.pid) ; curl localhost:8080/
  */
-import { serveHttp } from '../src/http'
+import { serveHttp } from 'uninterruptible'
 
 void serveHttp(process.argv[2] ?? 'examples/http.json', (req, res) => {
   if (req.method === 'GET' && req.url === '/') {

@@ -1,23 +1,22 @@
 /**
- * uninterruptible/http: zero-downtime restarts for HTTP servers. Any `(req, res)` listener (an Express
- * app is one) or an existing `http.Server` (Fastify's `fastify.server`, for instance) is served on the
- * inherited socket, with a keep-alive drain that does not race clients (see shell/http.ts).
+ * HTTP servers: any `(req, res)` listener (an Express app is one) or an existing `http.Server`
+ * (Fastify's `fastify.server`, for instance) is served on the listening socket, with a keep-alive drain
+ * that does not race clients (see shell/http.ts). `node:http` is loaded only when this is used.
  */
-import './shell/boot' // first: signal listeners and the environment scrub must happen at load time
-import * as http from 'node:http'
+import type { RequestListener, Server } from 'node:http'
 import type * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
 import { runMain, serveProtocol, type Stopped } from './serve'
 import type { ConfigInput } from './shell/configSource'
 import { httpProtocol } from './shell/http'
-
-export * from './index'
+import { loadHttp } from './shell/lazy'
 
 /** A request listener, such as an Express app, or an http.Server that already has its listeners. */
-export type HttpApp = http.RequestListener | http.Server
+export type HttpApp = RequestListener | Server
 
 /** For fp-ts users: like `serveTask`, for HTTP. Never calls `process.exit`. */
 export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<ServeError, Stopped> => {
+  const http = loadHttp()
   const server = app instanceof http.Server ? app : http.createServer(app)
   return serveProtocol(config, (log, c) => httpProtocol(server, c.idleGraceMs)(log))
 }

@@ -1,7 +1,7 @@
 /**
  * uninterruptible: zero-downtime restarts for Node.js socket servers. `serve(config, handler)` runs a
- * server; SIGUSR1 starts a new copy that inherits the listening socket, and the old one drains and
- * exits. SIGTERM/SIGINT drain and exit; a second one exits at once.
+ * server (`serveHttp(config, app)` an HTTP one); SIGUSR1 starts a new copy that inherits the listening
+ * socket, and the old one drains and exits. SIGTERM/SIGINT drain and exit; a second one exits at once.
  */
 import './shell/boot' // first: signal listeners and the environment scrub must happen at load time
 import type * as TE from 'fp-ts/TaskEither'
@@ -15,6 +15,7 @@ export type { Bind } from './core/bind'
 export type { Config, ConfigJson, LogLevel } from './core/config'
 export type { RestartSignal } from './core/signal'
 export { describeServeError, type ServeError } from './errors'
+export { type HttpApp, serveHttp, serveHttpTask } from './http'
 export type { Stopped } from './serve'
 export type { ConfigInput } from './shell/configSource'
 export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/handler'

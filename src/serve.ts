@@ -20,7 +20,7 @@ import { type ConfigInput, readConfigSource } from './shell/configSource'
 import { trackConnections } from './shell/connections'
 import { interpret } from './shell/interpreter'
 import { acquire, checkInherited, type Listener, removeSocketFileIfOwn } from './shell/listener'
-import { createLogger, type Logger } from './shell/logger'
+import { type Log, openLog } from './shell/logger'
 import { removePidfileIfOwn, writePidfile } from './shell/pidfile'
 import type { Protocol } from './shell/protocol'
 import { describeReadyError, signalReady } from './shell/readiness'
@@ -37,7 +37,7 @@ interface Prepared {
   readonly config: Config
   readonly inherited: O.Option<Inherited>
   readonly generation: number
-  readonly log: Logger
+  readonly log: Log
   readonly pidfile: O.Option<string>
 }
 
@@ -51,7 +51,7 @@ const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
     TE.bindW('log', ({ config, generation }) =>
-      TE.fromEither(createLogger({ level: config.logLevel, logPath: O.map((p: string) => path.resolve(p))(config.logPath), generation })),
+      TE.fromEither(openLog({ level: config.logLevel, logPath: O.map((p: string) => path.resolve(p))(config.logPath), generation })),
     ),
     TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
   )
@@ -84,11 +84,21 @@ const run =
     new Promise((resolve) => {
       const { log, config } = p
       listener.server.on('error', (err) => log.error({ event: 'accept-error', err }, `accepting a connection failed: ${err.message}`))
-      const onSignal = (signal: NodeJS.Signals): void =>
+      // A restart signal that reached this process while it was starting is ignored. It may have been
+      // queued by our listener, or still be pending in libuv (a start-up with no I/O turn between
+      // loading and listening gets it on the first turn of the event loop): both count until that turn
+      // is over, which is when the 'listening' line is written below.
+      let starting = true
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (starting && isRestartSignal(signal)) {
+          log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
+          return
+        }
         O.match(
           () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
           (event: Event) => runtime.dispatch(event),
         )(toEvent(config, signal))
+      }
       const delivery = signals.take(onSignal)
       const exec = interpret(
         liveCapabilities({
@@ -107,23 +117,25 @@ const run =
         const r = await exec(effect)()
         if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
       })
-      log.info(
-        { event: 'listening', bind: listener.address, inherited: listener.inherited, ...(O.isSome(p.inherited) ? { parentPid: p.inherited.value.parentPid } : {}) },
-        `listening on ${listener.address} (${listener.inherited ? 'inherited socket' : 'bound'})`,
-      )
-      for (const signal of delivery.queued) {
-        if (isRestartSignal(signal)) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
-        else onSignal(signal)
-      }
+      for (const signal of delivery.queued) onSignal(signal)
       // a stop that arrived during start-up means this successor must not take over
-      if (O.isSome(p.inherited) && runtime.state()._tag === 'Listening') {
-        const ready = signalReady(p.inherited.value.readyFd)
-        if (E.isLeft(ready)) log.warn({ event: 'ready-unsent', error: ready.left.reason }, describeReadyError(ready.left))
-      }
+      const ready = O.isSome(p.inherited) && runtime.state()._tag === 'Listening' ? O.some(signalReady(p.inherited.value.readyFd)) : O.none
+      // after the ready byte, and after the first loop turn: the first line written loads the logging
+      // library (off the handoff's critical path), and from this line on restart signals are acted on
+      setImmediate(() => {
+        starting = false
+        log.info(
+          { event: 'listening', bind: listener.address, inherited: listener.inherited, ...(O.isSome(p.inherited) ? { parentPid: p.inherited.value.parentPid } : {}) },
+          `listening on ${listener.address} (${listener.inherited ? 'inherited socket' : 'bound'})`,
+        )
+        if (O.isSome(ready) && E.isLeft(ready.value)) {
+          log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
+        }
+      })
     })
 
 /** Builds the protocol once the config is known and the log is open. */
-export type MakeProtocol = (log: Logger, config: Config) => Protocol
+export type MakeProtocol = (log: Log, config: Config) => Protocol
 
 const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const runtime = createRuntime(initial)

@@ -18,6 +18,9 @@ export const ENV = {
   restartSignal: 'UNINTERRUPTIBLE_RESTART_SIGNAL',
 } as const
 
+/** Where a successor finds its inheritance: the listening socket at fd 3, the readiness pipe at fd 4. */
+export const CHILD_FDS = { listen: 3, ready: 4 } as const
+
 /** Every variable this module owns; the shell removes them from its environment once read. */
 export const ENV_KEYS: readonly string[] = Object.values(ENV)
 

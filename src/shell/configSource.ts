@@ -4,6 +4,7 @@
 import * as fs from 'node:fs'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
+import * as IOE from 'fp-ts/IOEither'
 import * as TE from 'fp-ts/TaskEither'
 import type { ConfigJson } from '../core/config'
 import { messageOf } from './errno'
@@ -25,18 +26,21 @@ export const describeConfigSourceError = (e: ConfigSourceError): string => {
 }
 
 
+/** Reads synchronously: it is start-up, and a successor's start-up is on the handoff's critical path. */
 export const readConfigSource = (input: ConfigInput): TE.TaskEither<ConfigSourceError, unknown> =>
   typeof input !== 'string'
     ? TE.right(input)
-    : pipe(
-        TE.tryCatch(
-          () => fs.promises.readFile(input, 'utf8'),
-          (err): ConfigSourceError => ({ _tag: 'ConfigUnreadable', path: input, reason: messageOf(err) }),
-        ),
-        TE.flatMapEither((text) =>
-          E.tryCatch(
-            (): unknown => JSON.parse(text),
-            (err): ConfigSourceError => ({ _tag: 'ConfigNotJson', path: input, reason: messageOf(err) }),
+    : TE.fromIOEither(
+        pipe(
+          IOE.tryCatch(
+            () => fs.readFileSync(input, 'utf8'),
+            (err): ConfigSourceError => ({ _tag: 'ConfigUnreadable', path: input, reason: messageOf(err) }),
+          ),
+          IOE.flatMapEither((text) =>
+            E.tryCatch(
+              (): unknown => JSON.parse(text),
+              (err): ConfigSourceError => ({ _tag: 'ConfigNotJson', path: input, reason: messageOf(err) }),
+            ),
           ),
         ),
       )

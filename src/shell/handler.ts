@@ -5,12 +5,12 @@
 import type { Socket } from 'node:net'
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
-import type { Logger } from './logger'
+import type { Logger } from 'pino'
 
 export interface ConnectionContext {
   /** This process's sequence number for the connection, as it appears in logs. */
   readonly id: number
-  /** A logger carrying the connection id. */
+  /** A pino logger carrying the connection id (pino is loaded on first use). */
   readonly log: Logger
 }
 

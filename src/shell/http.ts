@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Logger } from './logger'
+import type { Log } from './logger'
 import type { Protocol } from './protocol'
 
 interface Connection {
@@ -20,7 +20,7 @@ interface Connection {
 
 export const httpProtocol =
   (server: Server, idleGraceMs: number) =>
-  (log: Logger): Protocol => {
+  (log: Log): Protocol => {
     const connections = new Map<Socket, Connection>()
     let draining = false
 

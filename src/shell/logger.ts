@@ -1,13 +1,17 @@
 /**
- * Logger: pino writing JSON lines to stdout or `logPath`. Writes are synchronous so that every line,
- * including the last one before exit, is out before the process ends; the library logs lifecycle
- * events only, never per request. Every line carries `pid` and `generation`.
+ * Logger: pino writing JSON lines to stdout or `logPath`. The destination is opened at start-up, so a
+ * log file that cannot be written is refused before anything else; pino itself is loaded on the first
+ * line actually written (see lazy.ts), which for a successor comes after it has reported ready. Writes
+ * are synchronous, so every line, the last one before exit included, is out before the process ends.
+ * Every line carries `pid` and `generation`.
  */
+import * as fs from 'node:fs'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
-import { type Logger, pino } from 'pino'
+import type { Logger } from 'pino'
 import type { LogLevel } from '../core/config'
 import { fileProblem, toErrno } from './errno'
+import { loadPino, once } from './lazy'
 
 export type { Logger }
 
@@ -19,23 +23,59 @@ export interface LogError {
 
 export const describeLogError = (e: LogError): string => `cannot open the log file ${e.path}: ${e.reason}`
 
+type Write = (fields: Readonly<Record<string, unknown>>, message: string) => void
+
+/** What the library logs with: structured fields and a message, per level. */
+export interface Log {
+  readonly debug: Write
+  readonly info: Write
+  readonly warn: Write
+  readonly error: Write
+  readonly fatal: Write
+  readonly child: (bindings: Readonly<Record<string, unknown>>) => Log
+  /** The pino logger itself. */
+  readonly pino: () => Logger
+}
+
 export interface LoggerOptions {
   readonly level: LogLevel
   readonly logPath: O.Option<string>
   readonly generation: number
 }
 
-export const createLogger = (o: LoggerOptions): E.Either<LogError, Logger> =>
-  E.tryCatch(
-    () => {
-      const destination = O.isSome(o.logPath)
-        ? pino.destination({ dest: o.logPath.value, sync: true, append: true, mkdir: false })
-        : pino.destination({ dest: 1, sync: true })
-      return pino({ level: o.level, base: { pid: process.pid, generation: o.generation } }, destination)
-    },
-    (err) => ({
-      _tag: 'LogUnwritable' as const,
+// pino's numeric levels, to skip a disabled line without loading pino
+const LEVELS: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
+
+const fromPino = (level: LogLevel, get: () => Logger): Log => {
+  const at =
+    (l: Exclude<LogLevel, 'silent' | 'trace'>): Write =>
+    (fields, message) => {
+      if (LEVELS[l] >= LEVELS[level]) get()[l](fields, message)
+    }
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    child: (bindings) => fromPino(level, once(() => get().child(bindings))),
+    pino: get,
+  }
+}
+
+export const openLog = (o: LoggerOptions): E.Either<LogError, Log> =>
+  E.bimap(
+    (err: NodeJS.ErrnoException): LogError => ({
+      _tag: 'LogUnwritable',
       path: O.getOrElse(() => 'stdout')(o.logPath),
-      reason: fileProblem(O.getOrElse(() => 'stdout')(o.logPath), toErrno(err), 'logPath'),
+      reason: fileProblem(O.getOrElse(() => 'stdout')(o.logPath), err, 'logPath'),
     }),
-  )
+    (fd: number) =>
+      fromPino(
+        o.level,
+        once(() => {
+          const { pino } = loadPino()
+          return pino({ level: o.level, base: { pid: process.pid, generation: o.generation } }, pino.destination({ fd, sync: true }))
+        }),
+      ),
+  )(E.tryCatch(() => (O.isSome(o.logPath) ? fs.openSync(o.logPath.value, 'a', 0o644) : 1), toErrno))

@@ -5,7 +5,8 @@
  */
 import * as E from 'fp-ts/Either'
 import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
-import type { Logger } from './logger'
+import type { Logger } from 'pino'
+import type { Log } from './logger'
 import type { Protocol } from './protocol'
 
 const failureFields = <Err>(f: HandlerFailure<Err>): Record<string, unknown> => {
@@ -39,7 +40,7 @@ const describe = <Err>(f: HandlerFailure<Err>): string => {
 
 export const rawProtocol =
   <Err>(handler: Handler<Err>) =>
-  (log: Logger): Protocol => {
+  (log: Log): Protocol => {
     const connections = log.child({ module: 'connection' })
     return {
       accept: (socket, id) => {
@@ -48,7 +49,7 @@ export const rawProtocol =
         const context: ConnectionContext = {
           id,
           get log() {
-            return (child ??= connections.child({ connection: id }))
+            return (child ??= connections.child({ connection: id }).pino())
           },
         }
         void runHandler(handler, socket, context)().then((result) => {

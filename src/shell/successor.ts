@@ -6,11 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import type { Command } from '../core/command'
+import { CHILD_FDS } from '../core/inherit'
 import type { Event } from '../core/lifecycle'
-
-/** Where the successor finds its inheritance: fd 3 is the listener, fd 4 the readiness pipe. */
-export const CHILD_LISTEN_FD = 3
-export const CHILD_READY_FD = 4
 
 export interface SuccessorSpec {
   readonly attempt: number
@@ -28,7 +25,7 @@ export interface Successor {
   readonly release: () => void
 }
 
-export const killGroup = (child: ChildProcess): void => {
+const killGroup = (child: ChildProcess): void => {
   if (child.pid === undefined) return
   try {
     process.kill(-child.pid, 'SIGKILL')
@@ -43,7 +40,7 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
     env: spec.env,
     detached: true, // own process group, so a failed start can be killed with all it spawned
   })
-  const pipe = child.stdio[CHILD_READY_FD] as Readable | null
+  const pipe = child.stdio[CHILD_FDS.ready] as Readable | null
   const { attempt } = spec
   let settled = false
 

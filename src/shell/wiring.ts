@@ -8,21 +8,22 @@ import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { formatCommand, startCommand } from '../core/command'
 import type { Config } from '../core/config'
-import { inheritEnv } from '../core/inherit'
+import { CHILD_FDS, inheritEnv } from '../core/inherit'
 import type { DrainReason, Event } from '../core/lifecycle'
 import type { Connections } from './connections'
 import { messageOf } from './errno'
 import type { Capabilities } from './interpreter'
 import { type Listener, removeSocketFileIfOwn } from './listener'
-import type { Logger } from './logger'
+import { loadSuccessor } from './lazy'
 import { describePidfileError, removePidfileIfOwn, writePidfile } from './pidfile'
 import type { Protocol } from './protocol'
-import { CHILD_LISTEN_FD, CHILD_READY_FD, type Successor, spawnSuccessor } from './successor'
+import type { Log } from './logger'
+import type { Successor } from './successor'
 
 export interface Live {
   readonly config: Config
   readonly listener: Listener
-  readonly log: Logger
+  readonly log: Log
   readonly generation: number
   /** Absolute pidfile path, if any. */
   readonly pidfile: O.Option<string>
@@ -36,12 +37,6 @@ export interface Live {
 export const liveCapabilities = (live: Live): Capabilities => {
   const { config, listener, log, dispatch } = live
   const successors = new Map<number, Successor>()
-  const command = startCommand(config.startCommand, {
-    execPath: process.execPath,
-    execArgv: process.execArgv,
-    argv: process.argv,
-    canDisableSigusr1: process.allowedNodeEnvironmentFlags.has('--disable-sigusr1'),
-  })
   const take = (attempt: number): Successor | undefined => {
     const s = successors.get(attempt)
     successors.delete(attempt)
@@ -49,11 +44,17 @@ export const liveCapabilities = (live: Live): Capabilities => {
   }
 
   const spawn = (attempt: number): void => {
+    const command = startCommand(config.startCommand, {
+      execPath: process.execPath,
+      execArgv: process.execArgv,
+      argv: process.argv,
+      canDisableSigusr1: process.allowedNodeEnvironmentFlags.has('--disable-sigusr1'),
+    })
     const env = {
       ...process.env,
       ...inheritEnv({
-        listenFd: CHILD_LISTEN_FD,
-        readyFd: CHILD_READY_FD,
+        listenFd: CHILD_FDS.listen,
+        readyFd: CHILD_FDS.ready,
         generation: live.generation + 1,
         bind: listener.bind,
         socketId: listener.socketId,
@@ -62,7 +63,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
       }),
     }
     try {
-      const s = spawnSuccessor({ attempt, command, env, listenFd: listener.fd, readyTimeoutMs: config.readyTimeoutMs }, dispatch)
+      const s = loadSuccessor().spawnSuccessor({ attempt, command, env, listenFd: listener.fd, readyTimeoutMs: config.readyTimeoutMs }, dispatch)
       successors.set(attempt, s)
       log.info(
         { event: 'successor-spawned', attempt, successorPid: s.pid ?? null, command: formatCommand(command) },

@@ -46,12 +46,13 @@ describe('HTTP', { timeout: 300_000 }, () => {
       idleGraceMs: 1000,
     })
     const server = new ServerProcess([HTTP_EXAMPLE, config])
+    let load: autocannon.Instance | undefined
     try {
       const port = portOf(await server.event(server.pid, 'listening'))
       const errors: string[] = []
       let finish: (r: autocannon.Result) => void = () => undefined
       const result = new Promise<autocannon.Result>((resolve) => (finish = resolve))
-      const load = autocannon(
+      load = autocannon(
         {
           url: `http://127.0.0.1:${port}/`,
           connections: CONNECTIONS,
@@ -84,6 +85,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
         assert.ok(served > before, `restart ${i} happened under load`)
       }
       load.stop()
+      load = undefined
       const r = await result
       t.diagnostic(
         `${RESTARTS} restarts, ${r.requests.total} requests (${Math.round(r.requests.average)}/s), ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx, ${r.mismatches} wrong bodies; ` +
@@ -102,6 +104,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       for (const pid of generations) await waitGone(pid)
       assert.deepStrictEqual(fs.readdirSync(dir), ['http.json'])
     } finally {
+      load?.stop()
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }

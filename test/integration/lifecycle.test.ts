@@ -129,6 +129,7 @@ describe('restart signals that are not acted on', { timeout: 120_000 }, () => {
       assert.deepStrictEqual(await held.finish(), [{ ok: true }])
       await server.exited
       const successor = Number(ready.successorPid)
+      await server.event(successor, 'listening')
       assert.equal(server.lines.filter((l) => l.event === 'successor-spawned').length, 1, 'exactly one successor')
       assert.deepStrictEqual(server.pids().sort(), [server.pid, successor].sort())
       process.kill(successor, 'SIGTERM')

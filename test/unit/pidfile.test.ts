@@ -6,7 +6,7 @@ import * as E from 'fp-ts/Either'
 import { readPidfile, removePidfileIfOwn, writePidfile } from '../../src/shell/pidfile'
 import { tempDir } from '../support/harness'
 
-const withDir = async (f: (dir: string) => Promise<void>): Promise<void> => {
+const withDir = async (f: (dir: string) => unknown): Promise<void> => {
   const dir = tempDir()
   try {
     await f(dir)
@@ -21,7 +21,7 @@ describe('pidfile', () => {
       const file = path.join(dir, 'x.pid')
       assert.deepStrictEqual(await writePidfile(file, 4242)(), E.right(undefined))
       assert.equal(fs.readFileSync(file, 'utf8'), '4242\n')
-      assert.equal(await readPidfile(file), 4242)
+      assert.equal(readPidfile(file), 4242)
       assert.deepStrictEqual(fs.readdirSync(dir), ['x.pid'], 'no temporary file is left')
     }))
 
@@ -33,15 +33,15 @@ describe('pidfile', () => {
       fs.symlinkSync(victim, `${file}.4242.tmp`)
       assert.deepStrictEqual(await writePidfile(file, 4242)(), E.right(undefined))
       assert.equal(fs.readFileSync(victim, 'utf8'), 'precious')
-      assert.equal(await readPidfile(file), 4242)
+      assert.equal(readPidfile(file), 4242)
     }))
 
   it('does not read through a symlink', () =>
-    withDir(async (dir) => {
+    withDir((dir) => {
       const file = path.join(dir, 'x.pid')
       fs.writeFileSync(path.join(dir, 'real'), '7\n')
       fs.symlinkSync(path.join(dir, 'real'), file)
-      assert.equal(await readPidfile(file), undefined)
+      assert.equal(readPidfile(file), undefined)
     }))
 
   it('removes the file only while it holds the given pid', () =>
@@ -51,6 +51,18 @@ describe('pidfile', () => {
       assert.deepStrictEqual(await removePidfileIfOwn(file, 98)(), E.right('not-ours'))
       assert.ok(fs.existsSync(file))
       assert.deepStrictEqual(await removePidfileIfOwn(file, 99)(), E.right('removed'))
+      assert.ok(!fs.existsSync(file))
+    }))
+
+  it('does nothing until the task runs', () =>
+    withDir(async (dir) => {
+      const file = path.join(dir, 'x.pid')
+      const write = writePidfile(file, 4242)
+      assert.ok(!fs.existsSync(file), 'building the write did not write')
+      await write()
+      const remove = removePidfileIfOwn(file, 4242)
+      assert.ok(fs.existsSync(file), 'building the removal did not remove')
+      await remove()
       assert.ok(!fs.existsSync(file))
     }))
 

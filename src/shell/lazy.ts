@@ -1,0 +1,19 @@
+/**
+ * Modules loaded on first use instead of at start-up. A successor's start-up is on the handoff's
+ * critical path (the old process waits for its ready byte), and these are not needed before then:
+ * the logging library (about 11 ms to load here) and the code that spawns successors (child_process).
+ * `node:http` is loaded only by HTTP servers.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loading, see above */
+import type * as Http from 'node:http'
+import type * as Pino from 'pino'
+import type * as Successor from './successor'
+
+export const once = <A>(f: () => A): (() => A) => {
+  let cell: { readonly value: A } | undefined
+  return () => (cell ??= { value: f() }).value
+}
+
+export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
+export const loadSuccessor = once((): typeof Successor => require('./successor') as typeof Successor)
+export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
