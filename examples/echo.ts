@@ -6,9 +6,6 @@
  *   kill -TERM $(cat echo.pid)    # drain and stop
  */
 import { serve } from 'uninterruptible'
-import { readLine } from './readLine'
+import { echoLine } from './handlers'
 
-void serve(process.argv[2] ?? 'examples/echo.json', async (socket) => {
-  const line = await readLine(socket)
-  socket.write(line)
-})
+void serve(process.argv[2] ?? 'examples/echo.json', echoLine)

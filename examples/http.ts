@@ -6,13 +6,6 @@
  *   curl localhost:8080/ ; kill -USR1 $(cat http.pid) ; curl localhost:8080/
  */
 import { serveHttp } from 'uninterruptible'
+import { hello } from './handlers'
 
-void serveHttp(process.argv[2] ?? 'examples/http.json', (req, res) => {
-  if (req.method === 'GET' && req.url === '/') {
-    res.writeHead(200, { 'content-type': 'text/plain' })
-    res.end(`hello from pid ${process.pid}\n`)
-  } else {
-    res.writeHead(404, { 'content-type': 'text/plain' })
-    res.end('not found\n')
-  }
-})
+void serveHttp(process.argv[2] ?? 'examples/http.json', hello)

@@ -134,16 +134,17 @@ const run =
       })
     })
 
+// events are plain immutable data: one object each serves every connection
+const OPENED: Event = { _tag: 'ConnectionOpened' }
+const CLOSED: Event = { _tag: 'ConnectionClosed' }
+
 /** Builds the protocol once the config is known and the log is open. */
 export type MakeProtocol = (log: Log, config: Config) => Protocol
 
 const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const runtime = createRuntime(initial)
   const protocol = makeProtocol(p.log, p.config)
-  const connections = trackConnections(
-    { opened: () => runtime.dispatch({ _tag: 'ConnectionOpened' }), closed: () => runtime.dispatch({ _tag: 'ConnectionClosed' }) },
-    protocol.accept,
-  )
+  const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
   const server = net.createServer()
   server.on('connection', connections.onConnection)
   const successor = O.isSome(p.inherited)

@@ -78,6 +78,9 @@ export type Effect =
 
 export type Step = readonly [State, readonly Effect[]]
 
+/** The effect list of most steps (every connection opened or closed): shared, never mutated. */
+const NONE: readonly Effect[] = Object.freeze([])
+
 export const log = (level: LogLevel, event: string, message: string, fields: Fields = {}): Effect => ({
   _tag: 'Log',
   level,
@@ -115,12 +118,24 @@ const ignore = (state: State, event: Event, why: string): Step => [
   [log('debug', 'event-ignored', `${event._tag} ignored: ${why}`, { state: state._tag, eventType: event._tag })],
 ]
 
-/** Connection bookkeeping is the same in every live state. */
+/** The same state with other counts; one literal per variant keeps this hot path monomorphic. */
+const withConnections = (state: Exclude<State, Exited>, connections: C.Counter): State => {
+  switch (state._tag) {
+    case 'Listening':
+      return { _tag: 'Listening', connections, attempts: state.attempts }
+    case 'Restarting':
+      return { _tag: 'Restarting', connections, attempts: state.attempts, attempt: state.attempt }
+    case 'Draining':
+      return { _tag: 'Draining', connections, attempts: state.attempts, reason: state.reason }
+  }
+}
+
+/** Connection bookkeeping is the same in every live state. It runs twice per connection. */
 const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'ConnectionOpened' | 'ConnectionClosed' }): Step => {
-  if (event._tag === 'ConnectionOpened') return [{ ...state, connections: C.opened(state.connections) }, []]
+  if (event._tag === 'ConnectionOpened') return [withConnections(state, C.opened(state.connections)), NONE]
   const next = C.closed(state.connections)
   return O.isSome(next)
-    ? [{ ...state, connections: next.value }, []]
+    ? [withConnections(state, next.value), NONE]
     : [state, [log('error', 'counter-underflow', 'a connection closed while none was counted open; this is a bug')]]
 }
 

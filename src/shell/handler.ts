@@ -1,6 +1,7 @@
 /**
  * Handler: runs the user's connection handler, whatever its style (plain, async, Either, TaskEither),
- * and turns every way it can fail into a tagged failure: a throw, a rejection, or a Left.
+ * and turns every way it can fail into a tagged failure: a throw, a rejection, or a Left. It runs for
+ * every connection, so a promise result costs one `then` and nothing more.
  */
 import type { Socket } from 'node:net'
 import * as E from 'fp-ts/Either'
@@ -31,19 +32,26 @@ const isThenable = (u: unknown): u is PromiseLike<unknown> =>
 const isLeft = (u: unknown): u is E.Left<unknown> =>
   typeof u === 'object' && u !== null && (u as { _tag?: unknown })._tag === 'Left' && 'left' in u
 
+const OK: E.Either<never, void> = E.right(undefined)
+
+const settled = <Err>(value: unknown): E.Either<HandlerFailure<Err>, void> =>
+  isLeft(value) ? E.left({ _tag: 'ReturnedLeft', error: value.left as Err }) : OK
+
+const rejected = <Err>(error: unknown): E.Either<HandlerFailure<Err>, void> => E.left({ _tag: 'Rejected', error })
+
 export const runHandler =
   <Err>(handler: Handler<Err>, socket: Socket, context: ConnectionContext): TE.TaskEither<HandlerFailure<Err>, void> =>
-  async () => {
+  () => {
     let result: unknown
     try {
       result = handler(socket, context)
     } catch (error) {
-      return E.left({ _tag: 'Threw', error })
+      return Promise.resolve(E.left({ _tag: 'Threw', error }))
     }
-    try {
-      const value = typeof result === 'function' ? await (result as () => unknown)() : isThenable(result) ? await result : result
-      return isLeft(value) ? E.left({ _tag: 'ReturnedLeft', error: value.left as Err }) : E.right(undefined)
-    } catch (error) {
-      return E.left({ _tag: 'Rejected', error })
+    if (typeof result === 'function') {
+      // a TaskEither: run it, and count a throw or a rejection inside it as a rejection
+      const task = result as () => unknown
+      return new Promise<unknown>((resolve) => resolve(task())).then(settled<Err>, rejected<Err>)
     }
+    return isThenable(result) ? Promise.resolve(result).then(settled<Err>, rejected<Err>) : Promise.resolve(settled<Err>(result))
   }

@@ -3,9 +3,10 @@
  * ended (as the gem's process_request closes it). A handler that throws, rejects or returns a Left is
  * logged with its connection and never crashes the server.
  */
+import type { Socket } from 'node:net'
 import * as E from 'fp-ts/Either'
-import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
 import type { Logger } from 'pino'
+import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
 import type { Log } from './logger'
 import type { Protocol } from './protocol'
 
@@ -38,22 +39,32 @@ const describe = <Err>(f: HandlerFailure<Err>): string => {
   }
 }
 
+/** A connection's context; its logger is made on first use (most handlers never touch it). */
+class Context implements ConnectionContext {
+  private child: Logger | undefined
+  constructor(
+    readonly id: number,
+    private readonly parent: Log,
+  ) {}
+
+  get log(): Logger {
+    return (this.child ??= this.parent.child({ connection: this.id }).pino())
+  }
+}
+
+/** Where the client is, looked up only to log a failure (a TCP peer; a UNIX client, or a closed socket, has none). */
+const remoteOf = (socket: Socket): string =>
+  socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${String(socket.remotePort)}` : 'no address'
+
 export const rawProtocol =
   <Err>(handler: Handler<Err>) =>
   (log: Log): Protocol => {
     const connections = log.child({ module: 'connection' })
     return {
       accept: (socket, id) => {
-        const remote = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${String(socket.remotePort)}` : 'unix socket'
-        let child: Logger | undefined
-        const context: ConnectionContext = {
-          id,
-          get log() {
-            return (child ??= connections.child({ connection: id }).pino())
-          },
-        }
-        void runHandler(handler, socket, context)().then((result) => {
+        void runHandler(handler, socket, new Context(id, connections))().then((result) => {
           if (E.isLeft(result)) {
+            const remote = remoteOf(socket)
             connections.error(
               { event: 'handler-failed', connection: id, remote, ...failureFields(result.left) },
               `handler for connection ${id} (${remote}) ${describe(result.left)}`,

@@ -9,7 +9,16 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { createInterface } from 'node:readline'
 
-export const ROOT = path.resolve(__dirname, '../..')
+/** The repository root, whether this runs from test/support (tsx) or dist/test/support (compiled). */
+const findRoot = (from: string): string => {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json')
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'uninterruptible') return dir
+  }
+  throw new Error(`no uninterruptible package.json above ${from}`)
+}
+
+export const ROOT = findRoot(__dirname)
 export const DIST = path.join(ROOT, 'dist')
 export const ECHO = path.join(DIST, 'examples/echo.js')
 
@@ -36,12 +45,22 @@ export interface LogLine {
 interface Waiter<A> {
   readonly match: (a: A) => boolean
   readonly resolve: (a: A) => void
+  readonly reject: (e: Error) => void
 }
 
 /** Resolves with the first item, already seen or still to come, that matches; rejects if none comes in time. */
-const awaitMatch = <A>(seen: readonly A[], waiters: Waiter<A>[], match: (a: A) => boolean, what: string, tail: () => string, hangMs: number): Promise<A> => {
+const awaitMatch = <A>(
+  seen: readonly A[],
+  waiters: Waiter<A>[],
+  ended: boolean,
+  match: (a: A) => boolean,
+  what: string,
+  tail: () => string,
+  hangMs: number,
+): Promise<A> => {
   const found = seen.find(match)
   if (found !== undefined) return Promise.resolve(found)
+  if (ended) return Promise.reject(new Error(`${what} never came: the server's output has ended; last lines:\n${tail()}`))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hung waiting for ${what}; last lines:\n${tail()}`)), hangMs)
     waiters.push({
@@ -49,6 +68,10 @@ const awaitMatch = <A>(seen: readonly A[], waiters: Waiter<A>[], match: (a: A) =
       resolve: (a) => {
         clearTimeout(timer)
         resolve(a)
+      },
+      reject: (e) => {
+        clearTimeout(timer)
+        reject(new Error(`${what} never came: ${e.message}; last lines:\n${tail()}`))
       },
     })
   })
@@ -101,6 +124,8 @@ export class ServerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   private waiters: Waiter<LogLine>[] = []
   private textWaiters: Waiter<string>[] = []
+  /** Every generation has closed its output: no line can come any more. */
+  private ended = false
 
   constructor(args: readonly string[], options: SpawnOptions = {}) {
     this.child = spawn(process.execPath, args, {
@@ -113,8 +138,19 @@ export class ServerProcess {
     const stdout = this.child.stdout
     const stderr = this.child.stderr
     if (stdout === null || stderr === null) throw new Error('no pipes')
-    createInterface({ input: stdout }).on('line', (l) => this.onLine(l))
-    createInterface({ input: stderr }).on('line', (l) => this.onText(l))
+    const outputs = [createInterface({ input: stdout }), createInterface({ input: stderr })]
+    outputs[0]?.on('line', (l) => this.onLine(l))
+    outputs[1]?.on('line', (l) => this.onText(l))
+    let open = outputs.length
+    for (const o of outputs) {
+      o.once('close', () => {
+        if (--open > 0) return
+        this.ended = true
+        for (const w of [...this.waiters, ...this.textWaiters]) w.reject(new Error("the server's output has ended"))
+        this.waiters = []
+        this.textWaiters = []
+      })
+    }
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
   }
 
@@ -146,12 +182,12 @@ export class ServerProcess {
 
   /** The first log line (already seen or still to come) that matches. */
   waitFor(match: (l: LogLine) => boolean, what: string, hangMs = HANG_MS): Promise<LogLine> {
-    return awaitMatch(this.lines, this.waiters, match, what, () => this.tail(), hangMs)
+    return awaitMatch(this.lines, this.waiters, this.ended, match, what, () => this.tail(), hangMs)
   }
 
   /** The first non-JSON output line (stderr, or stdout text) that matches. */
   waitForText(match: (line: string) => boolean, what: string, hangMs = HANG_MS): Promise<string> {
-    return awaitMatch(this.text, this.textWaiters, match, what, () => this.tail(), hangMs)
+    return awaitMatch(this.text, this.textWaiters, this.ended, match, what, () => this.tail(), hangMs)
   }
 
   /** Waits for `event` logged by `pid`. */

@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: every measure in one run on one machine, compared by ratios taken in that run.
+ * Prints the tables and writes BENCHMARKS.md (or `--out <file>`). `--smoke` is a short pass for CI:
+ * same code, fewer restarts and shorter rounds, written only where `--out` says.
+ */
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { percentile, ROOT } from '../test/support/harness'
+import { drain } from './drain'
+import { handoff } from './handoff'
+import { httpThroughput } from './http'
+import { overhead } from './overhead'
+import { median } from './proc'
+import { failureSummary, naive, type RestartRun, withLibrary } from './restarts'
+
+const args = process.argv.slice(2)
+const smoke = args.includes('--smoke')
+const outIndex = args.indexOf('--out')
+const out = outIndex >= 0 ? args[outIndex + 1] : smoke ? undefined : path.join(ROOT, 'BENCHMARKS.md')
+
+const settings = smoke
+  ? { restarts: 5, concurrency: 32, held: 4, rounds: 2, seconds: 2, samples: 5, idle: 1000, httpSeconds: 2 }
+  : { restarts: 100, concurrency: 50, held: 4, rounds: 6, seconds: 5, samples: 30, idle: 10_000, httpSeconds: 5 }
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+const ms = (xs: readonly number[]): string => `${fmt(percentile(xs, 50))} / ${fmt(percentile(xs, 99))}`
+const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**')
+const table = (head: readonly string[], rows: readonly (readonly string[])[]): string =>
+  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`)
+}
+
+const main = async (): Promise<void> => {
+  const started = new Date()
+  log(`${smoke ? 'smoke pass' : 'full run'}: ${JSON.stringify(settings)}`)
+
+  const restartRuns: RestartRun[] = []
+  for (const transport of ['tcp', 'unix'] as const) {
+    log(`restarts under load, ${transport}, uninterruptible`)
+    restartRuns.push(await withLibrary(transport, settings))
+    log(`restarts under load, ${transport}, naive`)
+    restartRuns.push(await naive(transport, settings))
+  }
+  log('overhead against a raw net server')
+  const over = await overhead(settings)
+  log('handoff latency against the floor')
+  const hand = await handoff(settings.samples)
+  log(`drain at scale: ${settings.idle} idle connections`)
+  const dr = await drain(settings.idle, Math.min(settings.samples, 10))
+  log('HTTP throughput against a raw http.Server')
+  const web = await httpThroughput({ rounds: settings.rounds, seconds: settings.httpSeconds, connections: 64 })
+
+  // ---- derived numbers ----
+  const libCpu = median(over.library.map((r) => r.cpuUsPerExchange))
+  const rawCpu = median(over.raw.map((r) => r.cpuUsPerExchange))
+  const libRate = median(over.library.map((r) => r.perSecond))
+  const rawRate = median(over.raw.map((r) => r.perSecond))
+  const cpuRatio = libCpu / rawCpu
+  const floor = median(hand.floorMs)
+  const successor = median(hand.successorMs)
+  const handoffRatio = successor / floor
+  const libRps = median(web.library.map((r) => r.requestsPerSecond))
+  const rawRps = median(web.raw.map((r) => r.requestsPerSecond))
+  const rpsRatio = libRps / rawRps
+  const termLib = median(dr.termToExitMs.library)
+  const termRaw = median(dr.termToExitMs.raw)
+  const memRatio = dr.bytesPerConnection.library / dr.bytesPerConnection.raw
+  const libFailures = restartRuns.filter((r) => r.server === 'uninterruptible').reduce((a, r) => a + r.failed, 0)
+  const overheadFailures = [...over.library, ...over.raw].reduce((a, r) => a + r.failed, 0)
+  const webErrors = [...web.library, ...web.raw].reduce((a, r) => a + r.errors + r.non2xx, 0)
+
+  const cpus = os.cpus()
+  const report = [
+    '# Benchmarks',
+    '',
+    `- **Machine:** ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+    `- **Node:** ${process.version}`,
+    `- **Date:** ${started.toISOString()}`,
+    `- **Command:** \`npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}\`${smoke ? ' (smoke pass: short, not for comparison)' : ''}`,
+    '',
+    'Every number below comes from this one run. Comparisons are ratios of medians taken in it, because',
+    'absolute times drift on a shared machine. The load generator (`test/support/echoLoad.ts`) checks',
+    'every reply against the line it sent and counts every failure by kind; nothing is sampled.',
+    '',
+    `## 1. Restarts under load (${settings.restarts} restarts each)`,
+    '',
+    `${settings.concurrency} concurrent connect / echo / close loops, plus ${settings.held} held clients per restart that`,
+    'connect before the restart signal and send their line after the handoff. Handoff: uninterruptible,',
+    'SIGUSR1 to the new process ready; naive, kill to the new process listening. Drain: the old',
+    'generation, from "draining" to exit. Times are p50 / p99 in ms.',
+    '',
+    table(
+      ['server', 'transport', 'exchanges', 'failed', 'failures by kind', 'handoff ms', 'old drain ms', 'exchanges/s'],
+      restartRuns.map((r) => [
+        r.server,
+        r.transport.toUpperCase(),
+        String(r.exchanges),
+        String(r.failed),
+        failureSummary(r.byKind),
+        ms(r.handoffMs),
+        r.drainMs.length > 0 ? ms(r.drainMs) : '—',
+        fmt(r.exchanges / r.seconds, 0),
+      ]),
+    ),
+    '',
+    `Failures through uninterruptible restarts: ${libFailures}. The naive restart is the problem this library solves.`,
+    '',
+    '## 2. Overhead against a raw `net` server',
+    '',
+    `The echo example and a raw \`net\` server running the same handler (\`examples/handlers.ts\`), ${settings.rounds} alternating`,
+    `rounds of ${settings.seconds} s each under ${settings.concurrency} client loops. Server CPU is user + system time of all its threads`,
+    '(from `/proc/<pid>/task/*/schedstat`), per completed exchange. Medians over rounds.',
+    '',
+    table(
+      ['server', 'exchanges/s', 'server CPU µs/exchange'],
+      [
+        ['raw `net`', fmt(rawRate, 0), fmt(rawCpu, 2)],
+        ['uninterruptible', fmt(libRate, 0), fmt(libCpu, 2)],
+        ['ratio', fmt(libRate / rawRate, 3), fmt(cpuRatio, 3)],
+      ],
+    ),
+    '',
+    `CPU ratio ${fmt(cpuRatio, 3)} against a target of at most 1.05: ${verdict(cpuRatio <= 1.05)}. Failed exchanges in these rounds: ${overheadFailures}.`,
+    '',
+    '## 3. Handoff latency against its floor',
+    '',
+    `The same parent, holding a listening socket, spawns ${settings.samples} times each, interleaved: the floor, a bare Node`,
+    'process that listens on the inherited socket and writes its ready byte (`bench/servers/floor.ts`); and',
+    'the echo example as a real successor, with the environment a restart gives it. Spawn to ready byte, ms.',
+    '',
+    table(
+      ['', 'p50', 'p99'],
+      [
+        ['floor: bare node listening on fd 3', fmt(floor), fmt(percentile(hand.floorMs, 99))],
+        ['successor: echo example on uninterruptible', fmt(successor), fmt(percentile(hand.successorMs, 99))],
+        ['SIGUSR1 to successor ready, idle server (its log)', fmt(median(hand.restartMs)), fmt(percentile(hand.restartMs, 99))],
+        ['loading the library (`require`) in a fresh process', fmt(median(hand.importMs)), fmt(percentile(hand.importMs, 99))],
+      ],
+    ),
+    '',
+    `Successor / floor: ${fmt(handoffRatio, 3)} against a target of at most 1.3: ${verdict(handoffRatio <= 1.3)}.`,
+    '',
+    `## 4. Drain at scale (${dr.idle} idle connections)`,
+    '',
+    table(
+      ['', 'result'],
+      [
+        ['idle connections held across a restart, served by the old process afterwards', `${dr.servedByOld} / ${dr.idle}`],
+        ['connections the old process accepted (200 warm-up exchanges, the idle ones, one probe; no new client)', `${dr.oldAccepted} (expected ${200 + dr.idle + 1})`],
+        ['new clients during the drain, all served by the new process', `${dr.newClientsServed} / 500`],
+        ['memory per idle connection: uninterruptible / raw `net`', `${fmt(dr.bytesPerConnection.library / 1024)} KiB / ${fmt(dr.bytesPerConnection.raw / 1024)} KiB (ratio ${fmt(memRatio, 2)})`],
+        ['last connection closed to old process exited', `${fmt(dr.lastCloseToExitMs)} ms (target < 50: ${verdict(dr.lastCloseToExitMs < 50)})`],
+        ['TERM to exit, idle server: uninterruptible / raw `net` (median)', `${fmt(termLib)} ms / ${fmt(termRaw)} ms (target < 50: ${verdict(termLib < 50)})`],
+      ],
+    ),
+    '',
+    '## 5. HTTP throughput against a raw `http.Server`',
+    '',
+    `autocannon, 64 keep-alive connections, ${settings.rounds} alternating rounds of ${settings.httpSeconds} s; the same listener (\`examples/handlers.ts\`).`,
+    '',
+    table(
+      ['server', 'requests/s (median)'],
+      [
+        ['raw `http.Server`', fmt(rawRps, 0)],
+        ['uninterruptible `serveHttp`', fmt(libRps, 0)],
+        ['ratio', fmt(rpsRatio, 3)],
+      ],
+    ),
+    '',
+    `Ratio ${fmt(rpsRatio, 3)} against a target of at least 0.95: ${verdict(rpsRatio >= 0.95)}. Errors and non-2xx responses: ${webErrors}.`,
+    '',
+  ].join('\n')
+
+  process.stdout.write(`${report}\n`)
+  if (out !== undefined) {
+    fs.writeFileSync(out, report)
+    log(`wrote ${out}`)
+  }
+  if (libFailures > 0 || overheadFailures > 0 || webErrors > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
+    log('failures were counted: see the tables')
+    process.exitCode = 1
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,23 @@
+/**
+ * The example handlers, shared with the benchmark's raw servers so that both run the same code:
+ * the gem's echo (read one line, write it back) and a tiny HTTP listener.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { readLine } from './readLine'
+
+/** Echoes one line. The caller ends the socket afterwards (the library does it for `serve`). */
+export const echoLine = async (socket: Socket): Promise<void> => {
+  socket.write(await readLine(socket))
+}
+
+/** GET / answers 200 with the pid that served it; anything else 404. */
+export const hello = (req: IncomingMessage, res: ServerResponse): void => {
+  if (req.method === 'GET' && req.url === '/') {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.end(`hello from pid ${process.pid}\n`)
+  } else {
+    res.writeHead(404, { 'content-type': 'text/plain' })
+    res.end('not found\n')
+  }
+}
