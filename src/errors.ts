@@ -5,11 +5,12 @@
 import { type ConfigError, describeConfigError } from './core/config'
 import { describeInheritError, type InheritError } from './core/inherit'
 import { type ConfigSourceError, describeConfigSourceError } from './shell/configSource'
+import { describeUnsupportedServer, type UnsupportedServer } from './shell/http'
 import { describeListenError, type ListenError } from './shell/listener'
 import { describeLogError, type LogError } from './shell/logger'
 import { describePidfileError, type PidfileError } from './shell/pidfile'
 
-export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError
+export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | UnsupportedServer
 
 export const describeServeError = (e: ServeError): string => {
   switch (e._tag) {
@@ -35,5 +36,7 @@ export const describeServeError = (e: ServeError): string => {
       return describeListenError(e)
     case 'PidfileUnwritable':
       return describePidfileError(e)
+    case 'UnsupportedServer':
+      return describeUnsupportedServer(e)
   }
 }

@@ -3,23 +3,22 @@
  * (Fastify's `fastify.server`, for instance) is served on the listening socket, with a keep-alive drain
  * that does not race clients (see shell/http.ts). `node:http` is loaded only when this is used.
  */
-import type { RequestListener, Server } from 'node:http'
-import type * as TE from 'fp-ts/TaskEither'
+import { pipe } from 'fp-ts/function'
+import * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
 import { runMain, serveProtocol, type Stopped } from './serve'
 import type { ConfigInput } from './shell/configSource'
-import { httpProtocol } from './shell/http'
-import { loadHttp } from './shell/lazy'
+import { type HttpApp, httpProtocol, toServer } from './shell/http'
 
-/** A request listener, such as an Express app, or an http.Server that already has its listeners. */
-export type HttpApp = RequestListener | Server
+export type { HttpApp } from './shell/http'
 
 /** For fp-ts users: like `serveTask`, for HTTP. Never calls `process.exit`. */
-export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<ServeError, Stopped> => {
-  const http = loadHttp()
-  const server = app instanceof http.Server ? app : http.createServer(app)
-  return serveProtocol(config, (log, c) => httpProtocol(server, c.idleGraceMs)(log))
-}
+export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.Do,
+    TE.flatMap(() => toServer(app)),
+    TE.flatMap((server) => serveProtocol(config, (log, c) => httpProtocol(server, c.idleGraceMs)(log))),
+  )
 
 /**
  * Runs an HTTP server as this process's program, with zero-downtime restarts on SIGUSR1. Do not call

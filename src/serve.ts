@@ -17,11 +17,11 @@ import { isRestartSignal, STOP_SIGNALS, type StopSignal } from './core/signal'
 import { describeServeError, type ServeError } from './errors'
 import { inheritedEnv } from './shell/boot'
 import { type ConfigInput, readConfigSource } from './shell/configSource'
-import { trackConnections } from './shell/connections'
+import { type Connections, trackConnections } from './shell/connections'
 import { interpret } from './shell/interpreter'
-import { acquire, checkInherited, type Listener, removeSocketFileIfOwn } from './shell/listener'
+import { acquire, checkInherited, type Listener, removeOwnSocketFile } from './shell/listener'
 import { type Log, openLog } from './shell/logger'
-import { removePidfileIfOwn, writePidfile } from './shell/pidfile'
+import { removeOwnPidfile, writePidfile } from './shell/pidfile'
 import type { Protocol } from './shell/protocol'
 import { describeReadyError, signalReady } from './shell/readiness'
 import { createRuntime, type Runtime } from './shell/runtime'
@@ -59,16 +59,14 @@ const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
 const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
   O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
 
-const removeOwnPidfile = (p: Prepared): T.Task<unknown> =>
-  O.isSome(p.pidfile) ? removePidfileIfOwn(p.pidfile.value, process.pid) : T.of(undefined)
-
 /** Undoes a listener acquired by a start-up that then failed: the socket file goes only if it is ours. */
-const release = (listener: Listener): T.Task<void> => async () => {
-  if (!listener.inherited && listener.bind._tag === 'Unix' && O.isSome(listener.socketId)) {
-    await removeSocketFileIfOwn(listener.bind.path, listener.socketId.value)()
-  }
-  listener.server.close()
-}
+const release = (listener: Listener): T.Task<void> =>
+  pipe(
+    removeOwnSocketFile(listener),
+    T.map(() => {
+      listener.server.close()
+    }),
+  )
 
 const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
   (STOP_SIGNALS as readonly string[]).includes(signal)
@@ -77,9 +75,15 @@ const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
       ? O.some({ _tag: 'RestartRequested', signal })
       : O.none
 
+/** The signal listeners `serve` installs (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
+const ownSignals = (config: O.Option<Config>): NodeJS.Signals[] => [
+  ...STOP_SIGNALS,
+  ...(O.isSome(config) && config.value.restartSignal !== 'SIGUSR1' ? [config.value.restartSignal] : []),
+]
+
 /** Starts the lifecycle on an acquired listener; completes when the Exit effect has run. */
 const run =
-  (p: Prepared, listener: Listener, runtime: Runtime, protocol: Protocol, connections: ReturnType<typeof trackConnections>): T.Task<Stopped> =>
+  (p: Prepared, listener: Listener, runtime: Runtime, protocol: Protocol, connections: Connections): T.Task<Stopped> =>
   () =>
     new Promise((resolve) => {
       const { log, config } = p
@@ -108,7 +112,8 @@ const run =
           connections,
           protocol,
           onExit: (code) => {
-            delivery.release(STOP_SIGNALS)
+            delivery.release()
+            signals.unlisten(ownSignals(O.some(config)))
             resolve({ code })
           },
         }),
@@ -118,8 +123,7 @@ const run =
         if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
       })
       for (const signal of delivery.queued) onSignal(signal)
-      // a stop that arrived during start-up means this successor must not take over
-      const ready = O.isSome(p.inherited) && runtime.state()._tag === 'Listening' ? O.some(signalReady(p.inherited.value.readyFd)) : O.none
+      const ready = O.isSome(p.inherited) ? O.some(signalReady(p.inherited.value.readyFd)) : O.none
       // after the ready byte, and after the first loop turn: the first line written loads the logging
       // library (off the handoff's critical path), and from this line on restart signals are acted on
       setImmediate(() => {
@@ -141,47 +145,71 @@ const CLOSED: Event = { _tag: 'ConnectionClosed' }
 /** Builds the protocol once the config is known and the log is open. */
 export type MakeProtocol = (log: Log, config: Config) => Protocol
 
+type Go = (listener: Listener) => T.Task<Stopped>
+
+/** The first generation binds, then writes the pidfile; if that fails, the bind is undone. */
+const startFirst = (p: Prepared, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    acquire(server, {
+      bind: p.config.bind,
+      inherited: O.none,
+      socketMode: p.config.socketMode,
+      onStale: () => p.log.warn({ event: 'stale-socket' }, 'replacing a stale socket file nobody answers on'),
+    }),
+    TE.tap((listener) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => release(listener)))),
+    TE.flatMapTask(go),
+  )
+
+/**
+ * A successor checks its socket and writes the pidfile before it listens: once it listens it must not
+ * fail, or it would drop what it had accepted. It listens, reports ready and takes over without a turn
+ * of the event loop in between, so a stop signal is either queued before (checked here: it then exits
+ * without taking over, and never touches the shared socket file) or arrives once it has taken over.
+ */
+const startSuccessor = (p: Prepared, inherited: Inherited, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.fromEither(checkInherited(inherited, p.config.bind)),
+    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
+      if (signals.hasQueued(STOP_SIGNALS)) {
+        p.log.warn({ event: 'stopped-before-ready' }, 'a stop signal arrived while starting: exiting without taking over')
+        signals.unlisten(ownSignals(O.some(p.config)))
+        return TE.right({ code: 0 })
+      }
+      return pipe(
+        writeOwnPidfile(p),
+        TE.flatMap(() => acquire(server, { bind: p.config.bind, inherited: O.some(inherited), socketMode: p.config.socketMode, onStale: () => undefined })),
+        TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
+        TE.flatMapTask(go),
+      )
+    }),
+  )
+
 const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
-  const runtime = createRuntime(initial)
+  const runtime = createRuntime(initial, (effect, error) =>
+    p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
+  )
   const protocol = makeProtocol(p.log, p.config)
   const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
   const server = net.createServer()
   server.on('connection', connections.onConnection)
-  const successor = O.isSome(p.inherited)
-  const acquired = acquire(server, {
-    bind: p.config.bind,
-    inherited: p.inherited,
-    socketMode: p.config.socketMode,
-    onStale: () => p.log.warn({ event: 'stale-socket' }, 'replacing a stale socket file nobody answers on'),
-  })
-  return pipe(
-    // a successor checks its socket and writes the pidfile before listening: once it listens it must not
-    // fail, or it would drop what it accepted
-    O.isSome(p.inherited)
-      ? pipe(TE.fromEither(checkInherited(p.inherited.value, p.config.bind)), TE.flatMap(() => writeOwnPidfile(p)))
-      : TE.right(undefined),
-    TE.flatMap(() => acquired),
-    TE.tap((listener) =>
-      successor
-        ? TE.right(undefined)
-        : pipe(
-            writeOwnPidfile(p),
-            TE.orElseFirstTaskK(() => release(listener)),
-          ),
-    ),
-    TE.orElseFirstTaskK(() => removeOwnPidfile(p)),
-    TE.flatMapTask((listener) => run(p, listener, runtime, protocol, connections)),
-  )
+  const go: Go = (listener) => run(p, listener, runtime, protocol, connections)
+  return O.isSome(p.inherited) ? startSuccessor(p, p.inherited.value, server, go) : startFirst(p, server, go)
 }
 
 /** Serves with a given protocol; the TaskEither completes when this process has stopped. */
 export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     prepare(input),
+    TE.tapError(() => TE.fromIO(() => signals.unlisten(ownSignals(O.none)))),
     TE.flatMap((p) =>
       pipe(
         start(p, makeProtocol),
-        TE.tapError((e) => TE.fromIO(() => p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e)))),
+        TE.tapError((e) =>
+          TE.fromIO(() => {
+            p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e))
+            signals.unlisten(ownSignals(O.some(p.config)))
+          }),
+        ),
       ),
     ),
   )

@@ -3,9 +3,12 @@
  * state and the effects to run, as plain data (no closures) so they can be compared in tests. An event
  * that is not allowed in a state yields a log effect, never a throw.
  *
- *   Listening --restart--> Restarting --ready--> Draining(handoff) --drained--> Exited
+ *   Listening --restart--> Restarting --ready--> Draining(handoff) --closed, drained--> Exited
  *       ^                      |
- *       +------failed----------+            any --stop--> Draining(stop) --drained / 2nd stop--> Exited
+ *       +------failed----------+       any --stop--> Draining(stop) --closed, drained / 2nd stop--> Exited
+ *
+ * A drain ends only once the listener has really closed (ListenerClosed) and no connection is open:
+ * until the close is done, the listener may still accept, and those connections must be served too.
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
@@ -31,6 +34,8 @@ export interface Restarting extends Common {
 export interface Draining extends Common {
   readonly _tag: 'Draining'
   readonly reason: DrainReason
+  /** The listener is being closed and may still accept; the drain cannot end before ListenerClosed. */
+  readonly accepting: boolean
 }
 export interface Exited extends Common {
   readonly _tag: 'Exited'
@@ -55,6 +60,7 @@ export type Event =
   | { readonly _tag: 'SuccessorFailed'; readonly attempt: number; readonly pid: number | null; readonly failure: SuccessorFailure }
   | { readonly _tag: 'ConnectionOpened' }
   | { readonly _tag: 'ConnectionClosed' }
+  | { readonly _tag: 'ListenerClosed' }
   | { readonly _tag: 'DrainTimedOut' }
 
 // ---- effects -----------------------------------------------------------------------------------
@@ -64,13 +70,18 @@ export type Fields = Readonly<Record<string, string | number | boolean | null>>
 
 export type Effect =
   | { readonly _tag: 'SpawnSuccessor'; readonly attempt: number }
-  /** Kill the successor and everything it started (its process group). */
+  /** Kill the successor and everything it started (its process group): it failed. */
   | { readonly _tag: 'KillSuccessor'; readonly attempt: number }
+  /** Ask a successor still starting to stop (SIGTERM; killed at exit if still there): we are stopping. */
+  | { readonly _tag: 'StopSuccessor'; readonly attempt: number }
   /** The successor is ready: stop watching it and let it live on without us. */
   | { readonly _tag: 'ReleaseSuccessor'; readonly attempt: number }
   /** A successor may have written its pid before failing: make the pidfile name this process again. */
   | { readonly _tag: 'RestorePidfile' }
-  /** Close the listener. On `stop` also remove the UNIX socket file (if still ours) before closing. */
+  /**
+   * Close the listener, then report ListenerClosed. On `stop` first remove the UNIX socket file (if still
+   * ours) and accept what is queued, since nobody else will.
+   */
   | { readonly _tag: 'StopAccepting'; readonly reason: DrainReason }
   | { readonly _tag: 'DestroyConnections' }
   | { readonly _tag: 'Exit'; readonly code: number }
@@ -126,7 +137,7 @@ const withConnections = (state: Exclude<State, Exited>, connections: C.Counter):
     case 'Restarting':
       return { _tag: 'Restarting', connections, attempts: state.attempts, attempt: state.attempt }
     case 'Draining':
-      return { _tag: 'Draining', connections, attempts: state.attempts, reason: state.reason }
+      return { _tag: 'Draining', connections, attempts: state.attempts, reason: state.reason, accepting: state.accepting }
   }
 }
 
@@ -140,7 +151,7 @@ const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'Connectio
 }
 
 const startDraining = (state: State, reason: DrainReason, before: readonly Effect[]): Step => [
-  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, reason },
+  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, reason, accepting: true },
   [
     ...before,
     { _tag: 'StopAccepting', reason },
@@ -151,9 +162,9 @@ const startDraining = (state: State, reason: DrainReason, before: readonly Effec
   ],
 ]
 
-/** A drain that has reached zero ends the process. */
+/** A drain whose listener is closed and whose count has reached zero ends the process. */
 const settle = ([state, effects]: Step): Step =>
-  state._tag === 'Draining' && C.isDrained(state.connections)
+  state._tag === 'Draining' && !state.accepting && C.isDrained(state.connections)
     ? [
         { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: 0 },
         [
@@ -180,13 +191,14 @@ const onListening = (state: Listening, event: Event): Step => {
       ]
     }
     case 'StopRequested':
-      return settle(startDraining(state, 'stop', [stopRequested(event.signal)]))
+      return startDraining(state, 'stop', [stopRequested(event.signal)])
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
     case 'SuccessorReady':
     case 'SuccessorFailed':
       return ignore(state, event, `attempt ${event.attempt} is no longer in progress`)
+    case 'ListenerClosed':
     case 'DrainTimedOut':
       return ignore(state, event, 'not draining')
   }
@@ -205,22 +217,18 @@ const onRestarting = (state: Restarting, event: Event): Step => {
         ],
       ]
     case 'StopRequested':
-      return settle(
-        startDraining(state, 'stop', [
-          stopRequested(event.signal),
-          { _tag: 'KillSuccessor', attempt: state.attempt },
-          { _tag: 'RestorePidfile' },
-          log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
-        ]),
-      )
+      return startDraining(state, 'stop', [
+        stopRequested(event.signal),
+        { _tag: 'StopSuccessor', attempt: state.attempt },
+        { _tag: 'RestorePidfile' },
+        log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
+      ])
     case 'SuccessorReady':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
-      return settle(
-        startDraining(state, 'handoff', [
-          { _tag: 'ReleaseSuccessor', attempt: event.attempt },
-          log('info', 'successor-ready', `successor ${event.pid} is ready; handing over`, { attempt: event.attempt, successorPid: event.pid }),
-        ]),
-      )
+      return startDraining(state, 'handoff', [
+        { _tag: 'ReleaseSuccessor', attempt: event.attempt },
+        log('info', 'successor-ready', `successor ${event.pid} is ready; handing over`, { attempt: event.attempt, successorPid: event.pid }),
+      ])
     case 'SuccessorFailed':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
       return [
@@ -238,6 +246,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
+    case 'ListenerClosed':
     case 'DrainTimedOut':
       return ignore(state, event, 'not draining')
   }
@@ -270,6 +279,8 @@ const onDraining = (state: Draining, event: Event): Step => {
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return settle(count(state, event))
+    case 'ListenerClosed':
+      return settle([{ ...state, accepting: false }, NONE])
     case 'SuccessorReady':
     case 'SuccessorFailed':
       return ignore(state, event, 'draining')

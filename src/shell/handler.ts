@@ -19,6 +19,11 @@ export interface ConnectionContext {
 // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a handler may return nothing
 export type HandlerResult<E> = void | PromiseLike<unknown> | E.Either<E, unknown> | TE.TaskEither<E, unknown>
 
+/**
+ * A connection handler. The socket is ended when what it returns settles, so return a promise that
+ * settles when you are done with the socket: a handler that only attaches listeners and returns nothing
+ * has its socket ended at once.
+ */
 export type Handler<E = unknown> = (socket: Socket, context: ConnectionContext) => HandlerResult<E>
 
 export type HandlerFailure<E> =

@@ -6,12 +6,35 @@
  *   the connection after it: a busy client learns from the response itself and opens a new connection;
  * - a connection that stays idle for `idleGraceMs` is closed (its client has not sent anything);
  * - whatever is left at `drainTimeoutMs` is destroyed by the lifecycle.
+ * An upgraded connection (WebSocket, CONNECT) belongs to the application from then on: it leaves this
+ * bookkeeping and lives until it closes or the drain timeout.
  * `http.Server#close()` is never called: since Node 19 it closes idle keep-alive connections at once.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import * as TE from 'fp-ts/TaskEither'
+import { loadHttp } from './lazy'
 import type { Log } from './logger'
 import type { Protocol } from './protocol'
+
+/** A request listener, such as an Express app, or an http.Server that already has its listeners. */
+export type HttpApp = RequestListener | Server
+
+/** serveHttp was given something that is neither a request listener nor a plain `http.Server`. */
+export interface UnsupportedServer {
+  readonly _tag: 'UnsupportedServer'
+  readonly got: string
+}
+
+export const describeUnsupportedServer = (e: UnsupportedServer): string =>
+  `serveHttp takes a (req, res) listener or an http.Server, not ${e.got}; https.Server is not supported: terminate TLS in front of it (a proxy), or serve plain HTTP`
+
+/** The http.Server to feed: the one given, or one made around the listener. Loads node:http. */
+export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, Server> => {
+  const http = loadHttp()
+  if (typeof app === 'function') return TE.right(http.createServer(app))
+  return app instanceof http.Server ? TE.right(app) : TE.left({ _tag: 'UnsupportedServer', got: (app as object).constructor.name || 'an object' })
+}
 
 interface Connection {
   readonly inFlight: Set<ServerResponse>
@@ -43,6 +66,22 @@ export const httpProtocol =
         if (draining) closeWhenIdle(socket, c)
       })
     })
+    // Upgrades: our listener goes in only once the application listens for them itself, since with no
+    // listener at all Node rightly destroys the socket
+    const untrack = (_req: IncomingMessage, socket: Socket): void => {
+      const c = connections.get(socket)
+      if (c !== undefined) clearTimeout(c.idle)
+      connections.delete(socket)
+    }
+    const hooked = new Set<string>()
+    const hookUpgrades = (event: string | symbol): void => {
+      if ((event !== 'upgrade' && event !== 'connect') || hooked.has(event)) return
+      hooked.add(event)
+      server.prependListener(event, untrack)
+    }
+    for (const event of ['upgrade', 'connect'] as const) if (server.listenerCount(event) > 0) hookUpgrades(event)
+    server.on('newListener', hookUpgrades)
+
     // a real listen would emit this; Node starts its request and header timeout checks on it
     server.emit('listening')
     log.debug({ event: 'http-ready', idleGraceMs }, 'HTTP server attached')

@@ -17,6 +17,7 @@ export interface EffectError {
 export interface Capabilities {
   readonly spawnSuccessor: (attempt: number) => void
   readonly killSuccessor: (attempt: number) => void
+  readonly stopSuccessor: (attempt: number) => void
   readonly releaseSuccessor: (attempt: number) => void
   readonly restorePidfile: () => TE.TaskEither<string, void>
   readonly stopAccepting: (reason: DrainReason) => TE.TaskEither<string, void>
@@ -33,6 +34,8 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
       return sync(() => caps.spawnSuccessor(effect.attempt))
     case 'KillSuccessor':
       return sync(() => caps.killSuccessor(effect.attempt))
+    case 'StopSuccessor':
+      return sync(() => caps.stopSuccessor(effect.attempt))
     case 'ReleaseSuccessor':
       return sync(() => caps.releaseSuccessor(effect.attempt))
     case 'RestorePidfile':

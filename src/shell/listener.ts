@@ -197,15 +197,26 @@ const bindUnix = (
   const temp = tempSocketPath(bind.path, process.pid)
   const failAfterBind = (err: Errno): ListenError => {
     closeQuietly(server) // unlinks the temporary name if it is still there
-    return fromErrno(bind)(err)
+    return err.code === 'EEXIST'
+      ? { _tag: 'AddressInUse', address: formatBind(bind), detail: 'another server created this socket file while this one was starting' }
+      : fromErrno(bind)(err)
   }
+  // onto an absent path: link, which fails if another server has put a file there since the probe;
+  // over a stale socket file: rename, which replaces it in one step
+  const publish = (found: 'absent' | 'stale'): TE.TaskEither<Errno, void> =>
+    found === 'absent'
+      ? pipe(
+          fsTask(() => fs.promises.link(temp, bind.path)),
+          TE.flatMap(() => fsTask(() => fs.promises.unlink(temp))),
+        )
+      : fsTask(() => fs.promises.rename(temp, bind.path))
   return pipe(
     probeUnix(bind),
     TE.tap((found) => TE.fromIO(() => (found === 'stale' ? onStale() : undefined))),
     TE.tap(() => pipe(fsTask(() => fs.promises.rm(temp, { force: true })), TE.mapLeft(fromErrno(bind)))),
     TE.tap(() => pipe(listenOn(server, { path: temp }), TE.mapLeft(fromErrno(bind)))),
     TE.tap(() => pipe(fsTask(() => fs.promises.chmod(temp, mode)), TE.mapLeft(failAfterBind))),
-    TE.tap(() => pipe(fsTask(() => fs.promises.rename(temp, bind.path)), TE.mapLeft(failAfterBind))),
+    TE.tap((found) => pipe(publish(found), TE.mapLeft(failAfterBind))),
     TE.flatMap(() => pipe(socketIdOf(bind.path), TE.mapLeft(failAfterBind))),
     TE.flatMapEither((id) =>
       E.map((fd: number): Listener => ({ server, fd, bind, address: formatBind(bind), inherited: false, socketId: O.some(id) }))(withFd(server, bind)),
@@ -228,6 +239,15 @@ export const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Er
     TE.orElse((err) => (err.code === 'ENOENT' ? TE.right('absent' as const) : TE.left(err))),
   )
 
+/**
+ * The listener's UNIX socket file goes, if it is still the file this server bound or took over; TCP
+ * listeners have none. For a final stop or a failed start, never for a handoff (the file is shared).
+ */
+export const removeOwnSocketFile = (listener: Listener): TE.TaskEither<Errno, 'removed' | 'replaced' | 'absent' | 'none'> =>
+  listener.bind._tag === 'Unix' && O.isSome(listener.socketId)
+    ? removeSocketFileIfOwn(listener.bind.path, listener.socketId.value)
+    : TE.right('none')
+
 // ---- inherited ---------------------------------------------------------------------------------
 
 const unusable =
@@ -247,6 +267,7 @@ export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<Liste
   )
 }
 
+/** Listens on the inherited fd; `checkInherited` has passed already (serve runs it before the pidfile). */
 const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE.TaskEither<ListenError, Listener> => {
   const fail = unusable(inherited.listenFd)
   const checkFamily = (): E.Either<ListenError, void> => {
@@ -260,8 +281,8 @@ const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE
     return E.right(undefined)
   }
   return pipe(
-    TE.fromEither(checkInherited(inherited, bind)),
-    TE.flatMap(() => pipe(listenOn(server, { fd: inherited.listenFd }), TE.mapLeft((err) => fail(err.message)))),
+    listenOn(server, { fd: inherited.listenFd }),
+    TE.mapLeft((err) => fail(err.message)),
     TE.flatMapEither(() => {
       const family = checkFamily()
       if (E.isLeft(family)) closeQuietly(server)

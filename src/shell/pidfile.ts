@@ -7,6 +7,7 @@
 import * as fs from 'node:fs'
 import { pipe } from 'fp-ts/function'
 import * as IOE from 'fp-ts/IOEither'
+import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { type Errno, fileProblem, toErrno } from './errno'
 
@@ -62,6 +63,10 @@ export const readPidfile = (file: string): number | undefined => {
     if (fd !== undefined) fs.closeSync(fd)
   }
 }
+
+/** This process's pidfile, if it has one and it still holds this process's pid, goes. */
+export const removeOwnPidfile = (file: O.Option<string>): TE.TaskEither<Errno, 'removed' | 'not-ours' | 'none'> =>
+  O.isSome(file) ? removePidfileIfOwn(file.value, process.pid) : TE.right('none')
 
 /** Removes the pidfile if it names `pid`; says what it did. */
 export const removePidfileIfOwn = (file: string, pid: number): TE.TaskEither<Errno, 'removed' | 'not-ours'> =>

@@ -6,6 +6,9 @@ import { type Effect, type Event, reduce, type State } from '../core/lifecycle'
 
 export type Interpret = (effect: Effect) => Promise<void>
 
+/** Says that an effect's interpreter itself failed; the effects after it still run. */
+export type Report = (effect: Effect, error: unknown) => void
+
 export interface Runtime {
   readonly dispatch: (event: Event) => void
   readonly state: () => State
@@ -13,14 +16,14 @@ export interface Runtime {
   readonly start: (interpret: Interpret) => void
 }
 
-export const createRuntime = (initial: State): Runtime => {
+export const createRuntime = (initial: State, report: Report): Runtime => {
   let state = initial
   let interpret: Interpret | undefined
   let waiting: Effect[] = []
   let chain = Promise.resolve()
 
   const run = (effects: readonly Effect[], by: Interpret): void => {
-    for (const effect of effects) chain = chain.then(() => by(effect))
+    for (const effect of effects) chain = chain.then(() => by(effect)).catch((error: unknown) => report(effect, error))
   }
 
   return {

@@ -24,23 +24,30 @@ export const listen = (signals: readonly NodeJS.Signals[]): void => {
   }
 }
 
+/** Removes our listeners for `signals`, so they act the default way again. */
+export const unlisten = (signals: readonly NodeJS.Signals[]): void => {
+  for (const s of signals) {
+    process.removeListener(s, onSignal)
+    installed.delete(s)
+  }
+}
+
+/** Whether one of `signals` is waiting in the queue. */
+export const hasQueued = (signals: readonly NodeJS.Signals[]): boolean => queue.some((s) => signals.includes(s))
+
 export interface Delivery {
   /** Signals that arrived before delivery was taken, oldest first. */
   readonly queued: readonly NodeJS.Signals[]
-  /** Gives delivery back and removes our listeners for `signals` (so they act the default way again). */
-  readonly release: (signals: readonly NodeJS.Signals[]) => void
+  /** Gives delivery back (later signals queue again). */
+  readonly release: () => void
 }
 
 export const take = (to: Deliver): Delivery => {
   deliver = to
   return {
     queued: queue.splice(0),
-    release: (signals) => {
+    release: () => {
       deliver = undefined
-      for (const s of signals) {
-        process.removeListener(s, onSignal)
-        installed.delete(s)
-      }
     },
   }
 }

@@ -21,16 +21,18 @@ export interface Successor {
   readonly pid: number | undefined
   /** SIGKILL its whole process group: a `sh -c` wrapper and whatever it started. */
   readonly kill: () => void
+  /** SIGTERM its process group: a successor still starting then exits without taking over. */
+  readonly terminate: () => void
   /** It is ready and lives on alone: stop watching it and let this process exit without waiting for it. */
   readonly release: () => void
 }
 
-const killGroup = (child: ChildProcess): void => {
+const signalGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
   if (child.pid === undefined) return
   try {
-    process.kill(-child.pid, 'SIGKILL')
+    process.kill(-child.pid, signal)
   } catch {
-    child.kill('SIGKILL') // no group (already gone, or not its leader): the process itself
+    child.kill(signal) // no group (already gone, or not its leader): the process itself
   }
 }
 
@@ -71,18 +73,23 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
     })
   }, spec.readyTimeoutMs)
 
+  const stopWatching = (): void => {
+    settled = true
+    clearTimeout(timer)
+    pipe?.destroy()
+  }
   return {
     pid: child.pid,
     kill: () => {
-      settled = true
-      clearTimeout(timer)
-      killGroup(child)
-      pipe?.destroy()
+      stopWatching()
+      signalGroup(child, 'SIGKILL')
+    },
+    terminate: () => {
+      stopWatching()
+      signalGroup(child, 'SIGTERM')
     },
     release: () => {
-      settled = true
-      clearTimeout(timer)
-      pipe?.destroy()
+      stopWatching()
       child.removeAllListeners('exit')
       child.unref()
     },

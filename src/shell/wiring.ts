@@ -13,9 +13,9 @@ import type { DrainReason, Event } from '../core/lifecycle'
 import type { Connections } from './connections'
 import { messageOf } from './errno'
 import type { Capabilities } from './interpreter'
-import { type Listener, removeSocketFileIfOwn } from './listener'
+import { type Listener, removeOwnSocketFile } from './listener'
 import { loadSuccessor } from './lazy'
-import { describePidfileError, removePidfileIfOwn, writePidfile } from './pidfile'
+import { describePidfileError, removeOwnPidfile, writePidfile } from './pidfile'
 import type { Protocol } from './protocol'
 import type { Log } from './logger'
 import type { Successor } from './successor'
@@ -74,22 +74,27 @@ export const liveCapabilities = (live: Live): Capabilities => {
     }
   }
 
-  const removeSocketFile: TE.TaskEither<string, void> =
-    listener.bind._tag === 'Unix' && O.isSome(listener.socketId)
-      ? pipe(
-          removeSocketFileIfOwn(listener.bind.path, listener.socketId.value),
-          TE.mapLeft(messageOf),
-          TE.map((outcome) => {
-            log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
-          }),
-        )
-      : TE.right(undefined)
+  // whatever happens to the socket file, the listener is then closed and the drain goes on
+  const removeSocketFile: TE.TaskEither<never, void> = pipe(
+    removeOwnSocketFile(listener),
+    TE.match(
+      (err) => log.error({ event: 'socket-file', outcome: 'failed', error: err.message }, `could not remove the socket file: ${err.message}`),
+      (outcome) => {
+        if (outcome !== 'none') {
+          log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
+        }
+      },
+    ),
+    TE.fromTask,
+  )
 
   // On a final stop, closing the listener would reset connections still queued in its backlog (on a
   // handoff the successor accepts those): first let one more poll phase accept whatever is queued.
   const acceptQueued: TE.TaskEither<string, void> = TE.fromTask(
     () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))),
   )
+
+  let drainTimer: NodeJS.Timeout | undefined
 
   const stopAccepting = (reason: DrainReason): TE.TaskEither<string, void> =>
     pipe(
@@ -98,22 +103,23 @@ export const liveCapabilities = (live: Live): Capabilities => {
         listener.server.close()
         live.protocol.drain()
         if (O.isSome(config.drainTimeoutMs)) {
-          setTimeout(() => dispatch({ _tag: 'DrainTimedOut' }), config.drainTimeoutMs.value)
+          drainTimer = setTimeout(() => dispatch({ _tag: 'DrainTimedOut' }), config.drainTimeoutMs.value).unref()
         }
+        dispatch({ _tag: 'ListenerClosed' })
       }),
     )
 
-  const removePidfile: TE.TaskEither<string, void> = O.isSome(live.pidfile)
-    ? pipe(
-        removePidfileIfOwn(live.pidfile.value, process.pid),
-        TE.mapLeft(messageOf),
-        TE.map((outcome) => log.debug({ event: 'pidfile', outcome }, `pidfile ${outcome}`)),
-      )
-    : TE.right(undefined)
+  const removePidfile: TE.TaskEither<string, void> = pipe(
+    removeOwnPidfile(live.pidfile),
+    TE.mapLeft(messageOf),
+    TE.map((outcome) => log.debug({ event: 'pidfile', outcome }, `pidfile ${outcome}`)),
+  )
 
   return {
     spawnSuccessor: spawn,
     killSuccessor: (attempt) => take(attempt)?.kill(),
+    // kept in the map: one still there when this process exits is killed then
+    stopSuccessor: (attempt) => successors.get(attempt)?.terminate(),
     releaseSuccessor: (attempt) => take(attempt)?.release(),
     restorePidfile: () =>
       O.isSome(live.pidfile)
@@ -124,6 +130,9 @@ export const liveCapabilities = (live: Live): Capabilities => {
       live.connections.destroyAll()
     },
     exit: (code) => async () => {
+      clearTimeout(drainTimer)
+      for (const s of successors.values()) s.kill()
+      successors.clear()
       const removed = await removePidfile()
       if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left }, `could not remove the pidfile: ${removed.left}`)
       log.info({ event: 'exit', code }, `exiting with code ${code}`)

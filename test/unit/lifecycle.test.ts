@@ -12,7 +12,13 @@ const summary = (effects: readonly Effect[]): Summary[] =>
 const conns = (active: number, accepted = active): Counter => ({ active, accepted })
 const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts })
 const restarting = (active = 1, attempt = 1): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, attempt })
-const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1): State => ({ _tag: 'Draining', connections: conns(active), attempts, reason })
+const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, accepting = false): State => ({
+  _tag: 'Draining',
+  connections: conns(active),
+  attempts,
+  reason,
+  accepting,
+})
 const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, code })
 
 const RESTART: Event = { _tag: 'RestartRequested', signal: 'SIGUSR1' }
@@ -25,6 +31,8 @@ const FAILED_STALE: Event = { _tag: 'SuccessorFailed', attempt: 7, pid: 207, fai
 const OPENED: Event = { _tag: 'ConnectionOpened' }
 const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const DRAIN_TIMEOUT: Event = { _tag: 'DrainTimedOut' }
+const LISTENER_CLOSED: Event = { _tag: 'ListenerClosed' }
+const STOP_ACCEPTING = (reason: 'stop' | 'handoff'): Summary => ({ _tag: 'StopAccepting', reason })
 
 type Row = readonly [name: string, state: State, event: Event, next: State, effects: Summary[]]
 
@@ -32,26 +40,28 @@ const table: readonly Row[] = [
   // Listening
   ['Listening + restart', listening(2), RESTART, restarting(2, 1), ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 1 }]],
   ['Listening + restart numbers attempts', listening(0, 4), RESTART, { ...restarting(0, 5) }, ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 5 }]],
-  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0), ['log:stop-requested', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining']],
-  ['Listening(0) + INT exits at once', listening(0), INT, exited(0, 0, 0), ['log:stop-requested', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining', 'log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0, true), ['log:stop-requested', STOP_ACCEPTING('stop'), 'log:draining']],
+  ['Listening(0) + INT waits for the listener to close', listening(0), INT, draining('stop', 0, 0, true), ['log:stop-requested', STOP_ACCEPTING('stop'), 'log:draining']],
   ['Listening + stale ready', listening(1), READY_STALE, listening(1), []],
   ['Listening + stale failure', listening(1), FAILED_STALE, listening(1), []],
   ['Listening + opened', listening(1), OPENED, { ...listening(2), connections: conns(2, 2) }, []],
   ['Listening + closed', listening(1), CLOSED, { ...listening(0), connections: conns(0, 1) }, []],
   ['Listening(0) + closed is reported, not counted', listening(0), CLOSED, listening(0), ['log:counter-underflow']],
   ['Listening + drain timeout', listening(1), DRAIN_TIMEOUT, listening(1), []],
+  ['Listening + listener closed', listening(1), LISTENER_CLOSED, listening(1), []],
   // Restarting
   ['Restarting + restart is ignored', restarting(), RESTART, restarting(), ['log:restart-ignored']],
-  ['Restarting + TERM kills the successor and drains', restarting(1), TERM, draining('stop', 1), ['log:stop-requested', { _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining']],
-  ['Restarting(0) + TERM exits', restarting(0), TERM, exited(0), ['log:stop-requested', { _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', { _tag: 'StopAccepting', reason: 'stop' }, 'log:draining', 'log:drained', { _tag: 'Exit', code: 0 }]],
-  ['Restarting + ready hands over', restarting(3), READY1, draining('handoff', 3), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', { _tag: 'StopAccepting', reason: 'handoff' }, 'log:draining']],
-  ['Restarting(0) + ready hands over and exits', restarting(0), READY1, exited(0), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', { _tag: 'StopAccepting', reason: 'handoff' }, 'log:draining', 'log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING('stop'), 'log:draining']],
+  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING('stop'), 'log:draining']],
+  ['Restarting + ready hands over', restarting(3), READY1, draining('handoff', 3, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', STOP_ACCEPTING('handoff'), 'log:draining']],
+  ['Restarting(0) + ready hands over, waiting for the close', restarting(0), READY1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', STOP_ACCEPTING('handoff'), 'log:draining']],
   ['Restarting + stale ready', restarting(), READY_STALE, restarting(), []],
   ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
   ['Restarting + stale failure', restarting(), FAILED_STALE, restarting(), []],
   ['Restarting + opened', restarting(1), OPENED, { ...restarting(2), connections: conns(2, 2) }, []],
   ['Restarting + closed', restarting(1), CLOSED, { ...restarting(0), connections: conns(0, 1) }, []],
   ['Restarting + drain timeout', restarting(), DRAIN_TIMEOUT, restarting(), []],
+  ['Restarting + listener closed', restarting(), LISTENER_CLOSED, restarting(), []],
   // Draining after a handoff
   ['Draining(handoff) + restart is ignored', draining('handoff'), RESTART, draining('handoff'), ['log:restart-ignored']],
   ['Draining(handoff) + TERM keeps draining', draining('handoff'), TERM, draining('stop'), ['log:stop-requested']],
@@ -61,6 +71,12 @@ const table: readonly Row[] = [
   ['Draining(handoff, 2) + closed', draining('handoff', 2), CLOSED, { ...draining('handoff', 1), connections: conns(1, 2) }, []],
   ['Draining(handoff, 1) + closed exits', draining('handoff', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
   ['Draining(handoff) + drain timeout destroys and exits', draining('handoff', 3), DRAIN_TIMEOUT, exited(0, 3), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
+  // while the listener is still closing
+  ['Draining(accepting, 0) + listener closed exits', draining('handoff', 0, 1, true), LISTENER_CLOSED, exited(0, 0, 1, 0), ['log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Draining(accepting, 2) + listener closed keeps draining', draining('stop', 2, 1, true), LISTENER_CLOSED, draining('stop', 2, 1, false), []],
+  ['Draining(accepting, 1) + closed does not exit yet', draining('stop', 1, 1, true), CLOSED, { ...draining('stop', 0, 1, true), connections: conns(0, 1) }, []],
+  ['Draining(accepting) + opened counts it', draining('stop', 0, 1, true), OPENED, { ...draining('stop', 1, 1, true), connections: conns(1, 1) }, []],
+  ['Draining(stop, accepting) + TERM forces exit', draining('stop', 0, 1, true), TERM, exited(143, 0), ['log:forced-exit', { _tag: 'Exit', code: 143 }]],
   // Draining after a stop
   ['Draining(stop) + restart is ignored', draining('stop'), RESTART, draining('stop'), ['log:restart-ignored']],
   ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143 }]],
@@ -71,7 +87,7 @@ const table: readonly Row[] = [
   ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
   ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
   // Exited: nothing happens any more
-  ...[RESTART, TERM, INT, READY1, FAILED1, OPENED, CLOSED, DRAIN_TIMEOUT].map(
+  ...[RESTART, TERM, INT, READY1, FAILED1, OPENED, CLOSED, LISTENER_CLOSED, DRAIN_TIMEOUT].map(
     (e): Row => [`Exited + ${e._tag}`, exited(0), e, exited(0), []],
   ),
 ]
@@ -118,6 +134,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 5, arbitrary: fc.constant<Event>(OPENED) },
   { weight: 5, arbitrary: fc.constant<Event>(CLOSED) },
   { weight: 1, arbitrary: fc.constant<Event>(DRAIN_TIMEOUT) },
+  { weight: 2, arbitrary: fc.constant<Event>(LISTENER_CLOSED) },
 )
 
 interface Trace {
@@ -170,7 +187,7 @@ describe('reduce: properties', () => {
               last = e.attempt
               inFlight.add(e.attempt)
             }
-            if (e._tag === 'KillSuccessor' || e._tag === 'ReleaseSuccessor') {
+            if (e._tag === 'KillSuccessor' || e._tag === 'StopSuccessor' || e._tag === 'ReleaseSuccessor') {
               assert.ok(inFlight.has(e.attempt), `${e._tag} for attempt ${e.attempt} that is not in flight`)
               inFlight.delete(e.attempt)
             }
@@ -181,18 +198,20 @@ describe('reduce: properties', () => {
     )
   })
 
-  it('exits once, and only when drained or forced', () => {
+  it('exits once, and only when the listener is closed and nothing is open, or when forced', () => {
     fc.assert(
       fc.property(sequences, (events) => {
         let exits = 0
+        let listenerClosed = false
         for (const { before, event, after, effects } of run(events).steps) {
+          if (before._tag === 'Draining' && event._tag === 'ListenerClosed') listenerClosed = true
           const exit = effects.find((e) => e._tag === 'Exit')
           if (exit === undefined) continue
           exits += 1
           const forcedBySignal = before._tag === 'Draining' && before.reason === 'stop' && event._tag === 'StopRequested'
           const forcedByTimeout = before._tag === 'Draining' && event._tag === 'DrainTimedOut'
-          const drained = after.connections.active === 0
-          assert.ok(drained || forcedBySignal || forcedByTimeout, 'exit while connections are open and nothing forced it')
+          const drained = after.connections.active === 0 && listenerClosed
+          assert.ok(drained || forcedBySignal || forcedByTimeout, 'exit while the listener may accept or connections are open, and nothing forced it')
           assert.equal(after._tag, 'Exited')
           assert.equal(effects[effects.length - 1], exit, 'Exit is the last effect')
         }
@@ -225,7 +244,7 @@ describe('reduce: properties', () => {
       fc.property(sequences, (events) => {
         for (const { before, event, after } of run(events).steps) {
           if (before._tag !== 'Restarting') continue
-          if (event._tag === 'SuccessorReady' && event.attempt === before.attempt) assert.equal(after._tag, after.connections.active === 0 ? 'Exited' : 'Draining')
+          if (event._tag === 'SuccessorReady' && event.attempt === before.attempt) assert.equal(after._tag, 'Draining')
           if (event._tag === 'SuccessorReady' && event.attempt !== before.attempt) assert.equal(after, before)
           if (event._tag === 'SuccessorFailed' && event.attempt === before.attempt) assert.equal(after._tag, 'Listening')
         }
