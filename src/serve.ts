@@ -162,26 +162,19 @@ const startFirst = (p: Prepared, server: net.Server, go: Go): TE.TaskEither<Serv
 
 /**
  * A successor checks its socket and writes the pidfile before it listens: once it listens it must not
- * fail, or it would drop what it had accepted. It listens, reports ready and takes over without a turn
- * of the event loop in between, so a stop signal is either queued before (checked here: it then exits
- * without taking over, and never touches the shared socket file) or arrives once it has taken over.
+ * fail, or it would drop what it had accepted. From `serve` installing its stop listeners to the ready
+ * byte there is no turn of the event loop, so no stop signal is handled before it takes over: a stop
+ * that reaches it earlier kills it (the default action, before `serve`), one that reaches it later is
+ * handled after the ready byte, as a stop of the server it then is. Either way the parent never goes
+ * on serving a socket whose file a successor removed.
  */
 const startSuccessor = (p: Prepared, inherited: Inherited, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.fromEither(checkInherited(inherited, p.config.bind)),
-    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
-      if (signals.hasQueued(STOP_SIGNALS)) {
-        p.log.warn({ event: 'stopped-before-ready' }, 'a stop signal arrived while starting: exiting without taking over')
-        signals.unlisten(ownSignals(O.some(p.config)))
-        return TE.right({ code: 0 })
-      }
-      return pipe(
-        writeOwnPidfile(p),
-        TE.flatMap(() => acquire(server, { bind: p.config.bind, inherited: O.some(inherited), socketMode: p.config.socketMode, onStale: () => undefined })),
-        TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
-        TE.flatMapTask(go),
-      )
-    }),
+    TE.flatMap(() => writeOwnPidfile(p)),
+    TE.flatMap(() => acquire(server, { bind: p.config.bind, inherited: O.some(inherited), socketMode: p.config.socketMode, onStale: () => undefined })),
+    TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
+    TE.flatMapTask(go),
   )
 
 const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {

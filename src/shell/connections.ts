@@ -15,6 +15,8 @@ export interface Connections {
   /** Destroys every open socket; returns how many there were. */
   readonly destroyAll: () => number
   readonly open: () => number
+  /** How many have been accepted in all. */
+  readonly accepted: () => number
 }
 
 const ignore = (): void => undefined
@@ -42,5 +44,6 @@ export const trackConnections = (events: ConnectionEvents, accept: (socket: Sock
       return n
     },
     open: () => sockets.size,
+    accepted: () => lastId,
   }
 }

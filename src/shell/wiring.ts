@@ -20,6 +20,9 @@ import type { Protocol } from './protocol'
 import type { Log } from './logger'
 import type { Successor } from './successor'
 
+/** At most this many event-loop turns are spent accepting queued connections before a final close. */
+const MAX_ACCEPT_TURNS = 100
+
 export interface Live {
   readonly config: Config
   readonly listener: Listener
@@ -89,9 +92,28 @@ export const liveCapabilities = (live: Live): Capabilities => {
   )
 
   // On a final stop, closing the listener would reset connections still queued in its backlog (on a
-  // handoff the successor accepts those): first let one more poll phase accept whatever is queued.
+  // handoff the successor accepts those). So first accept until a whole turn of the event loop, poll
+  // phase included, brings no new connection. A UNIX path is already gone, so that comes quickly; a TCP
+  // port keeps receiving connections while it is open, hence the bound.
   const acceptQueued: TE.TaskEither<string, void> = TE.fromTask(
-    () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))),
+    () =>
+      new Promise<void>((resolve) => {
+        let seen = live.connections.accepted()
+        let turns = 0
+        const turn = (): void => {
+          setImmediate(() =>
+            setImmediate(() => {
+              const now = live.connections.accepted()
+              if (now === seen || ++turns >= MAX_ACCEPT_TURNS) resolve()
+              else {
+                seen = now
+                turn()
+              }
+            }),
+          )
+        }
+        turn()
+      }),
   )
 
   let drainTimer: NodeJS.Timeout | undefined

@@ -27,7 +27,7 @@ describe('drain timeout', { timeout: 120_000 }, () => {
       const exit = await server.event(server.pid, 'exit')
       for (const c of idle) {
         const o = await c.result
-        assert.equal(o.ok, false, 'the idle connection was closed by the server')
+        assert.equal(o.ok ? 'served' : o.kind, 'no-reply', 'the idle connection was closed by the server, not timed out')
       }
       t.diagnostic(`drain timeout 1000 ms: timed out ${timeout.time - draining.time} ms after the drain began, exited ${exit.time - timeout.time} ms later`)
       assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])

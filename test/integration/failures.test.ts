@@ -6,14 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { exchange, startLoad, uniqueLine } from '../support/echoLoad'
-import { ECHO, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
-
-const cleanEnv = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env }
-  delete env.PORT
-  delete env.PID_FILE
-  return env
-}
+import { ECHO, readPid, ServerProcess, tempDir, testEnv, waitGone, writeJson } from '../support/harness'
 
 describe('a successor that exits 1', { timeout: 120_000 }, () => {
   it('leaves the old process serving with the same pid, and the next good restart works', async (t) => {
@@ -29,7 +22,7 @@ describe('a successor that exits 1', { timeout: 120_000 }, () => {
       startCommand: `test -f ${broken} && exit 1; exec ${process.execPath} ${ECHO} ${config}`,
       readyTimeoutMs: 60_000,
     })
-    const server = ServerProcess.echo(config, { env: cleanEnv() })
+    const server = ServerProcess.echo(config, { env: testEnv() })
     let load: ReturnType<typeof startLoad> | undefined
     try {
       await server.event(server.pid, 'listening')
@@ -89,8 +82,16 @@ describe('invalid config is refused before anything is bound or written', { time
   ]
 
   const refused = async (dir: string, configFile: string, message: RegExp): Promise<void> => {
-    const server = ServerProcess.echo(configFile, { env: cleanEnv() })
-    const { code } = await server.exited
+    const server = ServerProcess.echo(configFile, { env: testEnv() })
+    try {
+      await check(dir, server, message)
+    } finally {
+      server.killAll()
+    }
+  }
+
+  const check = async (dir: string, server: ServerProcess, message: RegExp): Promise<void> => {
+    const { code } = await server.closed
     assert.equal(code, 1)
     const stderr = server.text.join('\n')
     assert.match(stderr, /^uninterruptible: /)

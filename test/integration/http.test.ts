@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
+import type * as net from 'node:net'
+import { connect as netConnect } from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import autocannon from 'autocannon'
-import { DIST, percentile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { DIST, isGone, percentile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
 
 const HTTP_EXAMPLE = path.join(DIST, 'examples/http.js')
 
@@ -143,7 +145,11 @@ describe('HTTP', { timeout: 300_000 }, () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     try {
       const port = portOf(await server.event(server.pid, 'listening'))
+      let kept: net.Socket | undefined
+      agent.once('free', (socket: net.Socket) => (kept = socket))
       assert.equal((await get(port, '/', agent)).connection, 'keep-alive')
+      if (kept === undefined) throw new Error('the agent kept no socket')
+      const keptClosed = new Promise((r) => kept?.once('close', r))
       process.kill(server.pid, 'SIGUSR1')
       const ready = await server.event(server.pid, 'successor-ready')
       const draining = await server.event(server.pid, 'draining')
@@ -151,10 +157,61 @@ describe('HTTP', { timeout: 300_000 }, () => {
       const drained = await server.waitFor((l) => l.pid === server.pid && (l.event === 'drained' || l.event === 'drain-timeout'), 'the drain')
       assert.equal(drained.event, 'drained')
       await server.exited
+      await keptClosed // the server closed the idle kept-alive connection
       const after = await get(port, '/', agent)
       assert.equal(after.body, `hello from pid ${String(ready.successorPid)}\n`)
       process.kill(Number(ready.successorPid), 'SIGTERM')
       await server.event(Number(ready.successorPid), 'exit')
+    } finally {
+      agent.destroy()
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('an upgraded connection (here an echo protocol, as a WebSocket would be) is not closed by the idle grace; it keeps the old process until it closes', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000, idleGraceMs: 300, drainTimeoutMs: 60_000 })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/upgradeHttp.js'), config])
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      const upgraded = await new Promise<net.Socket>((resolve, reject) => {
+        const socket = netConnect({ host: '127.0.0.1', port }, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n'))
+        let head = ''
+        const onData = (d: Buffer): void => {
+          head += d.toString()
+          if (!head.includes('\r\n\r\n')) return
+          socket.removeListener('data', onData)
+          if (head.startsWith('HTTP/1.1 101')) resolve(socket)
+          else reject(new Error(`no upgrade: ${head}`))
+        }
+        socket.on('data', onData).once('error', reject)
+      })
+      const echo = (text: string): Promise<string> =>
+        new Promise((resolve) => {
+          upgraded.once('data', (d: Buffer) => resolve(d.toString()))
+          upgraded.write(text)
+        })
+      assert.equal(await echo('before\n'), 'before\n')
+      // an idle kept-alive connection: when the server closes it, the grace has passed for both
+      let kept: net.Socket | undefined
+      agent.once('free', (socket: net.Socket) => (kept = socket))
+      await get(port, '/', agent)
+      if (kept === undefined) throw new Error('the agent kept no socket')
+      const keptClosed = new Promise((r) => kept?.once('close', r))
+
+      process.kill(server.pid, 'SIGUSR1')
+      const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
+      assert.equal((await server.event(server.pid, 'draining')).active, 2)
+      await keptClosed
+      assert.equal(await echo('after the grace\n'), 'after the grace\n', 'the upgraded connection is still served by the old process')
+      assert.ok(!isGone(server.pid), 'the upgraded connection keeps the old process')
+      upgraded.end()
+      await server.event(server.pid, 'drained')
+      await server.exited
+      process.kill(successor, 'SIGTERM')
+      await server.event(successor, 'exit')
     } finally {
       agent.destroy()
       server.killAll()

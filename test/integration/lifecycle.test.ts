@@ -61,26 +61,32 @@ describe('stopping', { timeout: 120_000 }, () => {
     })
   }
 
-  it('a second TERM exits at once with 143, still cleaning up', async () => {
-    const s = setup()
-    const server = ServerProcess.echo(s.config)
-    try {
-      await server.event(server.pid, 'listening')
-      const held = await holdClients({ path: s.socketPath }, 2)
-      process.kill(server.pid, 'SIGTERM')
-      await server.event(server.pid, 'draining')
-      process.kill(server.pid, 'SIGTERM')
-      const forced = await server.event(server.pid, 'forced-exit')
-      assert.equal(forced.active, 2)
-      const { code } = await server.exited
-      assert.equal(code, 143)
-      const outcomes = await held.finish()
-      assert.ok(outcomes.every((o) => !o.ok), 'the held connections were cut')
-      assert.deepStrictEqual(fs.readdirSync(s.dir), ['echo.json'])
-    } finally {
-      cleanup(s, server)
-    }
-  })
+  for (const [signal, expected] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`a second ${signal} exits at once with ${expected}, still cleaning up`, async () => {
+      const s = setup()
+      const server = ServerProcess.echo(s.config)
+      try {
+        await server.event(server.pid, 'listening')
+        const held = await holdClients({ path: s.socketPath }, 2)
+        process.kill(server.pid, signal)
+        await server.event(server.pid, 'draining')
+        process.kill(server.pid, signal)
+        const forced = await server.event(server.pid, 'forced-exit')
+        assert.equal(forced.active, 2)
+        const { code } = await server.exited
+        assert.equal(code, expected)
+        const outcomes = await held.finish()
+        assert.deepStrictEqual(
+          outcomes.map((o) => (o.ok ? 'served' : o.kind)).filter((k) => k !== 'reset' && k !== 'no-reply'),
+          [],
+          'the held connections were cut, not served',
+        )
+        assert.deepStrictEqual(fs.readdirSync(s.dir), ['echo.json'])
+      } finally {
+        cleanup(s, server)
+      }
+    })
+  }
 
   it('removes the pidfile only while it holds our pid', async () => {
     const s = setup()
@@ -149,7 +155,7 @@ describe('a successor that is never ready', { timeout: 120_000 }, () => {
     writeJson(s.config, {
       bind: `unix://${s.socketPath}`,
       pidfilePath: s.pidfile,
-      readyTimeoutMs: 3000,
+      readyTimeoutMs: 5000,
       // a sh -c wrapper that starts a background process, then never becomes ready
       startCommand: `if [ -e ${hang} ]; then sleep 1000 & echo $! > ${grandchild}; exec sleep 1000; fi; exec ${process.execPath} ${ECHO} ${s.config}`,
     })
@@ -161,8 +167,8 @@ describe('a successor that is never ready', { timeout: 120_000 }, () => {
       const spawned = await server.event(server.pid, 'successor-spawned')
       const failed = await server.event(server.pid, 'successor-failed')
       assert.equal(failed.failure, 'timed-out')
-      assert.equal(failed.timeoutMs, 3000)
-      assert.match(failed.msg, /was not ready within 3000 ms; still serving/)
+      assert.equal(failed.timeoutMs, 5000)
+      assert.match(failed.msg, /was not ready within 5000 ms; still serving/)
       await waitGone(Number(spawned.successorPid))
       await waitGone(Number(fs.readFileSync(grandchild, 'utf8')))
       assert.equal(readPid(s.pidfile), server.pid)
@@ -216,7 +222,7 @@ describe('handler failures', { timeout: 120_000 }, () => {
       assert.deepStrictEqual(await exchange({ host: '127.0.0.1', port }, uniqueLine('alive'), 30_000), { ok: true })
 
       process.kill(server.pid, 'SIGTERM')
-      assert.equal((await server.exited).code, 0)
+      assert.equal((await server.closed).code, 0)
       const end = server.lines.find((l) => l.event === 'drained' || l.event === 'drain-timeout')
       assert.equal(end?.event, 'drained', 'every connection was counted out')
       assert.equal(end.accepted, 7)

@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { ENV } from '../../src/core/inherit'
-import { ServerProcess, type SpawnOptions, tempDir, unprivileged, writeJson } from '../support/harness'
+import { ServerProcess, type SpawnOptions, tempDir, testEnv, unprivileged, writeJson } from '../support/harness'
 
 interface Refusal {
   readonly config: Record<string, unknown>
@@ -27,12 +27,16 @@ const refuses = async (dir: string, r: Refusal): Promise<ServerProcess> => {
   const config = writeJson(path.join(dir, 'echo.json'), r.config)
   const before = fs.readdirSync(dir, { recursive: true }).sort()
   const server = ServerProcess.echo(config, r.options)
-  const { code } = await server.exited
-  const stderr = server.text.join('\n')
-  assert.equal(code, 1, `exit code (stderr: ${stderr})`)
-  assert.match(stderr, r.message)
-  assert.deepStrictEqual(fs.readdirSync(dir, { recursive: true }).sort(), before, 'nothing left behind')
-  return server
+  try {
+    const { code } = await server.closed
+    const stderr = server.text.join('\n')
+    assert.equal(code, 1, `exit code (stderr: ${stderr})`)
+    assert.match(stderr, r.message)
+    assert.deepStrictEqual(fs.readdirSync(dir, { recursive: true }).sort(), before, 'nothing left behind')
+    return server
+  } finally {
+    server.killAll()
+  }
 }
 
 const withDir = async (f: (dir: string) => Promise<unknown>): Promise<void> => {
@@ -145,7 +149,7 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
 
 describe('a malformed inherited-socket environment', { timeout: 120_000 }, () => {
   const inheritEnv = (dir: string, overrides: Record<string, string>): NodeJS.ProcessEnv => ({
-    ...process.env,
+    ...testEnv(),
     [ENV.listenFd]: '3',
     [ENV.readyFd]: '4',
     [ENV.generation]: '2',

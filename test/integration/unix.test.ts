@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { exchange, uniqueLine } from '../support/echoLoad'
+import { exchange, startLoad, uniqueLine } from '../support/echoLoad'
 import { ServerProcess, tempDir, writeJson } from '../support/harness'
 
 const listenUnix = (p: string): Promise<net.Server> =>
@@ -24,11 +24,12 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
     const config = writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}`, pidfilePath: path.join(dir, 'echo.pid') })
     const first = ServerProcess.echo(config)
     let second: ServerProcess | undefined
+    let third: ServerProcess | undefined
     try {
       await first.event(first.pid, 'listening')
       // a second server on the same path is refused, and the first keeps serving
       second = ServerProcess.echo(config)
-      assert.equal((await second.exited).code, 1)
+      assert.equal((await second.closed).code, 1)
       assert.match(second.text.join('\n'), /address in use: cannot listen on unix:\/\/.*echo\.sock: a live server accepts connections on this socket/)
       assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('first'), 30_000), { ok: true })
 
@@ -36,7 +37,7 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
       process.kill(first.pid, 'SIGKILL')
       await first.exited
       assert.ok(fs.lstatSync(sock).isSocket(), 'the crash left the socket file')
-      const third = ServerProcess.echo(config)
+      third = ServerProcess.echo(config)
       await third.event(third.pid, 'stale-socket')
       await third.event(third.pid, 'listening')
       assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('third'), 30_000), { ok: true })
@@ -46,6 +47,61 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
     } finally {
       first.killAll()
       second?.killAll()
+      third?.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('two servers started at once on one path: exactly one binds it, the other is refused', async () => {
+    for (let round = 0; round < 5; round++) {
+      const dir = tempDir()
+      const sock = path.join(dir, 'echo.sock')
+      const config = writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}` })
+      const servers = [ServerProcess.echo(config), ServerProcess.echo(config)]
+      try {
+        // each either listens or exits: wait for whichever comes first, per server
+        const outcomes = await Promise.all(
+          servers.map((s) =>
+            Promise.race([
+              s.event(s.pid, 'listening').then(
+                () => 'listening',
+                () => new Promise<string>(() => undefined), // its output ended: the exit below tells
+              ),
+              s.closed.then(({ code }) => `exit ${String(code)}`),
+            ]),
+          ),
+        )
+        assert.deepStrictEqual([...outcomes].sort(), ['exit 1', 'listening'], `round ${round}`)
+        const loser = servers[outcomes.indexOf('exit 1')]
+        assert.match(loser?.text.join('\n') ?? '', /address in use: cannot listen on unix:\/\/.*echo\.sock/)
+        assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('winner'), 30_000), { ok: true })
+      } finally {
+        for (const s of servers) s.killAll()
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  })
+
+  it('a stop under load: every connection the server accepted is served; new ones find no path (ENOENT)', async (t) => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'echo.sock')
+    const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}` }))
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      await server.event(server.pid, 'listening')
+      load = startLoad({ path: sock }, 32)
+      while (load.stats.exchanges < 2000) await new Promise((r) => setImmediate(r))
+      process.kill(server.pid, 'SIGTERM')
+      assert.equal((await server.closed).code, 0)
+      const stats = await load.stop()
+      load = undefined
+      t.diagnostic(`stop under load: ${stats.exchanges} exchanges, ${stats.failed} failed ${JSON.stringify(stats.byKind)}; ${stats.examples.filter((e) => !e.startsWith('enoent')).join(' / ')}`)
+      const { enoent, ...others } = stats.byKind
+      assert.ok(enoent > 0, 'clients kept trying after the stop')
+      assert.deepStrictEqual(others, { refused: 0, reset: 0, 'wrong-echo': 0, 'no-reply': 0, timeout: 0, other: 0 })
+    } finally {
+      server.killAll()
+      await load?.stop()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -56,9 +112,13 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
     fs.writeFileSync(sock, 'precious')
     try {
       const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}` }))
-      assert.equal((await server.exited).code, 1)
-      assert.match(server.text.join('\n'), /the path exists and is not a socket; it is left alone/)
-      assert.equal(fs.readFileSync(sock, 'utf8'), 'precious')
+      try {
+        assert.equal((await server.closed).code, 1)
+        assert.match(server.text.join('\n'), /the path exists and is not a socket; it is left alone/)
+        assert.equal(fs.readFileSync(sock, 'utf8'), 'precious')
+      } finally {
+        server.killAll()
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -4,6 +4,7 @@
  * fixed sleeps. All generations of a server share the first one's stdout, so one reader sees them all.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -93,14 +94,39 @@ const tryKill = (pid: number): void => {
   }
 }
 
+/** Every test server and everything it starts carries this variable; cleanup finds them by it. */
+const MARKER = 'UNI_TEST_RUN'
+
+/** Pids of live processes whose environment has MARKER=value. */
+const markedPids = (value: string): number[] =>
+  fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`${MARKER}=${value}`)
+      } catch {
+        return false // gone, or not ours to read
+      }
+    })
+    .map(Number)
+
 /**
- * Kills everything a server started: the first process, every process that logged, and the whole
- * process group of every successor it spawned (a successor leads its own group; a `sh -c` wrapper that
- * never got to log is found there too).
+ * Kills everything a server started: the first process, every process that logged, the whole process
+ * group of every successor it spawned (a successor leads its own group; a `sh -c` wrapper that never
+ * got to log is found there too), and any process still carrying the server's marker.
  */
-export const killEverything = (firstPid: number, lines: readonly LogLine[]): void => {
+export const killEverything = (firstPid: number, lines: readonly LogLine[], marker?: string): void => {
   for (const l of lines) if (l.event === 'successor-spawned' && typeof l.successorPid === 'number') tryKill(-l.successorPid)
   for (const pid of new Set([firstPid, ...lines.map((l) => l.pid)])) tryKill(pid)
+  if (marker !== undefined) for (const pid of markedPids(marker)) tryKill(pid)
+}
+
+/** The environment tests run servers in: no PORT, PID_FILE or inheritance variables of the caller's. */
+export const testEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (k !== 'PORT' && k !== 'PID_FILE' && !k.startsWith('UNINTERRUPTIBLE_')) env[k] = v
+  return { ...env, ...extra }
 }
 
 export interface SpawnOptions {
@@ -122,6 +148,9 @@ export class ServerProcess {
   /** Output lines that are not JSON (stderr, and stdout text). */
   readonly text: string[] = []
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** The first process has exited and every generation has closed its output: every line has been read. */
+  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  private readonly marker = randomUUID()
   private waiters: Waiter<LogLine>[] = []
   private textWaiters: Waiter<string>[] = []
   /** Every generation has closed its output: no line can come any more. */
@@ -130,7 +159,7 @@ export class ServerProcess {
   constructor(args: readonly string[], options: SpawnOptions = {}) {
     this.child = spawn(process.execPath, args, {
       cwd: options.cwd ?? ROOT,
-      env: options.env ?? process.env,
+      env: { ...(options.env ?? testEnv()), [MARKER]: this.marker },
       stdio: ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])],
       ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.gid !== undefined ? { gid: options.gid } : {}),
@@ -152,6 +181,11 @@ export class ServerProcess {
       })
     }
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
+    const outputEnded = new Promise<void>((resolve) => {
+      let open = outputs.length
+      for (const o of outputs) o.once('close', () => (--open === 0 ? resolve() : undefined))
+    })
+    this.closed = Promise.all([this.exited, outputEnded]).then(([exit]) => exit)
   }
 
   static echo(configFile: string, options: SpawnOptions = {}): ServerProcess {
@@ -201,7 +235,7 @@ export class ServerProcess {
 
   /** Test cleanup: see killEverything. */
   killAll(): void {
-    killEverything(this.pid, this.lines)
+    killEverything(this.pid, this.lines, this.marker)
   }
 
   /** Every pid that has logged. */

@@ -23,7 +23,7 @@ const run = async (file: string, args: readonly string[], readyTimeoutMs = 30_00
 
 describe('spawnSuccessor', () => {
   it('reports ready when a byte arrives on fd 4', async () => {
-    const e = await run(process.execPath, ['-e', "require('fs').writeSync(4, 'R'); setTimeout(() => {}, 100)"])
+    const e = await run(process.execPath, ['-e', "require('fs').writeSync(4, 'R'); setInterval(() => {}, 1000)"])
     assert.deepStrictEqual(e._tag === 'SuccessorReady' ? e.attempt : e, 7)
   })
 
