@@ -219,6 +219,29 @@ describe('HTTP', { timeout: 300_000 }, () => {
     }
   })
 
+  it("Node's headersTimeout still protects the server: a client that never finishes its headers gets 408", async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0' })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/timeoutHttp.js'), config])
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      const reply = await new Promise<string>((resolve, reject) => {
+        let got = ''
+        const socket = netConnect({ host: '127.0.0.1', port }, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n')) // no blank line: headers never end
+        socket.on('data', (d: Buffer) => (got += d.toString()))
+        socket.setTimeout(30_000, () => socket.destroy()) // hang guard: without the check, nothing ever comes
+        socket.once('close', () => resolve(got))
+        socket.once('error', reject)
+      })
+      assert.match(reply, /^HTTP\/1\.1 408 Request Timeout/)
+      process.kill(server.pid, 'SIGTERM')
+      assert.equal((await server.closed).code, 0)
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('an Express app is served unchanged across a restart', async () => {
     const dir = tempDir()
     const config = writeJson(path.join(dir, 'http.json'), { bind: `unix://${dir}/app.sock`, readyTimeoutMs: 60_000 })
