@@ -17,7 +17,7 @@ export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<
   pipe(
     TE.Do,
     TE.flatMap(() => toServer(app)),
-    TE.flatMap((server) => serveProtocol(config, (log, c) => httpProtocol(server, c.idleGraceMs)(log))),
+    TE.flatMap((target) => serveProtocol(config, (log, c) => httpProtocol(target, c.idleGraceMs)(log))),
   )
 
 /**

@@ -183,7 +183,7 @@ const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeErro
   )
   const protocol = makeProtocol(p.log, p.config)
   const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
-  const server = net.createServer()
+  const server = net.createServer(protocol.serverOptions)
   server.on('connection', connections.onConnection)
   const go: Go = (listener) => run(p, listener, runtime, protocol, connections)
   return O.isSome(p.inherited) ? startSuccessor(p, p.inherited.value, server, go) : startFirst(p, server, go)

@@ -29,43 +29,66 @@ export interface UnsupportedServer {
 export const describeUnsupportedServer = (e: UnsupportedServer): string =>
   `serveHttp takes a (req, res) listener or an http.Server, not ${e.got}; https.Server is not supported: terminate TLS in front of it (a proxy), or serve plain HTTP`
 
-/** The http.Server to feed: the one given, or one made around the listener. Loads node:http. */
-export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, Server> => {
+/** The http.Server to feed, and the application's listener when the server is ours to make. */
+export interface HttpTarget {
+  readonly server: Server
+  readonly listener: RequestListener | undefined
+}
+
+/** The server given, or a new one for the listener (registered later, as one listener with ours). Loads node:http. */
+export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, HttpTarget> => {
   const http = loadHttp()
-  if (typeof app === 'function') return TE.right(http.createServer(app))
-  return app instanceof http.Server ? TE.right(app) : TE.left({ _tag: 'UnsupportedServer', got: (app as object).constructor.name || 'an object' })
+  if (typeof app === 'function') return TE.right({ server: http.createServer(), listener: app })
+  return app instanceof http.Server
+    ? TE.right({ server: app, listener: undefined })
+    : TE.left({ _tag: 'UnsupportedServer', got: (app as object).constructor.name || 'an object' })
 }
 
 interface Connection {
-  readonly inFlight: Set<ServerResponse>
+  /** The latest response on this connection (responses finish in order, so it tells for all of them). */
+  current: ServerResponse | undefined
   idle: NodeJS.Timeout | undefined
 }
 
+/** A response is in flight until it has finished writing. */
+const busy = (c: Connection): boolean => c.current !== undefined && !c.current.writableFinished
+
 export const httpProtocol =
-  (server: Server, idleGraceMs: number) =>
+  ({ server, listener }: HttpTarget, idleGraceMs: number) =>
   (log: Log): Protocol => {
     const connections = new Map<Socket, Connection>()
     let draining = false
 
     const closeWhenIdle = (socket: Socket, c: Connection): void => {
       clearTimeout(c.idle)
-      if (c.inFlight.size > 0) return
+      if (busy(c)) return
       c.idle = setTimeout(() => socket.destroy(), idleGraceMs)
     }
 
-    // runs before the application's own listener
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-      const socket = req.socket
+    // Only while draining, on responses in flight; shared: `this` is the response.
+    function onResponseClose(this: ServerResponse): void {
+      const socket = this.req.socket
       const c = connections.get(socket)
+      if (c !== undefined) closeWhenIdle(socket, c)
+    }
+    // Per request: in steady state it only notes the response; a drain looks at it when it starts.
+    const track = (req: IncomingMessage, res: ServerResponse): void => {
+      const c = connections.get(req.socket)
       if (c === undefined) return
+      c.current = res
+      if (!draining) return
       clearTimeout(c.idle)
-      c.inFlight.add(res)
-      if (draining) res.setHeader('Connection', 'close')
-      res.once('close', () => {
-        c.inFlight.delete(res)
-        if (draining) closeWhenIdle(socket, c)
+      res.setHeader('Connection', 'close')
+      res.on('close', onResponseClose)
+    }
+    // before the application's own listener; one listener when the server is ours (an emit with two
+    // listeners copies them on every request)
+    if (listener !== undefined) {
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        track(req, res)
+        listener(req, res)
       })
-    })
+    } else server.prependListener('request', track)
     // Upgrades: our listener goes in only once the application listens for them itself, since with no
     // listener at all Node rightly destroys the socket
     const untrack = (_req: IncomingMessage, socket: Socket): void => {
@@ -87,8 +110,10 @@ export const httpProtocol =
     log.debug({ event: 'http-ready', idleGraceMs }, 'HTTP server attached')
 
     return {
+      // what http.Server gives its own sockets: half-open allowed (its httpAllowHalfOpen option needs it), no Nagle
+      serverOptions: { allowHalfOpen: true, noDelay: true },
       accept: (socket) => {
-        const c: Connection = { inFlight: new Set(), idle: undefined }
+        const c: Connection = { current: undefined, idle: undefined }
         connections.set(socket, c)
         socket.once('close', () => {
           clearTimeout(c.idle)
@@ -100,8 +125,11 @@ export const httpProtocol =
       drain: () => {
         draining = true
         for (const [socket, c] of connections) {
-          for (const res of c.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close')
-          closeWhenIdle(socket, c)
+          const res = c.current
+          if (res !== undefined && busy(c)) {
+            if (!res.headersSent) res.setHeader('Connection', 'close')
+            res.on('close', onResponseClose)
+          } else closeWhenIdle(socket, c)
         }
       },
     }

@@ -2,9 +2,11 @@
  * Protocol: what is done with each accepted connection, and how open connections are wound down once
  * the listener is closed. Raw sockets run the handler; HTTP feeds an http.Server.
  */
-import type { Socket } from 'node:net'
+import type { ServerOpts, Socket } from 'node:net'
 
 export interface Protocol {
+  /** Options for the listening server, so accepted sockets are what this protocol expects. */
+  readonly serverOptions: ServerOpts
   /** Called for each accepted socket, after it is counted. */
   readonly accept: (socket: Socket, id: number) => void
   /** Called once, when this process stops accepting. */

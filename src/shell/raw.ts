@@ -61,6 +61,7 @@ export const rawProtocol =
   (log: Log): Protocol => {
     const connections = log.child({ module: 'connection' })
     return {
+      serverOptions: {}, // Node's defaults, as a plain net.Server has
       accept: (socket, id) => {
         void runHandler(handler, socket, new Context(id, connections))().then((result) => {
           if (E.isLeft(result)) {

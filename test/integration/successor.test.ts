@@ -178,25 +178,27 @@ describe('signal races', { timeout: 180_000 }, () => {
     }
   })
 
-  it('TERM while a successor is starting: it is stopped, the old one drains and exits, nothing is left', async () => {
-    const s = setup((b) => ({ startCommand: gated(b) }))
-    const server = ServerProcess.echo(s.config)
-    try {
-      await server.event(server.pid, 'listening')
-      const held = await holdClients({ path: s.socketPath }, 2)
-      process.kill(server.pid, 'SIGUSR1')
-      const spawned = await server.event(server.pid, 'successor-spawned')
-      process.kill(server.pid, 'SIGTERM')
-      await server.event(server.pid, 'successor-stopped')
-      await waitGone(Number(spawned.successorPid))
-      assert.deepStrictEqual(await held.finish(), [{ ok: true }, { ok: true }])
-      assert.equal((await server.exited).code, 0)
-      for (const pid of server.pids()) await waitGone(pid)
-      assert.deepStrictEqual(fs.readdirSync(s.dir), ['echo.json'])
-    } finally {
-      cleanup(s, server)
-    }
-  })
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} while a successor is starting: it is stopped, the old one drains and exits, nothing is left`, async () => {
+      const s = setup((b) => ({ startCommand: gated(b) }))
+      const server = ServerProcess.echo(s.config)
+      try {
+        await server.event(server.pid, 'listening')
+        const held = await holdClients({ path: s.socketPath }, 2)
+        process.kill(server.pid, 'SIGUSR1')
+        const spawned = await server.event(server.pid, 'successor-spawned')
+        process.kill(server.pid, signal)
+        await server.event(server.pid, 'successor-stopped')
+        await waitGone(Number(spawned.successorPid))
+        assert.deepStrictEqual(await held.finish(), [{ ok: true }, { ok: true }])
+        assert.equal((await server.exited).code, 0)
+        for (const pid of server.pids()) await waitGone(pid)
+        assert.deepStrictEqual(fs.readdirSync(s.dir), ['echo.json'])
+      } finally {
+        cleanup(s, server)
+      }
+    })
+  }
 
   it('USR1 reaching a successor that is still booting neither kills it nor opens the inspector', async () => {
     const s = setup((b) => ({ startCommand: `exec ${process.execPath} ${SLOW_BOOT} ${path.join(b.dir, 'echo.json')}` }))
