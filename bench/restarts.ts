@@ -46,11 +46,12 @@ export const withLibrary = async (transport: 'tcp' | 'unix', o: RestartOptions):
     readyTimeoutMs: 60_000,
   })
   const server = ServerProcess.echo(config)
+  let load: ReturnType<typeof startLoad> | undefined
   try {
     const listening = await server.event(server.pid, 'listening')
     const target: Target = transport === 'tcp' ? { host: '127.0.0.1', port: portOf(listening) } : { path: sock }
     const started = performance.now()
-    const load = startLoad(target, o.concurrency)
+    load = startLoad(target, o.concurrency)
     const handoffMs: number[] = []
     const drainMs: number[] = []
     for (let i = 0; i < o.restarts; i++) {
@@ -75,6 +76,7 @@ export const withLibrary = async (transport: 'tcp' | 'unix', o: RestartOptions):
     return { server: 'uninterruptible', transport, restarts: o.restarts, ...merge(stats), handoffMs, drainMs, seconds }
   } finally {
     server.killAll()
+    await load?.stop()
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -91,10 +93,11 @@ export const naive = async (transport: 'tcp' | 'unix', o: RestartOptions): Promi
     return s
   }
   let server = await start()
+  let load: ReturnType<typeof startLoad> | undefined
   try {
     const target: Target = transport === 'tcp' ? { host: '127.0.0.1', port: Number(args[1]) } : { path: sock }
     const started = performance.now()
-    const load = startLoad(target, o.concurrency)
+    load = startLoad(target, o.concurrency)
     const handoffMs: number[] = []
     for (let i = 0; i < o.restarts; i++) {
       const held = await holdClients(target, o.held)
@@ -110,6 +113,7 @@ export const naive = async (transport: 'tcp' | 'unix', o: RestartOptions): Promi
     return { server: 'naive kill + start', transport, restarts: o.restarts, ...merge(stats), handoffMs, drainMs: [], seconds }
   } finally {
     server.killAll()
+    await load?.stop()
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -190,7 +190,10 @@ const main = async (): Promise<void> => {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-  process.exitCode = 1
-})
+main().then(
+  () => process.exit(),
+  (err: unknown) => {
+    process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1) // whatever is still running (a load loop, a timer) must not keep a failed run alive
+  },
+)

@@ -88,21 +88,11 @@ const run =
     new Promise((resolve) => {
       const { log, config } = p
       listener.server.on('error', (err) => log.error({ event: 'accept-error', err }, `accepting a connection failed: ${err.message}`))
-      // A restart signal that reached this process while it was starting is ignored. It may have been
-      // queued by our listener, or still be pending in libuv (a start-up with no I/O turn between
-      // loading and listening gets it on the first turn of the event loop): both count until that turn
-      // is over, which is when the 'listening' line is written below.
-      let starting = true
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (starting && isRestartSignal(signal)) {
-          log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
-          return
-        }
+      const onSignal = (signal: NodeJS.Signals): void =>
         O.match(
           () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
           (event: Event) => runtime.dispatch(event),
         )(toEvent(config, signal))
-      }
       const delivery = signals.take(onSignal)
       const exec = interpret(
         liveCapabilities({
@@ -122,20 +112,21 @@ const run =
         const r = await exec(effect)()
         if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
       })
-      for (const signal of delivery.queued) onSignal(signal)
+      // Queued signals arrived before the pidfile named this process (see settleSignals): a restart
+      // signal then was not meant for it, a stop was (a successor with one never gets this far).
+      for (const signal of delivery.queued) {
+        if (isRestartSignal(signal)) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
+        else onSignal(signal)
+      }
       const ready = O.isSome(p.inherited) ? O.some(signalReady(p.inherited.value.readyFd)) : O.none
-      // after the ready byte, and after the first loop turn: the first line written loads the logging
-      // library (off the handoff's critical path), and from this line on restart signals are acted on
-      setImmediate(() => {
-        starting = false
-        log.info(
-          { event: 'listening', bind: listener.address, inherited: listener.inherited, ...(O.isSome(p.inherited) ? { parentPid: p.inherited.value.parentPid } : {}) },
-          `listening on ${listener.address} (${listener.inherited ? 'inherited socket' : 'bound'})`,
-        )
-        if (O.isSome(ready) && E.isLeft(ready.value)) {
-          log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
-        }
-      })
+      // after the ready byte: the first line written loads the logging library, off the handoff's critical path
+      log.info(
+        { event: 'listening', bind: listener.address, inherited: listener.inherited, ...(O.isSome(p.inherited) ? { parentPid: p.inherited.value.parentPid } : {}) },
+        `listening on ${listener.address} (${listener.inherited ? 'inherited socket' : 'bound'})`,
+      )
+      if (O.isSome(ready) && E.isLeft(ready.value)) {
+        log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
+      }
     })
 
 // events are plain immutable data: one object each serves every connection
@@ -147,6 +138,15 @@ export type MakeProtocol = (log: Log, config: Config) => Protocol
 
 type Go = (listener: Listener) => T.Task<Stopped>
 
+/**
+ * One turn of the event loop, taken just before the pidfile is written. A signal is handed to JavaScript
+ * only in the poll phase; this turn makes sure every signal that reached the process before its pidfile
+ * named it is in our queue, and nothing sent after is. From the pidfile on, signals are acted on (so
+ * `kill -USR1 $(cat pidfile)` always works); restart signals from before are ignored, and a successor
+ * with a stop from before does not take over.
+ */
+const settleSignals: TE.TaskEither<never, void> = TE.fromTask(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
 /** The first generation binds, then writes the pidfile; if that fails, the bind is undone. */
 const startFirst = (p: Prepared, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
   pipe(
@@ -156,25 +156,34 @@ const startFirst = (p: Prepared, server: net.Server, go: Go): TE.TaskEither<Serv
       socketMode: p.config.socketMode,
       onStale: () => p.log.warn({ event: 'stale-socket' }, 'replacing a stale socket file nobody answers on'),
     }),
+    TE.tap(() => settleSignals),
     TE.tap((listener) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => release(listener)))),
     TE.flatMapTask(go),
   )
 
 /**
  * A successor checks its socket and writes the pidfile before it listens: once it listens it must not
- * fail, or it would drop what it had accepted. From `serve` installing its stop listeners to the ready
- * byte there is no turn of the event loop, so no stop signal is handled before it takes over: a stop
- * that reaches it earlier kills it (the default action, before `serve`), one that reaches it later is
- * handled after the ready byte, as a stop of the server it then is. Either way the parent never goes
- * on serving a socket whose file a successor removed.
+ * fail, or it would drop what it had accepted. A stop that reached it while it was starting means it must
+ * not take over: it exits without listening, and never touches the shared socket file. From the pidfile
+ * to the ready byte there is no turn of the event loop, so no signal comes in between.
  */
 const startSuccessor = (p: Prepared, inherited: Inherited, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.fromEither(checkInherited(inherited, p.config.bind)),
-    TE.flatMap(() => writeOwnPidfile(p)),
-    TE.flatMap(() => acquire(server, { bind: p.config.bind, inherited: O.some(inherited), socketMode: p.config.socketMode, onStale: () => undefined })),
-    TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
-    TE.flatMapTask(go),
+    TE.flatMap(() => settleSignals),
+    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
+      if (signals.hasQueued(STOP_SIGNALS)) {
+        p.log.warn({ event: 'stopped-before-ready' }, 'a stop signal arrived while this process was starting: exiting without taking over')
+        signals.unlisten(ownSignals(O.some(p.config)))
+        return TE.right({ code: 0 })
+      }
+      return pipe(
+        writeOwnPidfile(p),
+        TE.flatMap(() => acquire(server, { bind: p.config.bind, inherited: O.some(inherited), socketMode: p.config.socketMode, onStale: () => undefined })),
+        TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
+        TE.flatMapTask(go),
+      )
+    }),
   )
 
 const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {

@@ -32,6 +32,9 @@ export const unlisten = (signals: readonly NodeJS.Signals[]): void => {
   }
 }
 
+/** Whether one of `signals` is waiting in the queue. */
+export const hasQueued = (signals: readonly NodeJS.Signals[]): boolean => queue.some((s) => signals.includes(s))
+
 export interface Delivery {
   /** Signals that arrived before delivery was taken, oldest first. */
   readonly queued: readonly NodeJS.Signals[]

@@ -33,6 +33,19 @@ const get = (port: number, urlPath: string, agent?: http.Agent): Promise<Reply> 
       .on('error', reject)
   })
 
+/**
+ * One request on a kept-alive connection; gives back a promise of that connection closing (wrapped:
+ * an async function returning a bare promise would wait for it).
+ */
+const keepOneAlive = async (port: number, agent: http.Agent): Promise<{ readonly closed: Promise<unknown> }> => {
+  let kept: net.Socket | undefined
+  agent.once('free', (socket: net.Socket) => (kept = socket))
+  assert.equal((await get(port, '/', agent)).connection, 'keep-alive')
+  if (kept === undefined) throw new Error('the agent kept no socket')
+  const socket = kept
+  return { closed: new Promise((r) => socket.once('close', r)) }
+}
+
 const RESTARTS = 20
 const CONNECTIONS = 64
 
@@ -145,11 +158,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     try {
       const port = portOf(await server.event(server.pid, 'listening'))
-      let kept: net.Socket | undefined
-      agent.once('free', (socket: net.Socket) => (kept = socket))
-      assert.equal((await get(port, '/', agent)).connection, 'keep-alive')
-      if (kept === undefined) throw new Error('the agent kept no socket')
-      const keptClosed = new Promise((r) => kept?.once('close', r))
+      const keptClosed = (await keepOneAlive(port, agent)).closed
       process.kill(server.pid, 'SIGUSR1')
       const ready = await server.event(server.pid, 'successor-ready')
       const draining = await server.event(server.pid, 'draining')
@@ -195,11 +204,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
         })
       assert.equal(await echo('before\n'), 'before\n')
       // an idle kept-alive connection: when the server closes it, the grace has passed for both
-      let kept: net.Socket | undefined
-      agent.once('free', (socket: net.Socket) => (kept = socket))
-      await get(port, '/', agent)
-      if (kept === undefined) throw new Error('the agent kept no socket')
-      const keptClosed = new Promise((r) => kept?.once('close', r))
+      const keptClosed = (await keepOneAlive(port, agent)).closed
 
       process.kill(server.pid, 'SIGUSR1')
       const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)

@@ -4,6 +4,7 @@
  * booting process, a configurable restart signal, and the old process SIGKILLed mid-drain.
  */
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
@@ -239,6 +240,78 @@ describe('signal races', { timeout: 180_000 }, () => {
       assert.equal(readPid(s.pidfile), server.pid)
       assert.deepStrictEqual(await exchange({ path: s.socketPath }, uniqueLine('still'), 30_000), { ok: true })
       await stopAll(s, server)
+    } finally {
+      cleanup(s, server)
+    }
+  })
+
+  it('USR1 sent the instant the pidfile names a new process restarts it, every time, under load', async () => {
+    const s = setup()
+    const server = ServerProcess.echo(s.config)
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      await server.event(server.pid, 'listening')
+      load = startLoad({ path: s.socketPath }, 32)
+      let current = server.pid
+      process.kill(current, 'SIGUSR1')
+      for (let i = 0; i < 15; i++) {
+        // the pidfile changes when the successor writes it, just before it takes over: signal it at once
+        while (readPid(s.pidfile) === current) await new Promise((r) => setImmediate(r))
+        const next = readPid(s.pidfile)
+        process.kill(next, 'SIGUSR1')
+        await server.event(next, 'restart-requested')
+        current = next
+      }
+      const stats = await load.stop()
+      assert.deepStrictEqual(stats.examples, [])
+      assert.equal(server.lines.filter((l) => l.event === 'restart-ignored').length, 0)
+      await server.event(current, 'successor-ready')
+      await stopAll(s, server)
+    } finally {
+      server.killAll()
+      await load?.stop()
+      cleanup(s, server)
+    }
+  })
+
+  it('a stop that reaches a successor while it starts, inside serve, makes it exit without taking over', async () => {
+    const s = setup()
+    // the config is read through a FIFO, so the successor blocks inside serve until the test feeds it
+    const fifo = path.join(s.dir, 'config.fifo')
+    execFileSync('mkfifo', [fifo])
+    const json = JSON.stringify({ bind: `unix://${s.socketPath}`, pidfilePath: s.pidfile, readyTimeoutMs: 60_000 })
+    // a FIFO's write end opens (without blocking) only once a reader has it open
+    const whenReading = async (): Promise<number> => {
+      for (;;) {
+        try {
+          return fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)
+        } catch {
+          await new Promise((r) => setTimeout(r, 5))
+        }
+      }
+    }
+    const feed = (fd: number): void => {
+      fs.writeSync(fd, json)
+      fs.closeSync(fd)
+    }
+    const server = ServerProcess.echo(fifo)
+    try {
+      feed(await whenReading())
+      await server.event(server.pid, 'listening')
+      process.kill(server.pid, 'SIGUSR1')
+      const successor = Number((await server.event(server.pid, 'successor-spawned')).successorPid)
+      const reading = await whenReading() // the successor is inside serve, reading its config
+      process.kill(successor, 'SIGTERM')
+      feed(reading)
+      await server.event(successor, 'stopped-before-ready')
+      const failed = await server.event(server.pid, 'successor-failed')
+      assert.equal(failed.exitCode, 0)
+      assert.ok(fs.lstatSync(s.socketPath).isSocket(), 'the shared socket file is still there')
+      assert.equal(readPid(s.pidfile), server.pid)
+      assert.deepStrictEqual(await exchange({ path: s.socketPath }, uniqueLine('still'), 30_000), { ok: true })
+      process.kill(server.pid, 'SIGTERM')
+      assert.equal((await server.closed).code, 0)
+      assert.deepStrictEqual(fs.readdirSync(s.dir).sort(), ['config.fifo', 'echo.json'])
     } finally {
       cleanup(s, server)
     }

@@ -244,7 +244,22 @@ export class ServerProcess {
   }
 
   tail(n = 30): string {
-    return [...this.lines.slice(-n).map((l) => JSON.stringify(l)), ...this.text.slice(-10)].join('\n')
+    return [...this.lines.slice(-n).map((l) => JSON.stringify(l)), ...this.text.slice(-10), ...this.processes()].join('\n')
+  }
+
+  /** What each process this server started is doing: for a hang report. */
+  processes(): string[] {
+    return markedPids(this.marker).map((pid) => {
+      const read = (f: string): string => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/${f}`, 'utf8').replace(/\0/g, ' ').trim()
+        } catch {
+          return '?'
+        }
+      }
+      const stat = read('stat')
+      return `process ${pid} state ${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)} wchan ${read('wchan')}: ${read('cmdline')}`
+    })
   }
 }
 
