@@ -7,7 +7,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { FAILURE_KINDS, type FailureKind, holdClients, record, startLoad, type Stats, type Target } from '../test/support/echoLoad'
-import { DIST, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../test/support/harness'
+import { startEchoServer } from '../test/support/echoServer'
+import { DIST, readPid, ServerProcess, tempDir, waitGone } from '../test/support/harness'
 import { freePort } from './proc'
 
 export interface RestartRun {
@@ -37,19 +38,9 @@ const merge = (stats: Stats): Pick<RestartRun, 'exchanges' | 'failed' | 'byKind'
 })
 
 export const withLibrary = async (transport: 'tcp' | 'unix', o: RestartOptions): Promise<RestartRun> => {
-  const dir = tempDir()
-  const pidfile = path.join(dir, 'echo.pid')
-  const sock = path.join(dir, 'echo.sock')
-  const config = writeJson(path.join(dir, 'echo.json'), {
-    bind: transport === 'tcp' ? 'tcp://127.0.0.1:0' : `unix://${sock}`,
-    pidfilePath: pidfile,
-    readyTimeoutMs: 60_000,
-  })
-  const server = ServerProcess.echo(config)
+  const { dir, pidfile, server, target } = await startEchoServer(transport)
   let load: ReturnType<typeof startLoad> | undefined
   try {
-    const listening = await server.event(server.pid, 'listening')
-    const target: Target = transport === 'tcp' ? { host: '127.0.0.1', port: portOf(listening) } : { path: sock }
     const started = performance.now()
     load = startLoad(target, o.concurrency)
     const handoffMs: number[] = []

@@ -5,29 +5,19 @@
  */
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { emptyStats, exchange, holdClients, record, startLoad, type Target, uniqueLine } from '../support/echoLoad'
-import { isGone, percentile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { emptyStats, exchange, holdClients, record, startLoad, uniqueLine } from '../support/echoLoad'
+import { startEchoServer } from '../support/echoServer'
+import { isGone, percentile, readPid, waitGone } from '../support/harness'
 
 const RESTARTS = 20
 const CONCURRENCY = 32
 const HELD_PER_RESTART = 4
 
 const restartUnderLoad = async (t: { diagnostic: (m: string) => void }, transport: 'tcp' | 'unix'): Promise<void> => {
-  const dir = tempDir()
-  const pidfile = path.join(dir, 'echo.pid')
-  const socketPath = path.join(dir, 'echo.sock')
-  const config = writeJson(path.join(dir, 'echo.json'), {
-    bind: transport === 'tcp' ? 'tcp://127.0.0.1:0' : `unix://${socketPath}`,
-    pidfilePath: pidfile,
-    readyTimeoutMs: 60_000,
-  })
-  const server = ServerProcess.echo(config)
+  const { dir, pidfile, socketPath, server, target } = await startEchoServer(transport)
   let load: ReturnType<typeof startLoad> | undefined
   try {
-    const listening = await server.event(server.pid, 'listening')
-    const target: Target = transport === 'tcp' ? { host: '127.0.0.1', port: portOf(listening) } : { path: socketPath }
     assert.equal(readPid(pidfile), server.pid)
 
     load = startLoad(target, CONCURRENCY)
