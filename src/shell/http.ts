@@ -4,7 +4,7 @@
  * - the listener is closed by the lifecycle; connections are not touched at that moment;
  * - every response not yet started, on every connection, carries `Connection: close`, and Node closes
  *   the connection after it: a busy client learns from the response itself and opens a new connection;
- * - a connection that stays idle for `idleGraceMs` is closed (its client has not sent anything);
+ * - a connection that stays idle for `idleGraceMs` is closed (its client has sent nothing in that time);
  * - whatever is left at `drainTimeoutMs` is destroyed by the lifecycle.
  * An upgraded connection (WebSocket, CONNECT) belongs to the application from then on: it leaves this
  * bookkeeping and lives until it closes or the drain timeout.
@@ -59,10 +59,12 @@ export const httpProtocol =
     const connections = new Map<Socket, Connection>()
     let draining = false
 
+    // idle: nothing read for a whole grace period; a request arriving in parts keeps it open
     const closeWhenIdle = (socket: Socket, c: Connection): void => {
       clearTimeout(c.idle)
       if (busy(c)) return
-      c.idle = setTimeout(() => socket.destroy(), idleGraceMs)
+      const read = socket.bytesRead
+      c.idle = setTimeout(() => (socket.bytesRead === read ? socket.destroy() : closeWhenIdle(socket, c)), idleGraceMs)
     }
 
     // Only while draining, on responses in flight; shared: `this` is the response.
