@@ -173,7 +173,11 @@ describe('HTTP', { timeout: 300_000 }, () => {
       const body = `hello from pid ${server.pid}\n`
       socket.write(request)
       await new Promise<void>((resolve) => {
-        const check = (): void => void (got.includes(body) && got.endsWith('\r\n0\r\n\r\n') && (socket.removeListener('data', check), resolve())) // chunked
+        const check = (): void => {
+          if (!got.includes(body) || !got.endsWith('\r\n0\r\n\r\n')) return // chunked: the last chunk
+          socket.removeListener('data', check)
+          resolve()
+        }
         socket.on('data', check)
       })
       got = ''
