@@ -18,6 +18,8 @@ export interface Connections {
   /** Destroys every open socket; returns how many there were. */
   readonly destroyAll: () => number
   readonly open: () => number
+  /** The open sockets, as they are now (the array changes as they close). */
+  readonly openSockets: () => readonly Socket[]
   /** How many have been accepted in all. */
   readonly accepted: () => number
 }
@@ -56,6 +58,7 @@ export const trackConnections = (events: ConnectionEvents, accept: (socket: Sock
       return n
     },
     open: () => open.length,
+    openSockets: () => open,
     accepted: () => lastId,
   }
 }

@@ -2,11 +2,15 @@
  * Raw sockets: each accepted socket goes to the user's handler; when the handler settles, the socket is
  * ended (as the gem's process_request closes it). A handler that throws, rejects or returns a Left is
  * logged with its connection and never crashes the server.
+ * Ending sends our FIN; the connection stays open until the client closes its side too. While draining,
+ * a finished connection whose client has not done so within `idleGraceMs` is closed, so a client that
+ * keeps its side open (allowHalfOpen) cannot keep an old generation alive.
  */
 import type { Socket } from 'node:net'
 import * as E from 'fp-ts/Either'
 import type { Logger } from 'pino'
 import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
+import type { Config } from '../core/config'
 import type { Log } from './logger'
 import type { Protocol } from './protocol'
 
@@ -56,13 +60,22 @@ class Context implements ConnectionContext {
 const remoteOf = (socket: Socket): string =>
   socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${String(socket.remotePort)}` : 'no address'
 
+const finished = Symbol('uninterruptible.finished')
+type Finishable = Socket & { [finished]?: true }
+
+/** Closes a finished connection left half-open by its client once the grace has passed. */
+const closeAfter = (socket: Socket, graceMs: number): void => {
+  setTimeout(() => socket.destroy(), graceMs).unref() // the socket, while open, keeps the process alive
+}
+
 export const rawProtocol =
   <Err>(handler: Handler<Err>) =>
-  (log: Log): Protocol => {
+  (log: Log, config: Pick<Config, 'idleGraceMs'>): Protocol => {
     const connections = log.child({ module: 'connection' })
+    let draining = false
     return {
       serverOptions: {}, // Node's defaults, as a plain net.Server has
-      accept: (socket, id) => {
+      accept: (socket: Finishable, id) => {
         void runHandler(handler, socket, new Context(id, connections))().then((result) => {
           if (E.isLeft(result)) {
             const remote = remoteOf(socket)
@@ -72,8 +85,13 @@ export const rawProtocol =
             )
           }
           socket.end()
+          socket[finished] = true
+          if (draining) closeAfter(socket, config.idleGraceMs)
         })
       },
-      drain: () => undefined,
+      drain: (open) => {
+        draining = true
+        for (const socket of open as readonly Finishable[]) if (socket[finished] === true) closeAfter(socket, config.idleGraceMs)
+      },
     }
   }

@@ -123,7 +123,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
       reason === 'stop' ? pipe(removeSocketFile, TE.flatMap(() => acceptQueued)) : TE.right(undefined),
       TE.map(() => {
         listener.server.close()
-        live.protocol.drain()
+        live.protocol.drain(live.connections.openSockets())
         if (O.isSome(config.drainTimeoutMs)) {
           drainTimer = setTimeout(() => dispatch({ _tag: 'DrainTimedOut' }), config.drainTimeoutMs.value).unref()
         }

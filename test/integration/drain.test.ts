@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { EchoClient, exchange, type Outcome, uniqueLine } from '../support/echoLoad'
@@ -32,6 +33,43 @@ describe('drain timeout', { timeout: 120_000 }, () => {
       t.diagnostic(`drain timeout 1000 ms: timed out ${timeout.time - draining.time} ms after the drain began, exited ${exit.time - timeout.time} ms later`)
       assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])
     } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('a client that keeps its side open', { timeout: 120_000 }, () => {
+  it('does not keep the old generation alive: its finished connection is closed idleGraceMs into the drain', async () => {
+    const dir = tempDir()
+    const pidfile = path.join(dir, 'echo.pid')
+    const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:0', pidfilePath: pidfile, readyTimeoutMs: 60_000, idleGraceMs: 300 }))
+    let client: net.Socket | undefined
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      // allowHalfOpen: the server's FIN does not make this client close its own side
+      const c = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true })
+      client = c
+      let got = ''
+      c.setEncoding('utf8').on('data', (d: string) => (got += d))
+      const ended = new Promise((r) => c.once('end', r))
+      c.on('error', () => undefined) // a write after the server has gone would be reset
+      c.write('half open\n')
+      await ended // the handler has finished and the server sent its FIN
+      assert.equal(got, 'half open\n')
+      assert.ok(c.writable, 'the client still has its side open')
+
+      process.kill(server.pid, 'SIGUSR1')
+      const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
+      assert.equal((await server.event(server.pid, 'draining')).active, 1)
+      const drained = await server.waitFor((l) => l.pid === server.pid && (l.event === 'drained' || l.event === 'drain-timeout'), 'the drain')
+      assert.equal(drained.event, 'drained')
+      assert.equal((await server.exited).code, 0) // the kernel has nothing to tell the client until it writes
+      process.kill(successor, 'SIGTERM')
+      await server.event(successor, 'exit')
+      await waitGone(successor)
+    } finally {
+      client?.destroy()
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
