@@ -31,6 +31,7 @@ export const describeServeError = (e: ServeError): string => {
     case 'FolderMissing':
     case 'NotASocket':
     case 'InheritedFdUnusable':
+    case 'ReadyFdUnusable':
     case 'BindChanged':
     case 'ListenFailed':
       return describeListenError(e)

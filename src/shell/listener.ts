@@ -33,6 +33,7 @@ export type ListenError =
   | { readonly _tag: 'FolderMissing'; readonly address: string; readonly folder: string }
   | { readonly _tag: 'NotASocket'; readonly address: string }
   | { readonly _tag: 'InheritedFdUnusable'; readonly fd: number; readonly reason: string }
+  | { readonly _tag: 'ReadyFdUnusable'; readonly fd: number; readonly reason: string }
   | { readonly _tag: 'BindChanged'; readonly inherited: string; readonly configured: string }
   | { readonly _tag: 'ListenFailed'; readonly address: string; readonly message: string }
 
@@ -50,6 +51,8 @@ export const describeListenError = (e: ListenError): string => {
       return `cannot listen on ${e.address}: the path exists and is not a socket; it is left alone, so move it away or choose another path`
     case 'InheritedFdUnusable':
       return `cannot use the inherited listening socket (fd ${e.fd}): ${e.reason}`
+    case 'ReadyFdUnusable':
+      return `cannot use the inherited readiness pipe (fd ${e.fd}): ${e.reason}; it is set up by a restart, so start this server without the UNINTERRUPTIBLE_* variables`
     case 'BindChanged':
       return `the config's bind changed from ${e.inherited} to ${e.configured}; a restart keeps the listening socket, so it cannot change the address: stop the server and start it again instead`
     case 'ListenFailed':
@@ -254,16 +257,29 @@ const unusable =
   (fd: number) =>
   (reason: string): ListenError => ({ _tag: 'InheritedFdUnusable', fd, reason })
 
-/** Whether the inherited fd can be what the config asks for: same bind as the parent's, an open socket. */
+/** The fd's kind, or why it has none: it is not open. */
+const statFd = (fd: number, fail: (reason: string) => ListenError): E.Either<ListenError, fs.Stats> =>
+  pipe(
+    E.tryCatch(() => fs.fstatSync(fd), toErrno),
+    E.mapLeft((err) => fail(err.code === 'EBADF' ? 'it is not open' : err.message)),
+  )
+
+/**
+ * Whether the inherited fds can be what the config asks for: same bind as the parent's, the listening
+ * fd an open socket, the readiness fd an open pipe (a socket pair or a FIFO), never anything else the
+ * ready byte would be written to and the fd then closed.
+ */
 export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<ListenError, void> => {
   if (!sameBind(inherited.bind, bind)) {
     return E.left({ _tag: 'BindChanged', inherited: formatBind(inherited.bind), configured: formatBind(bind) })
   }
   const fail = unusable(inherited.listenFd)
+  const failReady = (reason: string): ListenError => ({ _tag: 'ReadyFdUnusable', fd: inherited.readyFd, reason })
   return pipe(
-    E.tryCatch(() => fs.fstatSync(inherited.listenFd), toErrno),
-    E.mapLeft((err) => fail(err.code === 'EBADF' ? 'it is not open' : err.message)),
+    statFd(inherited.listenFd, fail),
     E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(fail('it is not a socket')))),
+    E.flatMap(() => statFd(inherited.readyFd, failReady)),
+    E.flatMap((st) => (st.isSocket() || st.isFIFO() ? E.right(undefined) : E.left(failReady('it is not a pipe')))),
   )
 }
 

@@ -198,6 +198,29 @@ describe('a malformed inherited-socket environment', { timeout: 120_000 }, () =>
       }),
     ))
 
+  it('a readiness fd that is not open (the listening fd is a socket)', () =>
+    withDir((dir) =>
+      refuses(dir, {
+        config: config(dir),
+        options: { env: inheritEnv(dir, { [ENV.readyFd]: '901' }), extraFds: ['pipe'] },
+        message: /cannot use the inherited readiness pipe \(fd 901\): it is not open; it is set up by a restart/,
+      }),
+    ))
+
+  it('a readiness fd that is not a pipe', () =>
+    withDir(async (dir) => {
+      const file = fs.openSync(path.join(dir, 'not-a-pipe'), 'w')
+      try {
+        await refuses(dir, {
+          config: config(dir),
+          options: { env: inheritEnv(dir, {}), extraFds: ['pipe', file] },
+          message: /cannot use the inherited readiness pipe \(fd 4\): it is not a pipe/,
+        })
+      } finally {
+        fs.closeSync(file)
+      }
+    }))
+
   it('a bind that differs from the config', () =>
     withDir((dir) =>
       refuses(dir, {

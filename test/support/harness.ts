@@ -135,8 +135,8 @@ export interface SpawnOptions {
   /** Run as this user and group (needs root). */
   readonly uid?: number
   readonly gid?: number
-  /** File descriptors to put at fd 3, 4, ... of the server. */
-  readonly extraFds?: readonly (number | 'ignore')[]
+  /** File descriptors to put at fd 3, 4, ... of the server ('pipe': a socket pair with this process). */
+  readonly extraFds?: readonly (number | 'ignore' | 'pipe')[]
 }
 
 /** Spawn options that make a server an unprivileged user: `nobody` when we are root, ourselves otherwise. */
