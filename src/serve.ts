@@ -127,6 +127,7 @@ const run =
       if (O.isSome(ready) && E.isLeft(ready.value)) {
         log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
       }
+      protocol.started()
     })
 
 // events are plain immutable data: one object each serves every connection

@@ -107,10 +107,6 @@ export const httpProtocol =
     for (const event of ['upgrade', 'connect'] as const) if (server.listenerCount(event) > 0) hookUpgrades(event)
     server.on('newListener', hookUpgrades)
 
-    // a real listen would emit this; Node starts its request and header timeout checks on it
-    server.emit('listening')
-    log.debug({ event: 'http-ready', idleGraceMs }, 'HTTP server attached')
-
     return {
       // what http.Server gives its own sockets: half-open allowed (its httpAllowHalfOpen option needs it), no Nagle
       serverOptions: { allowHalfOpen: true, noDelay: true },
@@ -123,6 +119,11 @@ export const httpProtocol =
         })
         if (draining) closeWhenIdle(socket, c)
         server.emit('connection', socket)
+      },
+      // a real listen would emit this; Node starts its request and header timeout checks on it
+      started: () => {
+        server.emit('listening')
+        log.debug({ event: 'http-ready', idleGraceMs }, 'HTTP server attached')
       },
       drain: () => {
         draining = true

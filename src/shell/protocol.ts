@@ -9,6 +9,8 @@ export interface Protocol {
   readonly serverOptions: ServerOpts
   /** Called for each accepted socket, after it is counted. */
   readonly accept: (socket: Socket, id: number) => void
+  /** Called once, when this process serves: it has bound, or taken over and told its parent. */
+  readonly started: () => void
   /** Called once, when this process stops accepting, with the sockets still open. */
   readonly drain: (open: readonly Socket[]) => void
 }

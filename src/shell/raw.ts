@@ -89,6 +89,7 @@ export const rawProtocol =
           if (draining) closeAfter(socket, config.idleGraceMs)
         })
       },
+      started: () => undefined,
       drain: (open) => {
         draining = true
         for (const socket of open as readonly Finishable[]) if (socket[finished] === true) closeAfter(socket, config.idleGraceMs)

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type * as net from 'node:net'
-import { connect as netConnect } from 'node:net'
+import { connect as netConnect, createServer as netServer } from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { startHttpLoad, type HttpLoad } from '../support/httpLoad'
@@ -255,6 +255,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
     const server = new ServerProcess([path.join(DIST, 'test/fixtures/timeoutHttp.js'), config])
     try {
       const port = portOf(await server.event(server.pid, 'listening'))
+      await server.waitForText((l) => l === 'app: listening', "the application's 'listening' handler")
       const reply = await new Promise<string>((resolve, reject) => {
         let got = ''
         const socket = netConnect({ host: '127.0.0.1', port }, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n')) // no blank line: headers never end
@@ -267,6 +268,25 @@ describe('HTTP', { timeout: 300_000 }, () => {
       process.kill(server.pid, 'SIGTERM')
       assert.equal((await server.closed).code, 0)
     } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("the application's http.Server gets 'listening' only once the socket serves: not when the start fails", async () => {
+    const dir = tempDir()
+    const other = netServer()
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    const address = other.address()
+    assert.ok(address !== null && typeof address === 'object')
+    const config = writeJson(path.join(dir, 'http.json'), { bind: `tcp://127.0.0.1:${address.port}` })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/timeoutHttp.js'), config])
+    try {
+      assert.equal((await server.closed).code, 1)
+      assert.match(server.text.join('\n'), /address in use/)
+      assert.deepStrictEqual(server.text.filter((l) => l.startsWith('app:')), [], 'the application was not told it listens')
+    } finally {
+      other.close()
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }
