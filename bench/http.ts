@@ -11,6 +11,8 @@ export interface HttpRound {
   readonly requestsPerSecond: number
   readonly errors: number
   readonly non2xx: number
+  /** 200 replies whose body was not the listener's. */
+  readonly mismatches: number
 }
 
 export interface HttpThroughput {
@@ -26,9 +28,10 @@ export interface HttpOptions {
 
 const run = (port: number, seconds: number, connections: number): Promise<HttpRound> =>
   new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds }, (err, r) => {
+    const body = /^hello from pid \d+\n$/
+    autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, verifyBody: (b) => body.test(String(b)) }, (err, r) => {
       if (err !== null) reject(err instanceof Error ? err : new Error(String(err)))
-      else resolve({ requestsPerSecond: r.requests.total / seconds, errors: r.errors, non2xx: r.non2xx })
+      else resolve({ requestsPerSecond: r.requests.total / seconds, errors: r.errors + r.timeouts, non2xx: r.non2xx, mismatches: r.mismatches })
     })
   })
 
