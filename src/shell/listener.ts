@@ -283,8 +283,24 @@ export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<Liste
   )
 }
 
+/**
+ * A restart may change `socketMode`: the socket file this process took over gets the configured mode,
+ * if the path still holds that file (lstat: a socket with its id, never a symlink).
+ */
+const applySocketMode = (listener: Listener, mode: number): TE.TaskEither<ListenError, void> => {
+  if (listener.bind._tag !== 'Unix' || O.isNone(listener.socketId)) return TE.right(undefined)
+  const { path: p } = listener.bind
+  const id = listener.socketId.value
+  return pipe(
+    socketIdOf(p),
+    TE.flatMap((now) => (now.dev === id.dev && now.ino === id.ino ? fsTask(() => fs.promises.chmod(p, mode)) : TE.right(undefined))),
+    TE.orElse((err) => (err.code === 'ENOENT' ? TE.right(undefined) : TE.left(err))),
+    TE.mapLeft((err): ListenError => ({ _tag: 'ListenFailed', address: listener.address, message: `cannot give the socket file mode ${mode.toString(8)}: ${err.message}` })),
+  )
+}
+
 /** Listens on the inherited fd; `checkInherited` has passed already (serve runs it before the pidfile). */
-const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE.TaskEither<ListenError, Listener> => {
+const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind, mode: number): TE.TaskEither<ListenError, Listener> => {
   const fail = unusable(inherited.listenFd)
   const checkFamily = (): E.Either<ListenError, void> => {
     const a = server.address()
@@ -312,6 +328,15 @@ const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind): TE
       inherited: true,
       socketId: inherited.socketId,
     })),
+    TE.tap((listener) =>
+      pipe(
+        applySocketMode(listener, mode),
+        TE.mapLeft((e) => {
+          closeQuietly(server)
+          return e
+        }),
+      ),
+    ),
   )
 }
 
@@ -328,7 +353,7 @@ export interface AcquireOptions {
 /** Listens on `server` (whose 'connection' listener is already attached). */
 export const acquire = (server: net.Server, o: AcquireOptions): TE.TaskEither<ListenError, Listener> =>
   O.isSome(o.inherited)
-    ? takeInherited(server, o.inherited.value, o.bind)
+    ? takeInherited(server, o.inherited.value, o.bind, o.socketMode)
     : o.bind._tag === 'Tcp'
       ? bindTcp(server, o.bind)
       : bindUnix(server, o.bind, o.socketMode, o.onStale)

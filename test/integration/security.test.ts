@@ -81,6 +81,28 @@ describe('security', { timeout: 120_000 }, () => {
       }))
   }
 
+  it('a restart applies a changed socketMode to the same socket file', () =>
+    withDir(async (dir) => {
+      const sock = path.join(dir, 'echo.sock')
+      const config = path.join(dir, 'echo.json')
+      const server = ServerProcess.echo(writeJson(config, { bind: `unix://${sock}` }))
+      try {
+        await server.event(server.pid, 'listening')
+        const before = fs.statSync(sock)
+        assert.equal(before.mode & 0o777, 0o660)
+        writeJson(config, { bind: `unix://${sock}`, socketMode: '0600' })
+        process.kill(server.pid, 'SIGUSR1')
+        const ready = await server.event(server.pid, 'successor-ready')
+        await server.exited
+        const after = fs.statSync(sock)
+        assert.equal(after.ino, before.ino, 'the same socket file')
+        assert.equal(after.mode & 0o777, 0o600)
+        await stop(server, Number(ready.successorPid))
+      } finally {
+        server.killAll()
+      }
+    }))
+
   it('a symlink planted at the pidfile path is replaced, never written through', () =>
     withDir(async (dir) => {
       const pidfile = path.join(dir, 'echo.pid')
