@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
+import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { type Bind, formatBind, sameBind } from '../core/bind'
 import type { Inherited, SocketId } from '../core/inherit'
@@ -188,6 +189,36 @@ export const socketIdOf = (p: string): TE.TaskEither<Errno, SocketId> =>
     TE.map((st) => ({ dev: String(st.dev), ino: String(st.ino) })),
   )
 
+/**
+ * Servers starting at once on one path take turns from the probe to the publish, so two can never both
+ * see a stale file and both replace it (the second rename would win and strand the first). The lock is
+ * a listening socket in Linux's abstract namespace, named after the path: binding it is exclusive, it
+ * leaves no file, and the kernel releases it when its process dies. A server that finds it taken is
+ * refused, as it would be a moment later by the winner's live socket. Elsewhere there is no lock: two
+ * servers racing onto an absent path are still kept apart by link(), not over a stale file.
+ */
+const withBindLock = <A>(bind: Bind & { _tag: 'Unix' }, task: TE.TaskEither<ListenError, A>): TE.TaskEither<ListenError, A> => {
+  if (process.platform !== 'linux') return task
+  const lock = net.createServer()
+  const name = `\0uni:${bind.path}` // at most 106 bytes (MAX_UNIX_PATH_BYTES); Linux allows 107
+  const release = <B>(e: E.Either<ListenError, B>): T.Task<E.Either<ListenError, B>> =>
+    () =>
+      new Promise((resolve) => {
+        if (lock.listening) lock.close(() => resolve(e))
+        else resolve(e)
+      })
+  return pipe(
+    listenOn(lock, { path: name }),
+    TE.mapLeft((err): ListenError =>
+      err.code === 'EADDRINUSE'
+        ? { _tag: 'AddressInUse', address: formatBind(bind), detail: 'another server is starting on this socket path right now' }
+        : fromErrno(bind)(err),
+    ),
+    TE.flatMap(() => task),
+    T.flatMap(release),
+  )
+}
+
 /** The temporary name bound before the rename: `<path>.<pid in base 36>` (see MAX_UNIX_PATH_BYTES). */
 export const tempSocketPath = (p: string, pid: number): string => `${p}.${pid.toString(36)}`
 
@@ -213,18 +244,20 @@ const bindUnix = (
           TE.flatMap(() => fsTask(() => fs.promises.unlink(temp))),
         )
       : fsTask(() => fs.promises.rename(temp, bind.path))
-  return pipe(
+  const bindAndPublish = pipe(
     probeUnix(bind),
     TE.tap((found) => TE.fromIO(() => (found === 'stale' ? onStale() : undefined))),
     TE.tap(() => pipe(fsTask(() => fs.promises.rm(temp, { force: true })), TE.mapLeft(fromErrno(bind)))),
     TE.tap(() => pipe(listenOn(server, { path: temp }), TE.mapLeft(fromErrno(bind)))),
     TE.tap(() => pipe(fsTask(() => fs.promises.chmod(temp, mode)), TE.mapLeft(failAfterBind))),
-    TE.tap((found) => pipe(publish(found), TE.mapLeft(failAfterBind))),
-    TE.flatMap(() => pipe(socketIdOf(bind.path), TE.mapLeft(failAfterBind))),
-    TE.flatMapEither((id) =>
+    // the id is the temporary name's: the file is the same after the publish, whatever the path holds by then
+    TE.flatMap((found) => pipe(socketIdOf(temp), TE.mapLeft(failAfterBind), TE.map((id) => ({ found, id })))),
+    TE.tap(({ found }) => pipe(publish(found), TE.mapLeft(failAfterBind))),
+    TE.flatMapEither(({ id }) =>
       E.map((fd: number): Listener => ({ server, fd, bind, address: formatBind(bind), inherited: false, socketId: O.some(id) }))(withFd(server, bind)),
     ),
   )
+  return withBindLock(bind, bindAndPublish)
 }
 
 /** Removes the socket file, but only while it is still the one we bound: call before closing (inodes are reused). */

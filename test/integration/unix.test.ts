@@ -3,6 +3,7 @@
  * alone, and at the final stop the file is removed only if it is still the one this server bound.
  */
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
@@ -16,6 +17,14 @@ const listenUnix = (p: string): Promise<net.Server> =>
     s.once('error', reject)
     s.listen(p, () => resolve(s))
   })
+
+/** A socket file nobody answers on, as a crash leaves it: a process binds it and is killed. */
+const leaveStaleSocket = (p: string): void => {
+  const script = `require('net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`
+  const r = spawnSync(process.execPath, ['-e', script])
+  assert.equal(r.signal, 'SIGKILL')
+  assert.ok(fs.lstatSync(p).isSocket(), 'a stale socket file')
+}
 
 describe('UNIX socket files', { timeout: 120_000 }, () => {
   it('a stale socket file is replaced; a live one is refused with "address in use" and left working', async () => {
@@ -52,11 +61,13 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
     }
   })
 
-  it('two servers started at once on one path: exactly one binds it, the other is refused', async () => {
-    for (let round = 0; round < 5; round++) {
+  it('two servers started at once on one path, absent or left stale by a crash: exactly one binds it, the other is refused', async () => {
+    for (let round = 0; round < 10; round++) {
+      const stale = round % 2 === 1
       const dir = tempDir()
       const sock = path.join(dir, 'echo.sock')
       const config = writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}` })
+      if (stale) leaveStaleSocket(sock)
       const servers = [ServerProcess.echo(config), ServerProcess.echo(config)]
       try {
         // each either listens or exits: wait for whichever comes first, per server
@@ -71,7 +82,7 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
             ]),
           ),
         )
-        assert.deepStrictEqual([...outcomes].sort(), ['exit 1', 'listening'], `round ${round}`)
+        assert.deepStrictEqual([...outcomes].sort(), ['exit 1', 'listening'], `round ${round} (${stale ? 'stale file' : 'no file'})`)
         const loser = servers[outcomes.indexOf('exit 1')]
         assert.match(loser?.text.join('\n') ?? '', /address in use: cannot listen on unix:\/\/.*echo\.sock/)
         assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('winner'), 30_000), { ok: true })
