@@ -132,6 +132,47 @@ describe('HTTP', { timeout: 300_000 }, () => {
     }
   })
 
+  it('a response still streaming at drainTimeoutMs is cut off, and the old process exits 0', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000, drainTimeoutMs: 1000 })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/slowHttp.js'), config])
+    try {
+      const port = portOf(await server.event(server.pid, 'listening'))
+      let started: () => void = () => undefined
+      const streaming = new Promise<void>((resolve) => (started = resolve))
+      const outcome = new Promise<{ readonly first: string; readonly completed: boolean }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/stream' }, (res) => {
+            let first = ''
+            let completed = false
+            res.setEncoding('utf8')
+            res.on('data', (d: string) => {
+              first ||= d
+              started()
+            })
+            res.on('end', () => (completed = true))
+            res.on('error', () => undefined) // 'aborted': the server cut it off
+            res.on('close', () => resolve({ first, completed }))
+          })
+          .on('error', reject)
+      })
+      await streaming
+      process.kill(server.pid, 'SIGUSR1')
+      const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
+      const timedOut = await server.event(server.pid, 'drain-timeout')
+      assert.equal(timedOut.active, 1, 'the streaming response was still open')
+      assert.equal((await server.exited).code, 0)
+      const { first, completed } = await outcome
+      assert.equal(first, `stream from pid ${server.pid}\n`)
+      assert.equal(completed, false, 'the response was cut off, not completed')
+      process.kill(successor, 'SIGTERM')
+      await server.event(successor, 'exit')
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('an idle kept-alive connection does not pin the old process: it is closed after idleGraceMs', async () => {
     const dir = tempDir()
     const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000, idleGraceMs: 300, drainTimeoutMs: 60_000 })
