@@ -318,17 +318,20 @@ export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<Liste
 
 /**
  * A restart may change `socketMode`: the socket file this process took over gets the configured mode,
- * if the path still holds that file (lstat: a socket with its id, never a symlink).
+ * if the path still holds that file (lstat: a socket with its id, never a symlink). Synchronous: it
+ * runs between the pidfile and the ready byte, where no turn of the event loop may pass (see serve).
  */
-const applySocketMode = (listener: Listener, mode: number): TE.TaskEither<ListenError, void> => {
-  if (listener.bind._tag !== 'Unix' || O.isNone(listener.socketId)) return TE.right(undefined)
+const applySocketMode = (listener: Listener, mode: number): E.Either<ListenError, void> => {
+  if (listener.bind._tag !== 'Unix' || O.isNone(listener.socketId)) return E.right(undefined)
   const { path: p } = listener.bind
   const id = listener.socketId.value
   return pipe(
-    socketIdOf(p),
-    TE.flatMap((now) => (now.dev === id.dev && now.ino === id.ino ? fsTask(() => fs.promises.chmod(p, mode)) : TE.right(undefined))),
-    TE.orElse((err) => (err.code === 'ENOENT' ? TE.right(undefined) : TE.left(err))),
-    TE.mapLeft((err): ListenError => ({ _tag: 'ListenFailed', address: listener.address, message: `cannot give the socket file mode ${mode.toString(8)}: ${err.message}` })),
+    E.tryCatch(() => {
+      const now = fs.lstatSync(p, { bigint: true })
+      if (String(now.dev) === id.dev && String(now.ino) === id.ino) fs.chmodSync(p, mode)
+    }, toErrno),
+    E.orElse((err) => (err.code === 'ENOENT' ? E.right(undefined) : E.left(err))),
+    E.mapLeft((err): ListenError => ({ _tag: 'ListenFailed', address: listener.address, message: `cannot give the socket file mode ${mode.toString(8)}: ${err.message}` })),
   )
 }
 
@@ -362,12 +365,14 @@ const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind, mod
       socketId: inherited.socketId,
     })),
     TE.tap((listener) =>
-      pipe(
-        applySocketMode(listener, mode),
-        TE.mapLeft((e) => {
-          closeQuietly(server)
-          return e
-        }),
+      TE.fromEither(
+        pipe(
+          applySocketMode(listener, mode),
+          E.mapLeft((e) => {
+            closeQuietly(server)
+            return e
+          }),
+        ),
       ),
     ),
   )
