@@ -109,13 +109,12 @@ describe('ten thousand idle connections across a restart', { timeout: 300_000 },
 
       idle.forEach((c, i) => c.send(uniqueLine(`idle${i}`)))
       const outcomes: Outcome[] = await Promise.all(idle.map((c) => c.result))
-      const lastClosed = Date.now() // the same clock as the log's times
       assert.deepStrictEqual(outcomes.filter((o) => !o.ok).slice(0, 5), [])
       const drained = await server.event(server.pid, 'drained')
       assert.equal(drained.accepted, IDLE + 1, 'the old process accepted the idle ones and the probe, none of the new clients')
-      const exit = await server.event(server.pid, 'exit')
+      await server.event(server.pid, 'exit')
       await server.exited
-      t.diagnostic(`${IDLE} idle connections served by the old process; it logged its exit ${exit.time - lastClosed} ms after the client saw its last connection close (the bench measures this)`)
+      t.diagnostic(`${IDLE} idle connections served by the old process, which then exited (the bench times last close to exit)`)
 
       process.kill(successor, 'SIGTERM')
       await server.event(successor, 'exit')
