@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { EchoClient, exchange, type Outcome, uniqueLine } from '../support/echoLoad'
-import { portOf, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { portOf, ServerProcess, tempDir, writeJson } from '../support/harness'
 
 describe('drain timeout', { timeout: 120_000 }, () => {
   it('closes the connections still open at drainTimeoutMs and exits 0', async (t) => {
@@ -68,9 +68,7 @@ describe('a client that keeps its side open', { timeout: 120_000 }, () => {
       const drained = await server.waitFor((l) => l.pid === server.pid && (l.event === 'drained' || l.event === 'drain-timeout'), 'the drain')
       assert.equal(drained.event, 'drained')
       assert.equal((await server.exited).code, 0) // the kernel has nothing to tell the client until it writes
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
-      await waitGone(successor)
+      await server.stop(successor)
     } finally {
       client?.destroy()
       server.killAll()
@@ -116,9 +114,7 @@ describe('ten thousand idle connections across a restart', { timeout: 300_000 },
       await server.exited
       t.diagnostic(`${IDLE} idle connections served by the old process, which then exited (the bench times last close to exit)`)
 
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
-      await waitGone(successor)
+      await server.stop(successor)
       assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])
     } finally {
       server.killAll()

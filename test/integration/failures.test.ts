@@ -6,7 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { exchange, startLoad, uniqueLine } from '../support/echoLoad'
-import { ECHO, readPid, ServerProcess, tempDir, testEnv, waitGone, writeJson } from '../support/harness'
+import { ECHO, readPid, ServerProcess, tempDir, testEnv, writeJson } from '../support/harness'
 
 describe('a successor that exits 1', { timeout: 120_000 }, () => {
   it('leaves the old process serving with the same pid, and the next good restart works', async (t) => {
@@ -51,9 +51,7 @@ describe('a successor that exits 1', { timeout: 120_000 }, () => {
       assert.deepStrictEqual(stats.examples, [])
       assert.ok(stats.exchanges > 0)
 
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
-      await waitGone(successor)
+      await server.stop(successor)
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['echo.json'])
     } finally {
       await load?.stop()

@@ -95,8 +95,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       assert.ok(stats.sent > RESTARTS * CONNECTIONS)
 
       const last = readPid(pidfile)
-      process.kill(last, 'SIGTERM')
-      await server.event(last, 'exit')
+      await server.stop(last)
       for (const pid of generations) await waitGone(pid)
       assert.deepStrictEqual(fs.readdirSync(dir), ['http.json'])
     } finally {
@@ -123,8 +122,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       assert.equal((await server.exited).code, 0)
       const after = await get(port, '/', agent)
       assert.deepStrictEqual(after, { status: 200, body: `hello from pid ${String(ready.successorPid)}\n`, connection: 'keep-alive' })
-      process.kill(Number(ready.successorPid), 'SIGTERM')
-      await server.event(Number(ready.successorPid), 'exit')
+      await server.stop(Number(ready.successorPid))
     } finally {
       agent.destroy()
       server.killAll()
@@ -165,8 +163,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       const { first, completed } = await outcome
       assert.equal(first, `stream from pid ${server.pid}\n`)
       assert.equal(completed, false, 'the response was cut off, not completed')
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
+      await server.stop(successor)
     } finally {
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
@@ -191,8 +188,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       await keptClosed // the server closed the idle kept-alive connection
       const after = await get(port, '/', agent)
       assert.equal(after.body, `hello from pid ${String(ready.successorPid)}\n`)
-      process.kill(Number(ready.successorPid), 'SIGTERM')
-      await server.event(Number(ready.successorPid), 'exit')
+      await server.stop(Number(ready.successorPid))
     } finally {
       agent.destroy()
       server.killAll()
@@ -236,8 +232,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       assert.ok(got.includes(body), `the old process answered the whole request (got ${JSON.stringify(got)})`)
       await server.event(server.pid, 'drained')
       await server.exited
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
+      await server.stop(successor)
     } finally {
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
@@ -281,8 +276,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       upgraded.end()
       await server.event(server.pid, 'drained')
       await server.exited
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
+      await server.stop(successor)
     } finally {
       agent.destroy()
       server.killAll()
@@ -356,8 +350,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
       await server.exited
       assert.deepStrictEqual(JSON.parse((await ask('/')).body), { pid: successor })
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
+      await server.stop(successor)
       assert.deepStrictEqual(fs.readdirSync(dir), ['http.json'])
     } finally {
       server.killAll()

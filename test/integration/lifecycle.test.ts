@@ -138,9 +138,7 @@ describe('restart signals that are not acted on', { timeout: 120_000 }, () => {
       await server.event(successor, 'listening')
       assert.equal(server.lines.filter((l) => l.event === 'successor-spawned').length, 1, 'exactly one successor')
       assert.deepStrictEqual(server.pids().sort(), [server.pid, successor].sort())
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
-      await waitGone(successor)
+      await server.stop(successor)
     } finally {
       cleanup(s, server)
     }
@@ -184,8 +182,7 @@ describe('a successor that is never ready', { timeout: 120_000 }, () => {
       assert.equal(inherited.inherited, true)
       assert.equal(inherited.generation, 2)
       assert.equal(inherited.parentPid, server.pid)
-      process.kill(successor, 'SIGTERM')
-      await server.event(successor, 'exit')
+      await server.stop(successor)
     } finally {
       cleanup(s, server)
     }

@@ -20,12 +20,6 @@ const withDir = async (f: (dir: string) => Promise<unknown>): Promise<void> => {
   }
 }
 
-const stop = async (server: ServerProcess, pid: number): Promise<void> => {
-  process.kill(pid, 'SIGTERM')
-  await server.event(pid, 'exit')
-  await waitGone(pid)
-}
-
 /** fd number -> link target ("socket:[123]", "/dev/null", ...) of a process. */
 const fdsOf = (pid: number): Map<number, string> =>
   new Map(fs.readdirSync(`/proc/${pid}/fd`).map((fd) => [Number(fd), fs.readlinkSync(`/proc/${pid}/fd/${fd}`)]))
@@ -74,7 +68,7 @@ describe('security', { timeout: 120_000 }, () => {
           const ready = await server.event(server.pid, 'successor-ready')
           await server.exited
           assert.equal(fs.statSync(sock).mode & 0o777, expected)
-          await stop(server, Number(ready.successorPid))
+          await server.stop(Number(ready.successorPid))
         } finally {
           server.killAll()
         }
@@ -97,7 +91,7 @@ describe('security', { timeout: 120_000 }, () => {
         const after = fs.statSync(sock)
         assert.equal(after.ino, before.ino, 'the same socket file')
         assert.equal(after.mode & 0o777, 0o600)
-        await stop(server, Number(ready.successorPid))
+        await server.stop(Number(ready.successorPid))
       } finally {
         server.killAll()
       }
@@ -115,7 +109,7 @@ describe('security', { timeout: 120_000 }, () => {
         assert.ok(fs.lstatSync(pidfile).isFile(), 'the pidfile is a regular file now')
         assert.equal(readPid(pidfile), server.pid)
         assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n')
-        await stop(server, server.pid)
+        await server.stop(server.pid)
         assert.ok(!fs.existsSync(pidfile))
         assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n')
       } finally {
@@ -190,7 +184,7 @@ describe('security', { timeout: 120_000 }, () => {
         assert.match(report, /^\/proc\/self\/fd\/0 /m, 'the report lists fds')
         assert.ok(!report.includes(`socket:[${listening}]`), `the listening socket leaked:\n${report}`)
         assert.ok(!report.includes('UNINTERRUPTIBLE_'), `inheritance variables leaked:\n${report}`)
-        await stop(server, successor)
+        await server.stop(successor)
       } finally {
         server.killAll()
       }

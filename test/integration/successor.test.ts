@@ -44,8 +44,7 @@ const cleanup = (s: Setup, ...servers: ServerProcess[]): void => {
 /** Stops the newest generation and checks nothing is left. */
 const stopAll = async (s: Setup, server: ServerProcess): Promise<void> => {
   const pid = readPid(s.pidfile)
-  process.kill(pid, 'SIGTERM')
-  await server.event(pid, 'exit')
+  await server.stop(pid)
   for (const p of server.pids()) await waitGone(p)
   assert.deepStrictEqual(fs.readdirSync(s.dir).filter((f) => f !== 'go'), ['echo.json'])
 }

@@ -229,6 +229,14 @@ export class ServerProcess {
     return this.waitFor((l) => l.pid === pid && l.event === event, `${event} from pid ${pid}`)
   }
 
+  /** Stops one generation with SIGTERM; settles once it has logged its exit and is gone. */
+  async stop(pid: number): Promise<LogLine> {
+    process.kill(pid, 'SIGTERM')
+    const exit = await this.event(pid, 'exit')
+    await waitGone(pid)
+    return exit
+  }
+
   eventsOf(pid: number): string[] {
     return this.lines.filter((l) => l.pid === pid && l.event !== undefined).map((l) => l.event ?? '')
   }
