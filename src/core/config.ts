@@ -100,7 +100,7 @@ export interface Config {
   readonly readyTimeoutMs: Milliseconds
   readonly restartSignal: RestartSignal
   readonly socketMode: FileMode
-  /** HTTP only: while draining, a kept-alive connection idle this long is closed. */
+  /** While draining, a connection with nothing left to do (HTTP: idle; raw: handler done, client half-open) is closed after this long. */
   readonly idleGraceMs: Milliseconds
 }
 

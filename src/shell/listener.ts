@@ -183,10 +183,13 @@ const probeUnix = (bind: Bind & { _tag: 'Unix' }): TE.TaskEither<ListenError, 'a
   )
 }
 
+const idOf = (st: fs.BigIntStats): SocketId => ({ dev: String(st.dev), ino: String(st.ino) })
+const sameSocket = (a: SocketId, b: SocketId): boolean => a.dev === b.dev && a.ino === b.ino
+
 export const socketIdOf = (p: string): TE.TaskEither<Errno, SocketId> =>
   pipe(
     fsTask(() => fs.promises.lstat(p, { bigint: true })),
-    TE.map((st) => ({ dev: String(st.dev), ino: String(st.ino) })),
+    TE.map(idOf),
   )
 
 /**
@@ -265,7 +268,7 @@ export const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Er
   pipe(
     socketIdOf(p),
     TE.flatMap((now) =>
-      now.dev === id.dev && now.ino === id.ino
+      sameSocket(now, id)
         ? pipe(
             fsTask(() => fs.promises.unlink(p)),
             TE.map(() => 'removed' as const),
@@ -321,17 +324,14 @@ export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<Liste
  * if the path still holds that file (lstat: a socket with its id, never a symlink). Synchronous: it
  * runs between the pidfile and the ready byte, where no turn of the event loop may pass (see serve).
  */
-const applySocketMode = (listener: Listener, mode: number): E.Either<ListenError, void> => {
-  if (listener.bind._tag !== 'Unix' || O.isNone(listener.socketId)) return E.right(undefined)
-  const { path: p } = listener.bind
-  const id = listener.socketId.value
+const applySocketMode = (bind: Bind, socketId: O.Option<SocketId>, mode: number): E.Either<ListenError, void> => {
+  if (bind._tag !== 'Unix' || O.isNone(socketId)) return E.right(undefined)
   return pipe(
     E.tryCatch(() => {
-      const now = fs.lstatSync(p, { bigint: true })
-      if (String(now.dev) === id.dev && String(now.ino) === id.ino) fs.chmodSync(p, mode)
+      if (sameSocket(idOf(fs.lstatSync(bind.path, { bigint: true })), socketId.value)) fs.chmodSync(bind.path, mode)
     }, toErrno),
     E.orElse((err) => (err.code === 'ENOENT' ? E.right(undefined) : E.left(err))),
-    E.mapLeft((err): ListenError => ({ _tag: 'ListenFailed', address: listener.address, message: `cannot give the socket file mode ${mode.toString(8)}: ${err.message}` })),
+    E.mapLeft((err): ListenError => ({ _tag: 'ListenFailed', address: formatBind(bind), message: `cannot give the socket file mode ${mode.toString(8)}: ${err.message}` })),
   )
 }
 
@@ -352,9 +352,12 @@ const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind, mod
     listenOn(server, { fd: inherited.listenFd }),
     TE.mapLeft((err) => fail(err.message)),
     TE.flatMapEither(() => {
-      const family = checkFamily()
-      if (E.isLeft(family)) closeQuietly(server)
-      return family
+      const checked = pipe(
+        checkFamily(),
+        E.flatMap(() => applySocketMode(bind, inherited.socketId, mode)),
+      )
+      if (E.isLeft(checked)) closeQuietly(server)
+      return checked
     }),
     TE.map(() => ({
       server,
@@ -364,17 +367,6 @@ const takeInherited = (server: net.Server, inherited: Inherited, bind: Bind, mod
       inherited: true,
       socketId: inherited.socketId,
     })),
-    TE.tap((listener) =>
-      TE.fromEither(
-        pipe(
-          applySocketMode(listener, mode),
-          E.mapLeft((e) => {
-            closeQuietly(server)
-            return e
-          }),
-        ),
-      ),
-    ),
   )
 }
 
