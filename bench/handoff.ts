@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { ENV } from '../src/core/inherit'
-import { listenFd } from '../src/shell/fd'
+import { listenFd } from '../src/shell/os/fd'
 import { DIST, ECHO, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../test/support/harness'
 
 export interface Handoff {

@@ -6,11 +6,11 @@
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
-import { runMain, serveProtocol, type Stopped } from './serve'
+import { runMain, serveProtocol, type Stopped } from './modes/standalone/serve'
 import type { ConfigInput } from './shell/configSource'
-import { type HttpApp, httpProtocol, toServer } from './shell/http'
+import { type HttpApp, httpProtocol, toServer } from './shell/protocol/http'
 
-export type { HttpApp } from './shell/http'
+export type { HttpApp } from './shell/protocol/http'
 
 /** For fp-ts users: like `serveTask`, for HTTP. Never calls `process.exit`. */
 export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<ServeError, Stopped> =>

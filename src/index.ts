@@ -3,22 +3,22 @@
  * server (`serveHttp(config, app)` an HTTP one); SIGUSR1 starts a new copy that inherits the listening
  * socket, and the old one drains and exits. SIGTERM/SIGINT drain and exit; a second one exits at once.
  */
-import './shell/boot' // first: signal listeners and the environment scrub must happen at load time
+import './shell/os/boot' // first: signal listeners and the environment scrub must happen at load time
 import type * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
-import { runMain, serveProtocol, type Stopped } from './serve'
+import { runMain, serveProtocol, type Stopped } from './modes/standalone/serve'
 import type { ConfigInput } from './shell/configSource'
-import type { Handler } from './shell/handler'
-import { rawProtocol } from './shell/raw'
+import type { Handler } from './shell/protocol/handler'
+import { rawProtocol } from './shell/protocol/raw'
 
 export type { Bind } from './core/bind'
 export type { Config, ConfigJson, LogLevel } from './core/config'
 export type { RestartSignal } from './core/signal'
 export { describeServeError, type ServeError } from './errors'
 export { type HttpApp, serveHttp, serveHttpTask } from './http'
-export type { Stopped } from './serve'
+export type { Stopped } from './modes/standalone/serve'
 export type { ConfigInput } from './shell/configSource'
-export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/handler'
+export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/protocol/handler'
 export type { Logger } from './shell/logger'
 
 /**

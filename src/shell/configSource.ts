@@ -7,7 +7,7 @@ import { pipe } from 'fp-ts/function'
 import * as IOE from 'fp-ts/IOEither'
 import * as TE from 'fp-ts/TaskEither'
 import type { ConfigJson } from '../core/config'
-import { messageOf } from './errno'
+import { messageOf } from './os/errno'
 
 /** A path to a JSON file, or the config object itself. */
 export type ConfigInput = string | ConfigJson

@@ -10,8 +10,8 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type { Logger } from 'pino'
 import type { LogLevel } from '../core/config'
-import { fileProblem, toErrno } from './errno'
-import { loadPino, once } from './lazy'
+import { fileProblem, toErrno } from './os/errno'
+import { loadPino, once } from './os/lazy'
 
 export type { Logger }
 

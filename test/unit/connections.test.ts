@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import * as net from 'node:net'
 import { describe, it } from 'node:test'
-import { trackConnections } from '../../src/shell/connections'
+import { trackConnections } from '../../src/shell/protocol/connections'
 
 describe('trackConnections', () => {
   it('counts real sockets from accept to close, in any closing order, and destroys exactly the open ones', async () => {

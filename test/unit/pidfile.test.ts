@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import * as E from 'fp-ts/Either'
-import { readPidfile, removePidfileIfOwn, writePidfile } from '../../src/shell/pidfile'
+import { readPidfile, removePidfileIfOwn, writePidfile } from '../../src/shell/os/pidfile'
 import { tempDir } from '../support/harness'
 
 const withDir = async (f: (dir: string) => unknown): Promise<void> => {

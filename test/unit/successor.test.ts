@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import * as net from 'node:net'
 import { describe, it } from 'node:test'
 import type { Event } from '../../src/core/lifecycle'
-import { spawnSuccessor } from '../../src/shell/successor'
+import { spawnSuccessor } from '../../src/shell/os/successor'
 
 /** A real listening socket to pass down, and the one event a successor reports. */
 const run = async (file: string, args: readonly string[], readyTimeoutMs = 30_000): Promise<Event> => {

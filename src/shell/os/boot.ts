@@ -5,8 +5,8 @@
  * - Take the inheritance variables out of the environment, so nothing this process spawns (other than
  *   its own successor, which gets fresh ones) believes it inherited a socket.
  */
-import { ENV, ENV_KEYS, type Env } from '../core/inherit'
-import { isRestartSignal } from '../core/signal'
+import { ENV, ENV_KEYS, type Env } from '../../core/inherit'
+import { isRestartSignal } from '../../core/signal'
 import { listen } from './signals'
 
 const snapshot: Record<string, string> = {}

@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import type { Command } from '../core/command'
-import { CHILD_FDS } from '../core/inherit'
-import type { Event } from '../core/lifecycle'
+import type { Command } from '../../core/command'
+import { CHILD_FDS } from '../../core/inherit'
+import type { Event } from '../../core/lifecycle'
 
 export interface SuccessorSpec {
   readonly attempt: number

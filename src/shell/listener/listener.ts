@@ -11,10 +11,10 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
-import { type Bind, formatBind, sameBind } from '../core/bind'
-import type { Inherited, SocketId } from '../core/inherit'
-import { type Errno, toErrno } from './errno'
-import { listenFd } from './fd'
+import { type Bind, formatBind, sameBind } from '../../core/bind'
+import type { Inherited, SocketId } from '../../core/inherit'
+import { type Errno, toErrno } from '../os/errno'
+import { listenFd } from '../os/fd'
 
 export interface Listener {
   readonly server: net.Server

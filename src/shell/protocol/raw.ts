@@ -10,8 +10,8 @@ import type { Socket } from 'node:net'
 import * as E from 'fp-ts/Either'
 import type { Logger } from 'pino'
 import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
-import type { Config } from '../core/config'
-import type { Log } from './logger'
+import type { Config } from '../../core/config'
+import type { Log } from '../logger'
 import type { Protocol } from './protocol'
 
 const failureFields = <Err>(f: HandlerFailure<Err>): Record<string, unknown> => {

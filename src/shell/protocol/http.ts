@@ -13,8 +13,8 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import * as TE from 'fp-ts/TaskEither'
-import { loadHttp } from './lazy'
-import type { Log } from './logger'
+import { loadHttp } from '../os/lazy'
+import type { Log } from '../logger'
 import type { Protocol } from './protocol'
 
 /** A request listener, such as an Express app, or an http.Server that already has its listeners. */
