@@ -3,7 +3,6 @@
  * from schedstat, far finer than the 10 ms ticks of /proc/<pid>/stat) and its resident memory.
  */
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 
 /** CPU time, in ns, that all threads of `pid` have run. */
 export const cpuNs = (pid: number): number =>
@@ -23,17 +22,6 @@ export const rssBytes = (pid: number): number => {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m?.[1] !== undefined ? Number(m[1]) * 1024 : NaN
 }
-
-/** A TCP port free right now on 127.0.0.1 (for servers that must bind the same port again). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
 
 export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b)

@@ -8,8 +8,7 @@ import * as path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { FAILURE_KINDS, type FailureKind, holdClients, record, startLoad, type Stats, type Target } from '../test/support/echoLoad'
 import { startEchoServer } from '../test/support/echoServer'
-import { DIST, readPid, ServerProcess, tempDir, waitGone } from '../test/support/harness'
-import { freePort } from './proc'
+import { DIST, freePort, readPid, ServerProcess, tempDir, waitGone } from '../test/support/harness'
 
 export interface RestartRun {
   readonly server: 'uninterruptible' | 'naive kill + start'

@@ -7,7 +7,7 @@ import { describeInheritError, type InheritError } from './core/inherit'
 import { type ConfigSourceError, describeConfigSourceError } from './shell/configSource'
 import { describeUnsupportedServer, type UnsupportedServer } from './shell/protocol/http'
 import { describeListenError, type ListenError } from './shell/listener/listener'
-import { describeLogError, type LogError } from './shell/logger'
+import { describeLogError, type LogError } from './shell/log/logger'
 import { describePidfileError, type PidfileError } from './shell/os/pidfile'
 
 export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | UnsupportedServer

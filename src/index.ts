@@ -19,7 +19,7 @@ export { type HttpApp, serveHttp, serveHttpTask } from './http'
 export type { Stopped } from './modes/standalone/serve'
 export type { ConfigInput } from './shell/configSource'
 export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/protocol/handler'
-export type { Logger } from './shell/logger'
+export type { Logger } from './shell/log/logger'
 
 /**
  * For fp-ts users: the server as a TaskEither. It completes when this process has stopped (drained

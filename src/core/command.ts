@@ -1,13 +1,19 @@
 /**
- * Start command: what a restart runs. A configured command line goes through `/bin/sh -c`, as the gem
- * runs its `start_command`; the default re-runs this process's own command line. Pure: the process
- * facts are passed in.
+ * Start command: what a restart runs, and in which folder. A configured command line goes through
+ * `/bin/sh -c`, as the gem runs its `start_command`; the default re-runs this process's own command
+ * line. Both run in the folder the server was started in, named as the user named it: with a release
+ * layout (`releases/N` behind a `current` symlink), `cd current && node server.js` leaves the shell's
+ * `PWD` at `.../current` while the process's working directory is the resolved `releases/N`; the new
+ * process must start in `current`, so that it runs the release `current` points to now. Pure: the
+ * process facts are passed in.
  */
 import * as O from 'fp-ts/Option'
 
 export interface Command {
   readonly file: string
   readonly args: readonly string[]
+  /** The folder to start it in. */
+  readonly cwd: string
 }
 
 export interface Self {
@@ -16,16 +22,26 @@ export interface Self {
   readonly argv: readonly string[]
   /** Whether this Node accepts --disable-sigusr1 (Node 22.14+, 23.7+). */
   readonly canDisableSigusr1: boolean
+  /** The working directory, resolved (what `process.cwd()` says). */
+  readonly cwd: string
+  /** The same folder as the user named it (the shell's `PWD`), when that differs: it goes through a symlink. */
+  readonly logicalCwd: O.Option<string>
 }
 
 export const DISABLE_SIGUSR1 = '--disable-sigusr1'
 
+/** `file` under the resolved working directory, named through the logical one instead. */
+const throughLogical = (file: string, self: Self): string =>
+  O.isSome(self.logicalCwd) && file.startsWith(`${self.cwd}/`) ? `${self.logicalCwd.value}${file.slice(self.cwd.length)}` : file
+
 export const startCommand = (configured: O.Option<string>, self: Self): Command => {
-  if (O.isSome(configured)) return { file: '/bin/sh', args: ['-c', configured.value] }
+  const cwd = O.getOrElse(() => self.cwd)(self.logicalCwd)
+  if (O.isSome(configured)) return { file: '/bin/sh', args: ['-c', configured.value], cwd }
   const flags =
     self.canDisableSigusr1 && !self.execArgv.includes(DISABLE_SIGUSR1) ? [DISABLE_SIGUSR1, ...self.execArgv] : self.execArgv
-  return { file: self.execPath, args: [...flags, ...self.argv.slice(1)] }
+  const [, script, ...rest] = self.argv
+  return { file: self.execPath, args: [...flags, ...(script !== undefined ? [throughLogical(script, self), ...rest] : [])], cwd }
 }
 
-export const formatCommand = (c: Command): string =>
+export const formatCommand = (c: Pick<Command, 'file' | 'args'>): string =>
   [c.file, ...c.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')

@@ -30,6 +30,12 @@ export const Milliseconds = described(
   (u): u is Milliseconds => typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_TIMEOUT_MS,
 )
 
+/** A duration that may be zero: zero turns the feature off. */
+export const MillisecondsOrZero = described(
+  `a whole number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`,
+  (u): u is Milliseconds => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= MAX_TIMEOUT_MS,
+)
+
 interface FileModeBrand {
   readonly FileMode: unique symbol
 }
@@ -78,6 +84,7 @@ const fields = {
   restartSignal: oneOf(RESTART_SIGNALS),
   socketMode: FileModeFromString,
   idleGraceMs: Milliseconds,
+  probationMs: MillisecondsOrZero,
 }
 const Settings = t.partial(fields)
 type Settings = t.TypeOf<typeof Settings>
@@ -102,6 +109,8 @@ export interface Config {
   readonly socketMode: FileMode
   /** While draining, a connection with nothing left to do (HTTP: idle; raw: handler done, client half-open) is closed after this long. */
   readonly idleGraceMs: Milliseconds
+  /** After a successor is ready, this process keeps accepting this long; a successor that dies meanwhile is replaced by this process again. */
+  readonly probationMs: Milliseconds
 }
 
 export const DEFAULTS = {
@@ -110,6 +119,7 @@ export const DEFAULTS = {
   restartSignal: 'SIGUSR1',
   socketMode: 0o660 as FileMode,
   idleGraceMs: 1_000 as Milliseconds,
+  probationMs: 1_000 as Milliseconds,
 } as const
 
 // ---- errors ---------------------------------------------------------------------------------------
@@ -185,6 +195,7 @@ const toConfig = (bind: Bind, s: Settings, env: Env): Config => ({
   restartSignal: s.restartSignal ?? DEFAULTS.restartSignal,
   socketMode: s.socketMode ?? DEFAULTS.socketMode,
   idleGraceMs: s.idleGraceMs ?? DEFAULTS.idleGraceMs,
+  probationMs: s.probationMs ?? DEFAULTS.probationMs,
 })
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)

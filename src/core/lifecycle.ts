@@ -3,12 +3,15 @@
  * state and the effects to run, as plain data (no closures) so they can be compared in tests. An event
  * that is not allowed in a state yields a log effect, never a throw.
  *
- *   Listening --restart--> Restarting --ready--> Draining(handoff) --closed, drained--> Exited
- *       ^                      |
- *       +------failed----------+       any --stop--> Draining(stop) --closed, drained / 2nd stop--> Exited
+ *   Listening --restart--> Restarting --ready--> Probation --passed--> Draining(handoff) --drained--> Exited
+ *       ^                      |                    |
+ *       +------failed----------+----crashed---------+      any --stop--> Draining(stop) --drained / 2nd stop--> Exited
  *
- * A drain ends only once the listener has really closed (ListenerClosed) and no connection is open:
- * until the close is done, the listener may still accept, and those connections must be served too.
+ * Probation: the successor is ready and serves, and this process keeps accepting beside it for
+ * `probationMs`; a successor that dies meanwhile leaves this process serving as before (new code that
+ * crashes right after it starts never takes the service down). A drain ends only once the listener has
+ * really closed (ListenerClosed) and no connection is open: until the close is done, the listener may
+ * still accept, and those connections must be served too.
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
@@ -31,6 +34,11 @@ export interface Restarting extends Common {
   readonly _tag: 'Restarting'
   readonly attempt: number
 }
+export interface Probation extends Common {
+  readonly _tag: 'Probation'
+  readonly attempt: number
+  readonly successorPid: number
+}
 export interface Draining extends Common {
   readonly _tag: 'Draining'
   readonly reason: DrainReason
@@ -42,7 +50,7 @@ export interface Exited extends Common {
   readonly code: number
 }
 
-export type State = Listening | Restarting | Draining | Exited
+export type State = Listening | Restarting | Probation | Draining | Exited
 
 export const initial: State = { _tag: 'Listening', connections: C.empty, attempts: 0 }
 
@@ -52,16 +60,22 @@ export type SuccessorFailure =
   | { readonly _tag: 'SpawnFailed'; readonly message: string }
   | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null }
   | { readonly _tag: 'TimedOut'; readonly afterMs: number }
+  | { readonly _tag: 'CrashedAfterReady'; readonly code: number | null; readonly signal: string | null }
 
 export type Event =
   | { readonly _tag: 'RestartRequested'; readonly signal: RestartSignal }
   | { readonly _tag: 'StopRequested'; readonly signal: StopSignal }
   | { readonly _tag: 'SuccessorReady'; readonly attempt: number; readonly pid: number }
   | { readonly _tag: 'SuccessorFailed'; readonly attempt: number; readonly pid: number | null; readonly failure: SuccessorFailure }
+  /** The successor exited after it was ready (only reported while it is on probation). */
+  | { readonly _tag: 'SuccessorExited'; readonly attempt: number; readonly pid: number; readonly code: number | null; readonly signal: string | null }
+  | { readonly _tag: 'ProbationPassed'; readonly attempt: number }
   | { readonly _tag: 'ConnectionOpened' }
   | { readonly _tag: 'ConnectionClosed' }
   | { readonly _tag: 'ListenerClosed' }
   | { readonly _tag: 'DrainTimedOut' }
+  /** Nothing is left that could wake the process (the event loop is empty) while connections are open. */
+  | { readonly _tag: 'DrainStalled' }
 
 // ---- effects -----------------------------------------------------------------------------------
 
@@ -74,15 +88,17 @@ export type Effect =
   | { readonly _tag: 'KillSuccessor'; readonly attempt: number }
   /** Ask a successor still starting to stop (SIGTERM; killed at exit if still there): we are stopping. */
   | { readonly _tag: 'StopSuccessor'; readonly attempt: number }
-  /** The successor is ready: stop watching it and let it live on without us. */
+  /** The successor is ready: after `probationMs` report ProbationPassed (its death before then is reported). */
+  | { readonly _tag: 'StartProbation'; readonly attempt: number }
+  /** The successor has taken over: stop watching it and let it live on without us. */
   | { readonly _tag: 'ReleaseSuccessor'; readonly attempt: number }
   /** A successor may have written its pid before failing: make the pidfile name this process again. */
   | { readonly _tag: 'RestorePidfile' }
   /**
-   * Close the listener, then report ListenerClosed. On `stop` first remove the UNIX socket file (if still
-   * ours) and accept what is queued, since nobody else will.
+   * Close the listener, then report ListenerClosed. When `final` (nobody else will accept: a stop with no
+   * successor serving) first remove the UNIX socket file (if still ours) and accept what is queued.
    */
-  | { readonly _tag: 'StopAccepting'; readonly reason: DrainReason }
+  | { readonly _tag: 'StopAccepting'; readonly final: boolean }
   | { readonly _tag: 'DestroyConnections' }
   | { readonly _tag: 'Exit'; readonly code: number }
   | { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
@@ -108,6 +124,8 @@ export const describeFailure = (f: SuccessorFailure): string => {
       return f.signal !== null ? `was killed by ${f.signal} before it was ready` : `exited with code ${String(f.code)} before it was ready`
     case 'TimedOut':
       return `was not ready within ${f.afterMs} ms`
+    case 'CrashedAfterReady':
+      return f.signal !== null ? `was killed by ${f.signal} after it was ready` : `exited with code ${String(f.code)} after it was ready`
   }
 }
 
@@ -119,6 +137,8 @@ const failureFields = (f: SuccessorFailure): Fields => {
       return { failure: 'exited', exitCode: f.code, signal: f.signal }
     case 'TimedOut':
       return { failure: 'timed-out', timeoutMs: f.afterMs }
+    case 'CrashedAfterReady':
+      return { failure: 'crashed-after-ready', exitCode: f.code, signal: f.signal }
   }
 }
 
@@ -136,6 +156,8 @@ const withConnections = (state: Exclude<State, Exited>, connections: C.Counter):
       return { _tag: 'Listening', connections, attempts: state.attempts }
     case 'Restarting':
       return { _tag: 'Restarting', connections, attempts: state.attempts, attempt: state.attempt }
+    case 'Probation':
+      return { _tag: 'Probation', connections, attempts: state.attempts, attempt: state.attempt, successorPid: state.successorPid }
     case 'Draining':
       return { _tag: 'Draining', connections, attempts: state.attempts, reason: state.reason, accepting: state.accepting }
   }
@@ -150,11 +172,12 @@ const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'Connectio
     : [state, [log('error', 'counter-underflow', 'a connection closed while none was counted open; this is a bug')]]
 }
 
-const startDraining = (state: State, reason: DrainReason, before: readonly Effect[]): Step => [
+/** `final`: no successor serves, so this process is the last to accept (see StopAccepting). */
+const startDraining = (state: State, reason: DrainReason, final: boolean, before: readonly Effect[]): Step => [
   { _tag: 'Draining', connections: state.connections, attempts: state.attempts, reason, accepting: true },
   [
     ...before,
-    { _tag: 'StopAccepting', reason },
+    { _tag: 'StopAccepting', final },
     log('info', 'draining', `stopping accepting; draining ${state.connections.active} open connection(s)`, {
       reason,
       active: state.connections.active,
@@ -175,6 +198,13 @@ const settle = ([state, effects]: Step): Step =>
       ]
     : [state, effects]
 
+const failed = (attempt: number, pid: number | null, failure: SuccessorFailure): Effect =>
+  log('error', 'successor-failed', `restart attempt ${attempt} failed: the successor ${describeFailure(failure)}; still serving`, {
+    attempt,
+    successorPid: pid,
+    ...failureFields(failure),
+  })
+
 const stopRequested = (signal: StopSignal): Effect =>
   log('info', 'stop-requested', `${signal} received: stopping`, { signal })
 
@@ -191,15 +221,18 @@ const onListening = (state: Listening, event: Event): Step => {
       ]
     }
     case 'StopRequested':
-      return startDraining(state, 'stop', [stopRequested(event.signal)])
+      return startDraining(state, 'stop', true, [stopRequested(event.signal)])
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
     case 'SuccessorReady':
     case 'SuccessorFailed':
+    case 'SuccessorExited':
+    case 'ProbationPassed':
       return ignore(state, event, `attempt ${event.attempt} is no longer in progress`)
     case 'ListenerClosed':
     case 'DrainTimedOut':
+    case 'DrainStalled':
       return ignore(state, event, 'not draining')
   }
 }
@@ -217,7 +250,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
         ],
       ]
     case 'StopRequested':
-      return startDraining(state, 'stop', [
+      return startDraining(state, 'stop', true, [
         stopRequested(event.signal),
         { _tag: 'StopSuccessor', attempt: state.attempt },
         { _tag: 'RestorePidfile' },
@@ -225,10 +258,16 @@ const onRestarting = (state: Restarting, event: Event): Step => {
       ])
     case 'SuccessorReady':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
-      return startDraining(state, 'handoff', [
-        { _tag: 'ReleaseSuccessor', attempt: event.attempt },
-        log('info', 'successor-ready', `successor ${event.pid} is ready; handing over`, { attempt: event.attempt, successorPid: event.pid }),
-      ])
+      return [
+        { _tag: 'Probation', connections: state.connections, attempts: state.attempts, attempt: state.attempt, successorPid: event.pid },
+        [
+          log('info', 'successor-ready', `successor ${event.pid} is ready and serves; this process hands over once the successor has passed its probation`, {
+            attempt: event.attempt,
+            successorPid: event.pid,
+          }),
+          { _tag: 'StartProbation', attempt: event.attempt },
+        ],
+      ]
     case 'SuccessorFailed':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
       return [
@@ -236,18 +275,77 @@ const onRestarting = (state: Restarting, event: Event): Step => {
         [
           { _tag: 'KillSuccessor', attempt: event.attempt },
           { _tag: 'RestorePidfile' },
-          log('error', 'successor-failed', `restart attempt ${event.attempt} failed: the successor ${describeFailure(event.failure)}; still serving`, {
-            attempt: event.attempt,
-            successorPid: event.pid,
-            ...failureFields(event.failure),
-          }),
+          failed(event.attempt, event.pid, event.failure),
         ],
       ]
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
+    case 'SuccessorExited':
+    case 'ProbationPassed':
+      return ignore(state, event, `attempt ${state.attempt} is not ready yet`)
     case 'ListenerClosed':
     case 'DrainTimedOut':
+    case 'DrainStalled':
+      return ignore(state, event, 'not draining')
+  }
+}
+
+const onProbation = (state: Probation, event: Event): Step => {
+  const { attempt, successorPid } = state
+  switch (event._tag) {
+    case 'RestartRequested':
+      return [
+        state,
+        [
+          log('warn', 'restart-ignored', `${event.signal} ignored: successor ${successorPid} of restart attempt ${attempt} is on probation`, {
+            signal: event.signal,
+            attempt,
+          }),
+        ],
+      ]
+    case 'StopRequested':
+      // the successor serves on: this process only drains, and leaves the shared socket file alone
+      return startDraining(state, 'stop', false, [
+        stopRequested(event.signal),
+        { _tag: 'ReleaseSuccessor', attempt },
+        log('info', 'successor-released', `successor ${successorPid} serves on without its probation`, { attempt, successorPid }),
+      ])
+    case 'ProbationPassed':
+      if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
+      return startDraining(state, 'handoff', false, [
+        { _tag: 'ReleaseSuccessor', attempt },
+        log('info', 'handed-over', `successor ${successorPid} passed its probation; handing over`, { attempt, successorPid }),
+      ])
+    case 'SuccessorExited':
+      if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
+      if (event.code === 0 && event.signal === null) {
+        // it stopped on request (a stop signal sent by the pidfile, which names it): this process follows
+        return startDraining(state, 'stop', false, [
+          { _tag: 'ReleaseSuccessor', attempt },
+          log('warn', 'successor-exited', `successor ${successorPid} exited with code 0 during its probation (it was stopped); this process stops too`, {
+            attempt,
+            successorPid,
+          }),
+        ])
+      }
+      return [
+        { _tag: 'Listening', connections: state.connections, attempts: state.attempts },
+        [
+          { _tag: 'KillSuccessor', attempt },
+          { _tag: 'RestorePidfile' },
+          failed(attempt, successorPid, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal }),
+        ],
+      ]
+    case 'ConnectionOpened':
+    case 'ConnectionClosed':
+      return count(state, event)
+    case 'SuccessorReady':
+    case 'SuccessorFailed':
+      return ignore(state, event, `attempt ${attempt} is on probation`)
+    case 'ListenerClosed':
+    case 'DrainTimedOut':
+    case 'DrainStalled':
       return ignore(state, event, 'not draining')
   }
 }
@@ -281,8 +379,21 @@ const onDraining = (state: Draining, event: Event): Step => {
       return settle(count(state, event))
     case 'ListenerClosed':
       return settle([{ ...state, accepting: false }, NONE])
+    case 'DrainStalled':
+      if (state.accepting) return ignore(state, event, 'the listener is still closing')
+      return [
+        state,
+        [
+          log('warn', 'drain-stalled', `nothing can happen any more on ${state.connections.active} open connection(s) (their handlers neither read nor finish): closing them`, {
+            active: state.connections.active,
+          }),
+          { _tag: 'DestroyConnections' },
+        ],
+      ]
     case 'SuccessorReady':
     case 'SuccessorFailed':
+    case 'SuccessorExited':
+    case 'ProbationPassed':
       return ignore(state, event, 'draining')
     case 'DrainTimedOut':
       return [
@@ -304,6 +415,8 @@ export const reduce = (state: State, event: Event): Step => {
       return onListening(state, event)
     case 'Restarting':
       return onRestarting(state, event)
+    case 'Probation':
+      return onProbation(state, event)
     case 'Draining':
       return onDraining(state, event)
     case 'Exited':

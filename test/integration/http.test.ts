@@ -12,7 +12,7 @@ import { connect as netConnect, createServer as netServer } from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { startHttpLoad, type HttpLoad } from '../support/httpLoad'
-import { DIST, isGone, percentile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { DIST, isGone, percentile, portOf, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
 
 const HTTP_EXAMPLE = path.join(DIST, 'examples/http.js')
 
@@ -61,6 +61,7 @@ describe('HTTP', { timeout: 300_000 }, () => {
       readyTimeoutMs: 60_000,
       drainTimeoutMs: 60_000,
       idleGraceMs: 1000,
+      probationMs: 100,
     })
     const server = new ServerProcess([HTTP_EXAMPLE, config])
     let load: HttpLoad | undefined
@@ -165,6 +166,49 @@ describe('HTTP', { timeout: 300_000 }, () => {
       assert.equal(completed, false, 'the response was cut off, not completed')
       await server.stop(successor)
     } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('five requests pipelined in one write on a kept-alive connection while the old process drains are all answered, the last with Connection: close', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000, idleGraceMs: 30_000, probationMs: 100 })
+    const server = new ServerProcess([HTTP_EXAMPLE, config])
+    const socket = new Promise<net.Socket>((resolve) => {
+      void server.event(server.pid, 'listening').then((l) => {
+        const s = netConnect(portOf(l), '127.0.0.1', () => resolve(s))
+      })
+    })
+    let received = ''
+    const request = (i: number): string => `GET / HTTP/1.1\r\nHost: test-${i}\r\n\r\n`
+    try {
+      const client = await socket
+      client.setEncoding('utf8')
+      client.on('data', (d: string) => (received += d))
+      const closed = new Promise((r) => client.once('close', r))
+      client.write(request(0)) // the connection is kept alive with the old process
+      await until(() => received.includes('hello from'), 'the first answer')
+      process.kill(server.pid, 'SIGUSR1')
+      await server.event(server.pid, 'draining')
+      client.write([1, 2, 3, 4, 5].map(request).join(''))
+      await closed
+      const responses = received.split('HTTP/1.1 ').slice(1)
+      assert.equal(responses.length, 6, received)
+      for (const r of responses) {
+        assert.match(r, /^200 OK\r\n/)
+        assert.ok(r.includes(`hello from pid ${server.pid}\n`), r)
+      }
+      // HTTP/1.1 keeps a connection alive unless a response says `close`: only the last one does
+      assert.deepStrictEqual(
+        responses.map((r) => /\r\nConnection: (\S+)\r\n/i.exec(r)?.[1] ?? 'keep-alive'),
+        ['keep-alive', 'keep-alive', 'keep-alive', 'keep-alive', 'keep-alive', 'close'],
+      )
+      const ready = await server.event(server.pid, 'successor-ready')
+      await server.event(server.pid, 'exit')
+      await server.stop(Number(ready.successorPid))
+    } finally {
+      ;(await Promise.race([socket, Promise.resolve(undefined)]))?.destroy()
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })
     }

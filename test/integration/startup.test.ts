@@ -203,7 +203,7 @@ describe('a malformed inherited-socket environment', { timeout: 120_000 }, () =>
       refuses(dir, {
         config: config(dir),
         options: { env: inheritEnv(dir, { [ENV.readyFd]: '901' }), extraFds: ['pipe'] },
-        message: /cannot use the inherited readiness pipe \(fd 901\): it is not open; it is set up by a restart/,
+        message: /cannot use the inherited readiness pipe \(fd 901\): it is not open: the start command did not pass it on .*; it is set up by a restart/,
       }),
     ))
 

@@ -24,6 +24,7 @@ export const startEchoServer = async (transport: 'tcp' | 'unix'): Promise<EchoSe
     bind: transport === 'tcp' ? 'tcp://127.0.0.1:0' : `unix://${socketPath}`,
     pidfilePath: pidfile,
     readyTimeoutMs: 60_000,
+    probationMs: 100, // restarts follow one another under load; the probation's default has its own tests
   })
   const server = ServerProcess.echo(config)
   try {

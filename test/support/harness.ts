@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -280,6 +281,32 @@ export const isGone = (pid: number): boolean => {
     return true
   }
 }
+
+/**
+ * Polls `check` until it holds, for state that gives no event (a process's open files, a file that
+ * another process rewrites); fails with `what` once `hangMs` has passed.
+ */
+export const until = async (check: () => boolean, what: string, hangMs = HANG_MS): Promise<void> => {
+  const deadline = Date.now() + hangMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`hung waiting for ${what} (${hangMs} ms)`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** How many file descriptors `pid` has open. */
+export const fdCount = (pid: number): number => fs.readdirSync(`/proc/${pid}/fd`).length
+
+/** A TCP port free right now on 127.0.0.1 (for servers that must bind the same port again, or whose logs cannot be read). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
+    })
+  })
 
 /** Waits until the pid is gone. Polls /proc: Node has no way to be told of a non-child's exit. */
 export const waitGone = async (pid: number, hangMs = HANG_MS): Promise<void> => {

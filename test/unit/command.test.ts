@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as O from 'fp-ts/Option'
-import { formatCommand, startCommand } from '../../src/core/command'
+import { formatCommand, type Self, startCommand } from '../../src/core/command'
 
-const self = { execPath: '/usr/bin/node', execArgv: ['--import', 'tsx'], argv: ['/usr/bin/node', '/app/echo.js', 'echo.json'], canDisableSigusr1: false }
+const self: Self = {
+  execPath: '/usr/bin/node',
+  execArgv: ['--import', 'tsx'],
+  argv: ['/usr/bin/node', '/app/echo.js', 'echo.json'],
+  canDisableSigusr1: false,
+  cwd: '/app',
+  logicalCwd: O.none,
+}
 
 describe('startCommand', () => {
-  it('re-runs this process by default, with its node flags', () => {
-    assert.deepStrictEqual(startCommand(O.none, self), { file: '/usr/bin/node', args: ['--import', 'tsx', '/app/echo.js', 'echo.json'] })
+  it('re-runs this process by default, with its node flags, in its folder', () => {
+    assert.deepStrictEqual(startCommand(O.none, self), { file: '/usr/bin/node', args: ['--import', 'tsx', '/app/echo.js', 'echo.json'], cwd: '/app' })
   })
 
   it('adds --disable-sigusr1 where Node supports it, once', () => {
@@ -19,7 +26,23 @@ describe('startCommand', () => {
   })
 
   it('runs a configured command line with sh -c', () => {
-    assert.deepStrictEqual(startCommand(O.some('cd /app && exec node echo.js'), self), { file: '/bin/sh', args: ['-c', 'cd /app && exec node echo.js'] })
+    assert.deepStrictEqual(startCommand(O.some('cd /app && exec node echo.js'), self), {
+      file: '/bin/sh',
+      args: ['-c', 'cd /app && exec node echo.js'],
+      cwd: '/app',
+    })
+  })
+
+  it('started through a symlinked folder: runs in that folder, and names the script through it', () => {
+    const released: Self = { ...self, argv: ['/usr/bin/node', '/srv/releases/7/server.js', 'config.json'], cwd: '/srv/releases/7', logicalCwd: O.some('/srv/current') }
+    assert.deepStrictEqual(startCommand(O.none, released), { file: '/usr/bin/node', args: ['--import', 'tsx', '/srv/current/server.js', 'config.json'], cwd: '/srv/current' })
+    assert.equal(startCommand(O.some('exec node server.js'), released).cwd, '/srv/current')
+    // a script named by another path is left as it was given
+    const elsewhere: Self = { ...released, argv: ['/usr/bin/node', '/opt/tool/server.js'] }
+    assert.deepStrictEqual(startCommand(O.none, elsewhere).args, ['--import', 'tsx', '/opt/tool/server.js'])
+    // a prefix that is not a whole folder name is not rewritten
+    const sibling: Self = { ...released, argv: ['/usr/bin/node', '/srv/releases/70/server.js'] }
+    assert.deepStrictEqual(startCommand(O.none, sibling).args, ['--import', 'tsx', '/srv/releases/70/server.js'])
   })
 
   it('formats a command for logs with shell quoting', () => {

@@ -16,6 +16,7 @@ const defaults = (bind: Config['bind']): Config => ({
   restartSignal: 'SIGUSR1',
   socketMode: 0o660 as Config['socketMode'],
   idleGraceMs: 1000 as Config['idleGraceMs'],
+  probationMs: 1000 as Config['probationMs'],
 })
 
 const rejected = (input: unknown, env = {}): string => {
@@ -38,6 +39,7 @@ describe('decodeConfig', () => {
         restartSignal: 'SIGHUP',
         socketMode: '0600',
         idleGraceMs: 250,
+        probationMs: 0,
       },
       {},
     )
@@ -54,6 +56,7 @@ describe('decodeConfig', () => {
         restartSignal: 'SIGHUP',
         socketMode: 0o600,
         idleGraceMs: 250,
+        probationMs: 0,
       }),
     )
   })

@@ -9,6 +9,6 @@ describe('serveHttpTask', () => {
     const r = await serveHttpTask('/nonexistent/config.json', https.createServer())()
     assert.ok(E.isLeft(r))
     assert.equal(r.left._tag, 'UnsupportedServer')
-    assert.match(describeServeError(r.left), /serveHttp takes a \(req, res\) listener or an http.Server, not Server; https.Server is not supported/)
+    assert.match(describeServeError(r.left), /serveHttp was given an https.Server, which it cannot serve: .* give it the request listener or a plain http.Server/)
   })
 })

@@ -32,7 +32,14 @@ const OPENED: Event = { _tag: 'ConnectionOpened' }
 const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const DRAIN_TIMEOUT: Event = { _tag: 'DrainTimedOut' }
 const LISTENER_CLOSED: Event = { _tag: 'ListenerClosed' }
-const STOP_ACCEPTING = (reason: 'stop' | 'handoff'): Summary => ({ _tag: 'StopAccepting', reason })
+const STOP_ACCEPTING = (final: boolean): Summary => ({ _tag: 'StopAccepting', final })
+const probation = (active = 1, attempt = 1): State => ({ _tag: 'Probation', connections: conns(active), attempts: attempt, attempt, successorPid: 200 })
+const PASSED1: Event = { _tag: 'ProbationPassed', attempt: 1 }
+const PASSED_STALE: Event = { _tag: 'ProbationPassed', attempt: 7 }
+const CRASHED1: Event = { _tag: 'SuccessorExited', attempt: 1, pid: 200, code: 1, signal: null }
+const KILLED1: Event = { _tag: 'SuccessorExited', attempt: 1, pid: 200, code: null, signal: 'SIGKILL' }
+const STOPPED1: Event = { _tag: 'SuccessorExited', attempt: 1, pid: 200, code: 0, signal: null }
+const STALLED: Event = { _tag: 'DrainStalled' }
 
 type Row = readonly [name: string, state: State, event: Event, next: State, effects: Summary[]]
 
@@ -40,8 +47,8 @@ const table: readonly Row[] = [
   // Listening
   ['Listening + restart', listening(2), RESTART, restarting(2, 1), ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 1 }]],
   ['Listening + restart numbers attempts', listening(0, 4), RESTART, { ...restarting(0, 5) }, ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 5 }]],
-  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0, true), ['log:stop-requested', STOP_ACCEPTING('stop'), 'log:draining']],
-  ['Listening(0) + INT waits for the listener to close', listening(0), INT, draining('stop', 0, 0, true), ['log:stop-requested', STOP_ACCEPTING('stop'), 'log:draining']],
+  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0, true), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
+  ['Listening(0) + INT waits for the listener to close', listening(0), INT, draining('stop', 0, 0, true), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
   ['Listening + stale ready', listening(1), READY_STALE, listening(1), []],
   ['Listening + stale failure', listening(1), FAILED_STALE, listening(1), []],
   ['Listening + opened', listening(1), OPENED, { ...listening(2), connections: conns(2, 2) }, []],
@@ -51,10 +58,9 @@ const table: readonly Row[] = [
   ['Listening + listener closed', listening(1), LISTENER_CLOSED, listening(1), []],
   // Restarting
   ['Restarting + restart is ignored', restarting(), RESTART, restarting(), ['log:restart-ignored']],
-  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING('stop'), 'log:draining']],
-  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING('stop'), 'log:draining']],
-  ['Restarting + ready hands over', restarting(3), READY1, draining('handoff', 3, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', STOP_ACCEPTING('handoff'), 'log:draining']],
-  ['Restarting(0) + ready hands over, waiting for the close', restarting(0), READY1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-ready', STOP_ACCEPTING('handoff'), 'log:draining']],
+  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING(true), 'log:draining']],
+  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING(true), 'log:draining']],
+  ['Restarting + ready starts the probation', restarting(3), READY1, probation(3), ['log:successor-ready', { _tag: 'StartProbation', attempt: 1 }]],
   ['Restarting + stale ready', restarting(), READY_STALE, restarting(), []],
   ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
   ['Restarting + stale failure', restarting(), FAILED_STALE, restarting(), []],
@@ -62,6 +68,24 @@ const table: readonly Row[] = [
   ['Restarting + closed', restarting(1), CLOSED, { ...restarting(0), connections: conns(0, 1) }, []],
   ['Restarting + drain timeout', restarting(), DRAIN_TIMEOUT, restarting(), []],
   ['Restarting + listener closed', restarting(), LISTENER_CLOSED, restarting(), []],
+  // Probation: the successor serves, this process still accepts
+  ['Probation + passed hands over', probation(3), PASSED1, draining('handoff', 3, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation(0) + passed hands over, waiting for the close', probation(0), PASSED1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + stale passed', probation(), PASSED_STALE, probation(), []],
+  ['Probation + a crash goes back to Listening', probation(2), CRASHED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
+  ['Probation + a kill goes back to Listening', probation(2), KILLED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
+  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + restart is ignored', probation(), RESTART, probation(), ['log:restart-ignored']],
+  ['Probation + ready', probation(), READY1, probation(), []],
+  ['Probation + failure', probation(), FAILED1, probation(), []],
+  ['Probation + opened', probation(1), OPENED, { ...probation(2), connections: conns(2, 2) }, []],
+  ['Probation + closed', probation(1), CLOSED, { ...probation(0), connections: conns(0, 1) }, []],
+  ['Probation + drain timeout', probation(), DRAIN_TIMEOUT, probation(), []],
+  ['Probation + stalled', probation(), STALLED, probation(), []],
+  ['Restarting + exit after ready', restarting(), CRASHED1, restarting(), []],
+  ['Restarting + passed', restarting(), PASSED1, restarting(), []],
+  ['Listening + stalled', listening(1), STALLED, listening(1), []],
   // Draining after a handoff
   ['Draining(handoff) + restart is ignored', draining('handoff'), RESTART, draining('handoff'), ['log:restart-ignored']],
   ['Draining(handoff) + TERM keeps draining', draining('handoff'), TERM, draining('stop'), ['log:stop-requested']],
@@ -86,8 +110,11 @@ const table: readonly Row[] = [
   ['Draining(stop) + opened', draining('stop', 1), OPENED, { ...draining('stop', 2), connections: conns(2, 2) }, []],
   ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
   ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
+  ['Draining(stop, 2) + stalled closes what is open', draining('stop', 2), STALLED, draining('stop', 2), ['log:drain-stalled', { _tag: 'DestroyConnections' }]],
+  ['Draining(accepting) + stalled waits for the listener', draining('stop', 2, 1, true), STALLED, draining('stop', 2, 1, true), []],
+  ['Draining + exit after ready', draining('handoff'), CRASHED1, draining('handoff'), []],
   // Exited: nothing happens any more
-  ...[RESTART, TERM, INT, READY1, FAILED1, OPENED, CLOSED, LISTENER_CLOSED, DRAIN_TIMEOUT].map(
+  ...[RESTART, TERM, INT, READY1, FAILED1, CRASHED1, PASSED1, OPENED, CLOSED, LISTENER_CLOSED, DRAIN_TIMEOUT, STALLED].map(
     (e): Row => [`Exited + ${e._tag}`, exited(0), e, exited(0), []],
   ),
 ]
@@ -131,6 +158,14 @@ const event: fc.Arbitrary<Event> = fc.oneof(
       .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom<SuccessorFailure>({ _tag: 'Exited', code: 1, signal: null }, { _tag: 'TimedOut', afterMs: 5 }, { _tag: 'SpawnFailed', message: 'ENOENT' }))
       .map(([attempt, failure]): Event => ({ _tag: 'SuccessorFailed', attempt, pid: 100 + attempt, failure })),
   },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom([0, null], [1, null], [null, 'SIGKILL']))
+      .map(([attempt, [code, signal]]): Event => ({ _tag: 'SuccessorExited', attempt, pid: 100 + attempt, code, signal })),
+  },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }).map((attempt): Event => ({ _tag: 'ProbationPassed', attempt })) },
+  { weight: 1, arbitrary: fc.constant<Event>(STALLED) },
   { weight: 5, arbitrary: fc.constant<Event>(OPENED) },
   { weight: 5, arbitrary: fc.constant<Event>(CLOSED) },
   { weight: 1, arbitrary: fc.constant<Event>(DRAIN_TIMEOUT) },
@@ -239,14 +274,36 @@ describe('reduce: properties', () => {
     )
   })
 
-  it('a handoff happens only for the attempt in flight, and a failure always returns to Listening', () => {
+  it('a handoff happens only for the attempt in flight and only after its probation, and a failure or crash always returns to Listening', () => {
     fc.assert(
       fc.property(sequences, (events) => {
         for (const { before, event, after } of run(events).steps) {
-          if (before._tag !== 'Restarting') continue
-          if (event._tag === 'SuccessorReady' && event.attempt === before.attempt) assert.equal(after._tag, 'Draining')
-          if (event._tag === 'SuccessorReady' && event.attempt !== before.attempt) assert.equal(after, before)
-          if (event._tag === 'SuccessorFailed' && event.attempt === before.attempt) assert.equal(after._tag, 'Listening')
+          if (before._tag === 'Restarting') {
+            if (event._tag === 'SuccessorReady' && event.attempt === before.attempt) assert.equal(after._tag, 'Probation')
+            if (event._tag === 'SuccessorReady' && event.attempt !== before.attempt) assert.equal(after, before)
+            if (event._tag === 'SuccessorFailed' && event.attempt === before.attempt) assert.equal(after._tag, 'Listening')
+          }
+          if (before._tag === 'Probation' && event._tag !== 'StopRequested') {
+            const mine = 'attempt' in event && event.attempt === before.attempt
+            if (event._tag === 'ProbationPassed' && mine) assert.equal(after._tag, 'Draining')
+            else if (event._tag === 'SuccessorExited' && mine) assert.equal(after._tag, event.code === 0 ? 'Draining' : 'Listening')
+            else assert.notEqual(after._tag, 'Draining', `${event._tag} ended a probation`)
+          }
+          if (after._tag === 'Draining' && before._tag !== 'Draining' && event._tag !== 'StopRequested') {
+            assert.equal(before._tag, 'Probation', 'a handoff drain starts only from a probation')
+          }
+        }
+      }),
+    )
+  })
+
+  it('the socket file is left to the successor whenever one serves: only a drain with no successor serving is final', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        for (const { before, effects } of run(events).steps) {
+          for (const e of effects) {
+            if (e._tag === 'StopAccepting') assert.equal(e.final, before._tag === 'Listening' || before._tag === 'Restarting')
+          }
         }
       }),
     )

@@ -12,7 +12,7 @@ const run = async (file: string, args: readonly string[], readyTimeoutMs = 30_00
   try {
     let kill = (): void => undefined
     const event = await new Promise<Event>((resolve) => {
-      kill = spawnSuccessor({ attempt: 7, command: { file, args }, env: process.env, listenFd: fd, readyTimeoutMs }, resolve).kill
+      kill = spawnSuccessor({ attempt: 7, command: { file, args, cwd: process.cwd() }, env: process.env, listenFd: fd, readyTimeoutMs }, resolve).kill
     })
     kill() // what the lifecycle does after a failure; leaves nothing running
     return event

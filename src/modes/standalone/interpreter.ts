@@ -5,7 +5,7 @@
  */
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { DrainReason, Effect, Fields, LogLevel } from '../../core/lifecycle'
+import type { Effect, Fields, LogLevel } from '../../core/lifecycle'
 import { messageOf } from '../../shell/os/errno'
 
 export interface EffectError {
@@ -18,9 +18,10 @@ export interface Capabilities {
   readonly spawnSuccessor: (attempt: number) => void
   readonly killSuccessor: (attempt: number) => void
   readonly stopSuccessor: (attempt: number) => void
+  readonly startProbation: (attempt: number) => void
   readonly releaseSuccessor: (attempt: number) => void
   readonly restorePidfile: () => TE.TaskEither<string, void>
-  readonly stopAccepting: (reason: DrainReason) => TE.TaskEither<string, void>
+  readonly stopAccepting: (final: boolean) => TE.TaskEither<string, void>
   readonly destroyConnections: () => void
   readonly exit: (code: number) => TE.TaskEither<string, void>
   readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
@@ -36,12 +37,14 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
       return sync(() => caps.killSuccessor(effect.attempt))
     case 'StopSuccessor':
       return sync(() => caps.stopSuccessor(effect.attempt))
+    case 'StartProbation':
+      return sync(() => caps.startProbation(effect.attempt))
     case 'ReleaseSuccessor':
       return sync(() => caps.releaseSuccessor(effect.attempt))
     case 'RestorePidfile':
       return caps.restorePidfile()
     case 'StopAccepting':
-      return caps.stopAccepting(effect.reason)
+      return caps.stopAccepting(effect.final)
     case 'DestroyConnections':
       return sync(() => caps.destroyConnections())
     case 'Exit':

@@ -20,7 +20,7 @@ import { type ConfigInput, readConfigSource } from '../../shell/configSource'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
 import { interpret } from './interpreter'
 import { acquire, checkInherited, type Listener, removeOwnSocketFile } from '../../shell/listener/listener'
-import { type Log, openLog } from '../../shell/logger'
+import { type Log, openLog } from '../../shell/log/logger'
 import { removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
 import type { Protocol } from '../../shell/protocol/protocol'
 import { describeReadyError, signalReady } from '../../shell/os/readiness'
@@ -47,7 +47,6 @@ const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
     TE.tap(() => TE.fromIO(() => signals.listen(STOP_SIGNALS))),
     TE.bindW('json', () => readConfigSource(input)),
     TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
-    TE.tap(({ config }) => TE.fromIO(() => signals.listen([config.restartSignal]))),
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
     TE.bindW('log', ({ config, generation }) =>
@@ -75,11 +74,8 @@ const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
       ? O.some({ _tag: 'RestartRequested', signal })
       : O.none
 
-/** The signal listeners `serve` installs (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
-const ownSignals = (config: O.Option<Config>): NodeJS.Signals[] => [
-  ...STOP_SIGNALS,
-  ...(O.isSome(config) && config.value.restartSignal !== 'SIGUSR1' ? [config.value.restartSignal] : []),
-]
+/** The signal listeners given back when `serve` is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
+const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIGHUP']
 
 /** Starts the lifecycle on an acquired listener; completes when the Exit effect has run. */
 const run =
@@ -94,6 +90,9 @@ const run =
           (event: Event) => runtime.dispatch(event),
         )(toEvent(config, signal))
       const delivery = signals.take(onSignal)
+      // an empty event loop mid-drain means no open connection can ever close by itself
+      const onBeforeExit = (): void => runtime.dispatch(STALLED)
+      process.on('beforeExit', onBeforeExit)
       const exec = interpret(
         liveCapabilities({
           ...p,
@@ -103,7 +102,8 @@ const run =
           protocol,
           onExit: (code) => {
             delivery.release()
-            signals.unlisten(ownSignals(O.some(config)))
+            process.removeListener('beforeExit', onBeforeExit)
+            signals.unlisten(OWN_SIGNALS)
             resolve({ code })
           },
         }),
@@ -115,7 +115,7 @@ const run =
       // Queued signals arrived before the pidfile named this process (see settleSignals): a restart
       // signal then was not meant for it, a stop was (a successor with one never gets this far).
       for (const signal of delivery.queued) {
-        if (isRestartSignal(signal)) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
+        if (signal === config.restartSignal) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
         else onSignal(signal)
       }
       const ready = O.isSome(p.inherited) ? O.some(signalReady(p.inherited.value.readyFd)) : O.none
@@ -133,6 +133,7 @@ const run =
 // events are plain immutable data: one object each serves every connection
 const OPENED: Event = { _tag: 'ConnectionOpened' }
 const CLOSED: Event = { _tag: 'ConnectionClosed' }
+const STALLED: Event = { _tag: 'DrainStalled' }
 
 /** Builds the protocol once the config is known and the log is open. */
 export type MakeProtocol = (log: Log, config: Config) => Protocol
@@ -175,7 +176,7 @@ const startSuccessor = (p: Prepared, inherited: Inherited, server: net.Server, g
     TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
       if (signals.hasQueued(STOP_SIGNALS)) {
         p.log.warn({ event: 'stopped-before-ready' }, 'a stop signal arrived while this process was starting: exiting without taking over')
-        signals.unlisten(ownSignals(O.some(p.config)))
+        signals.unlisten(OWN_SIGNALS)
         return TE.right({ code: 0 })
       }
       return pipe(
@@ -203,14 +204,14 @@ const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeErro
 export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     prepare(input),
-    TE.tapError(() => TE.fromIO(() => signals.unlisten(ownSignals(O.none)))),
+    TE.tapError(() => TE.fromIO(() => signals.unlisten(OWN_SIGNALS))),
     TE.flatMap((p) =>
       pipe(
         start(p, makeProtocol),
         TE.tapError((e) =>
           TE.fromIO(() => {
             p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e))
-            signals.unlisten(ownSignals(O.some(p.config)))
+            signals.unlisten(OWN_SIGNALS)
           }),
         ),
       ),

@@ -9,15 +9,16 @@ import * as TE from 'fp-ts/TaskEither'
 import { formatCommand, startCommand } from '../../core/command'
 import type { Config } from '../../core/config'
 import { CHILD_FDS, inheritEnv } from '../../core/inherit'
-import type { DrainReason, Event } from '../../core/lifecycle'
+import type { Event } from '../../core/lifecycle'
 import type { Connections } from '../../shell/protocol/connections'
 import { messageOf } from '../../shell/os/errno'
 import type { Capabilities } from './interpreter'
 import { type Listener, removeOwnSocketFile } from '../../shell/listener/listener'
 import { loadSuccessor } from '../../shell/os/lazy'
+import { currentProcess } from '../../shell/os/self'
 import { describePidfileError, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
 import type { Protocol } from '../../shell/protocol/protocol'
-import type { Log } from '../../shell/logger'
+import type { Log } from '../../shell/log/logger'
 import type { Successor } from '../../shell/os/successor'
 
 /** At most this many event-loop turns are spent accepting queued connections before a final close. */
@@ -47,14 +48,10 @@ export const liveCapabilities = (live: Live): Capabilities => {
   }
 
   const spawn = (attempt: number): void => {
-    const command = startCommand(config.startCommand, {
-      execPath: process.execPath,
-      execArgv: process.execArgv,
-      argv: process.argv,
-      canDisableSigusr1: process.allowedNodeEnvironmentFlags.has('--disable-sigusr1'),
-    })
+    const command = startCommand(config.startCommand, currentProcess())
     const env = {
       ...process.env,
+      PWD: command.cwd,
       ...inheritEnv({
         listenFd: CHILD_FDS.listen,
         readyFd: CHILD_FDS.ready,
@@ -117,10 +114,17 @@ export const liveCapabilities = (live: Live): Capabilities => {
   )
 
   let drainTimer: NodeJS.Timeout | undefined
+  let probationTimer: NodeJS.Timeout | undefined
 
-  const stopAccepting = (reason: DrainReason): TE.TaskEither<string, void> =>
+  const startProbation = (attempt: number): void => {
+    const passed = (): void => dispatch({ _tag: 'ProbationPassed', attempt })
+    if (config.probationMs === 0) passed()
+    else probationTimer = setTimeout(passed, config.probationMs)
+  }
+
+  const stopAccepting = (final: boolean): TE.TaskEither<string, void> =>
     pipe(
-      reason === 'stop' ? pipe(removeSocketFile, TE.flatMap(() => acceptQueued)) : TE.right(undefined),
+      final ? pipe(removeSocketFile, TE.flatMap(() => acceptQueued)) : TE.right(undefined),
       TE.map(() => {
         listener.server.close()
         live.protocol.drain(live.connections.openSockets())
@@ -139,10 +143,17 @@ export const liveCapabilities = (live: Live): Capabilities => {
 
   return {
     spawnSuccessor: spawn,
-    killSuccessor: (attempt) => take(attempt)?.kill(),
+    killSuccessor: (attempt) => {
+      clearTimeout(probationTimer)
+      take(attempt)?.kill()
+    },
     // kept in the map: one still there when this process exits is killed then
     stopSuccessor: (attempt) => successors.get(attempt)?.terminate(),
-    releaseSuccessor: (attempt) => take(attempt)?.release(),
+    startProbation,
+    releaseSuccessor: (attempt) => {
+      clearTimeout(probationTimer)
+      take(attempt)?.release()
+    },
     restorePidfile: () =>
       O.isSome(live.pidfile)
         ? pipe(writePidfile(live.pidfile.value, process.pid), TE.mapLeft(describePidfileError))
@@ -153,6 +164,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
     },
     exit: (code) => async () => {
       clearTimeout(drainTimer)
+      clearTimeout(probationTimer)
       for (const s of successors.values()) s.kill()
       successors.clear()
       const removed = await removePidfile()

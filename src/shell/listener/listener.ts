@@ -293,11 +293,16 @@ const unusable =
   (fd: number) =>
   (reason: string): ListenError => ({ _tag: 'InheritedFdUnusable', fd, reason })
 
+/** What usually stands between a parent's fds and its successor. */
+const WRAPPERS =
+  'the start command did not pass it on (wrappers such as `npm start` close file descriptors above 2, and the number may then be reused: make the start command run node itself, as in `exec node server.js`)'
+const NOT_PASSED_ON = `it is not open: ${WRAPPERS}`
+
 /** The fd's kind, or why it has none: it is not open. */
 const statFd = (fd: number, fail: (reason: string) => ListenError): E.Either<ListenError, fs.Stats> =>
   pipe(
     E.tryCatch(() => fs.fstatSync(fd), toErrno),
-    E.mapLeft((err) => fail(err.code === 'EBADF' ? 'it is not open' : err.message)),
+    E.mapLeft((err) => fail(err.code === 'EBADF' ? NOT_PASSED_ON : err.message)),
   )
 
 /**
@@ -313,7 +318,7 @@ export const checkInherited = (inherited: Inherited, bind: Bind): E.Either<Liste
   const failReady = (reason: string): ListenError => ({ _tag: 'ReadyFdUnusable', fd: inherited.readyFd, reason })
   return pipe(
     statFd(inherited.listenFd, fail),
-    E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(fail('it is not a socket')))),
+    E.flatMap((st) => (st.isSocket() ? E.right(undefined) : E.left(fail(`it is not a socket: ${WRAPPERS}`)))),
     E.flatMap(() => statFd(inherited.readyFd, failReady)),
     E.flatMap((st) => (st.isSocket() || st.isFIFO() ? E.right(undefined) : E.left(failReady('it is not a pipe')))),
   )

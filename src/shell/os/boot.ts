@@ -1,12 +1,13 @@
 /**
  * Boot: what must happen the moment the library is loaded, before anything slow.
- * - Listen for SIGUSR1 (and the restart signal a parent said it uses): a restart signal that reaches a
- *   process still starting is queued instead of killing it or opening the Node inspector.
+ * - Listen for SIGUSR1, SIGUSR2 and SIGHUP (the signals a restart may be configured to use, and that
+ *   a closed terminal or a log-rotation script sends): one that reaches a process still starting is
+ *   queued instead of killing it or, for SIGUSR1, opening the Node inspector.
  * - Take the inheritance variables out of the environment, so nothing this process spawns (other than
  *   its own successor, which gets fresh ones) believes it inherited a socket.
  */
-import { ENV, ENV_KEYS, type Env } from '../../core/inherit'
-import { isRestartSignal } from '../../core/signal'
+import { ENV_KEYS, type Env } from '../../core/inherit'
+import { RESTART_SIGNALS } from '../../core/signal'
 import { listen } from './signals'
 
 const snapshot: Record<string, string> = {}
@@ -20,5 +21,4 @@ for (const key of ENV_KEYS) {
 /** The inheritance variables this process was started with. */
 export const inheritedEnv: Env = Object.freeze(snapshot)
 
-const restartSignal = snapshot[ENV.restartSignal]
-listen(restartSignal !== undefined && isRestartSignal(restartSignal) ? ['SIGUSR1', restartSignal] : ['SIGUSR1'])
+listen(RESTART_SIGNALS)

@@ -6,6 +6,7 @@
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loading, see above */
 import type * as Http from 'node:http'
+import type * as Tls from 'node:tls'
 import type * as Pino from 'pino'
 import type * as Successor from './successor'
 
@@ -17,3 +18,4 @@ export const once = <A>(f: () => A): (() => A) => {
 export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
 export const loadSuccessor = once((): typeof Successor => require('./successor') as typeof Successor)
 export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
+export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)

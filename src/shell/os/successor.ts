@@ -1,7 +1,8 @@
 /**
  * Successor: spawns the start command with the listening socket at fd 3 and a readiness pipe at fd 4,
  * in a process group of its own, and reports exactly one outcome as a lifecycle event: ready (a byte
- * arrived on the pipe), or failed (spawn error, exit, or no byte within the ready timeout).
+ * arrived on the pipe), or failed (spawn error, exit, or no byte within the ready timeout). A ready
+ * successor is watched on until it is released: its exit is reported (it was on probation).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
@@ -40,15 +41,18 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
   const child = spawn(spec.command.file, spec.command.args, {
     stdio: ['inherit', 'inherit', 'inherit', spec.listenFd, 'pipe'],
     env: spec.env,
+    cwd: spec.command.cwd,
     detached: true, // own process group, so a failed start can be killed with all it spawned
   })
-  const pipe = child.stdio[CHILD_FDS.ready] as Readable | null
+  // Out of file descriptors (EMFILE), spawn returns a child without stdio and emits 'error' a tick later
+  const pipe = (child.stdio as ChildProcess['stdio'] | undefined)?.[CHILD_FDS.ready] as Readable | null | undefined
   const { attempt } = spec
-  let settled = false
+  // starting: the first outcome is reported; ready: only its exit is (it is on probation); done: nothing
+  let phase: 'starting' | 'ready' | 'done' = 'starting'
 
   const settle = (event: Event): void => {
-    if (settled) return
-    settled = true
+    if (phase !== 'starting') return
+    phase = event._tag === 'SuccessorReady' ? 'ready' : 'done'
     clearTimeout(timer)
     report(event)
   }
@@ -60,7 +64,10 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
     fail({ _tag: 'SpawnFailed', message: err.message })
   })
   child.once('exit', (code, signal) => {
-    fail({ _tag: 'Exited', code, signal })
+    if (phase === 'ready' && child.pid !== undefined) {
+      phase = 'done'
+      report({ _tag: 'SuccessorExited', attempt, pid: child.pid, code, signal })
+    } else fail({ _tag: 'Exited', code, signal })
   })
   pipe?.on('error', () => undefined) // EPIPE/ECONNRESET when the child dies: its exit reports it
   pipe?.once('data', () => {
@@ -74,7 +81,7 @@ export const spawnSuccessor = (spec: SuccessorSpec, report: (e: Event) => void):
   }, spec.readyTimeoutMs)
 
   const stopWatching = (): void => {
-    settled = true
+    phase = 'done'
     clearTimeout(timer)
     pipe?.destroy()
   }

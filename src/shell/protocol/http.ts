@@ -2,19 +2,26 @@
  * HTTP: accepted sockets are fed to an http.Server that never listens itself. Its drain avoids the
  * keep-alive race (closing an idle kept-alive connection while the client sends its next request on it):
  * - the listener is closed by the lifecycle; connections are not touched at that moment;
- * - every response not yet started, on every connection, carries `Connection: close`, and Node closes
- *   the connection after it: a busy client learns from the response itself and opens a new connection;
+ * - the response to the last request received on a connection carries `Connection: close`, and Node
+ *   closes the connection after it: a busy client learns from the response itself and opens a new
+ *   connection. Requests pipelined behind it are answered first: the mark moves to the newest request
+ *   while its predecessor has not started its response, and during a drain the application sees each
+ *   request one tick late, once the requests that arrived together have all been read. A request that
+ *   arrives after a `close` response has started is never run (Node would drop its answer): the
+ *   connection closes with it unanswered, which tells the client to send it again elsewhere;
  * - a connection that stays idle for `idleGraceMs` is closed (its client has sent nothing in that time);
  * - whatever is left at `drainTimeoutMs` is destroyed by the lifecycle.
  * An upgraded connection (WebSocket, CONNECT) belongs to the application from then on: it leaves this
  * bookkeeping and lives until it closes or the drain timeout.
+ * The application's request listeners are called by one listener of ours (so a drain can hold a request
+ * back); a listener that throws is logged and its request answered 500.
  * `http.Server#close()` is never called: since Node 19 it closes idle keep-alive connections at once.
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import * as TE from 'fp-ts/TaskEither'
-import { loadHttp } from '../os/lazy'
-import type { Log } from '../logger'
+import { loadHttp, loadTls } from '../os/lazy'
+import type { Log } from '../log/logger'
 import type { Protocol } from './protocol'
 
 /** A request listener, such as an Express app, or an http.Server that already has its listeners. */
@@ -27,7 +34,9 @@ export interface UnsupportedServer {
 }
 
 export const describeUnsupportedServer = (e: UnsupportedServer): string =>
-  `serveHttp takes a (req, res) listener or an http.Server, not ${e.got}; https.Server is not supported: terminate TLS in front of it (a proxy), or serve plain HTTP`
+  e.got === 'https.Server'
+    ? 'serveHttp was given an https.Server, which it cannot serve: the library accepts the connections itself, so give it the request listener or a plain http.Server, and terminate TLS in front of it (a proxy)'
+    : `serveHttp takes a (req, res) listener or an http.Server, not ${e.got}`
 
 /** The http.Server to feed, and the application's listener when the server is ours to make. */
 export interface HttpTarget {
@@ -35,23 +44,53 @@ export interface HttpTarget {
   readonly listener: RequestListener | undefined
 }
 
-/** The server given, or a new one for the listener (registered later, as one listener with ours). Loads node:http. */
+const nameOf = (app: object): string => {
+  if (app instanceof loadTls().Server) return 'https.Server'
+  return app.constructor.name || 'an object'
+}
+
+/** The server given, or a new one for the listener. Loads node:http. */
 export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, HttpTarget> => {
   const http = loadHttp()
   if (typeof app === 'function') return TE.right({ server: http.createServer(), listener: app })
-  return app instanceof http.Server
-    ? TE.right({ server: app, listener: undefined })
-    : TE.left({ _tag: 'UnsupportedServer', got: (app as object).constructor.name || 'an object' })
+  return app instanceof http.Server ? TE.right({ server: app, listener: undefined }) : TE.left({ _tag: 'UnsupportedServer', got: nameOf(app) })
 }
 
 interface Connection {
   /** The latest response on this connection (responses finish in order, so it tells for all of them). */
   current: ServerResponse | undefined
+  /** The response a drain marked `Connection: close`. */
+  closing: ServerResponse | undefined
   idle: NodeJS.Timeout | undefined
 }
 
 /** A response is in flight until it has finished writing. */
 const busy = (c: Connection): boolean => c.current !== undefined && !c.current.writableFinished
+
+const markClosing = (c: Connection, res: ServerResponse): void => {
+  const before = c.closing
+  if (before !== undefined && before !== res && !before.headersSent && before.getHeader('connection') === 'close') before.removeHeader('connection')
+  res.setHeader('Connection', 'close')
+  c.closing = res
+}
+
+/**
+ * Takes over the application's request listeners: ours calls them. Ones added later are moved over
+ * too, a tick after they are added (EventEmitter tells before it adds).
+ */
+const takeListeners = (server: Server, own: RequestListener, first: RequestListener | undefined): RequestListener[] => {
+  const app = first !== undefined ? [first] : (server.listeners('request') as RequestListener[])
+  server.removeAllListeners('request')
+  server.on('request', own)
+  server.on('newListener', (event: string | symbol, listener: RequestListener) => {
+    if (event !== 'request' || listener === own) return
+    process.nextTick(() => {
+      server.removeListener('request', listener)
+      app.push(listener)
+    })
+  })
+  return app
+}
 
 export const httpProtocol =
   ({ server, listener }: HttpTarget, idleGraceMs: number) =>
@@ -73,24 +112,42 @@ export const httpProtocol =
       const c = connections.get(socket)
       if (c !== undefined) closeWhenIdle(socket, c)
     }
-    // Per request: in steady state it only notes the response; a drain looks at it when it starts.
-    const track = (req: IncomingMessage, res: ServerResponse): void => {
-      const c = connections.get(req.socket)
-      if (c === undefined) return
-      c.current = res
-      if (!draining) return
-      clearTimeout(c.idle)
-      res.setHeader('Connection', 'close')
-      res.on('close', onResponseClose)
+
+    const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
+      for (const l of app) {
+        try {
+          l.call(server, req, res)
+        } catch (err) {
+          log.error({ event: 'request-failed', method: req.method ?? null, url: req.url ?? null, err }, `request listener threw: ${err instanceof Error ? err.message : String(err)}`)
+          if (!res.headersSent) {
+            res.statusCode = 500
+            res.end()
+          } else res.destroy()
+          return
+        }
+      }
     }
-    // before the application's own listener; one listener when the server is ours (an emit with two
-    // listeners copies them on every request)
-    if (listener !== undefined) {
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        track(req, res)
-        listener(req, res)
-      })
-    } else server.prependListener('request', track)
+
+    // Per request: in steady state it notes the response and calls the application; a drain looks at
+    // the noted responses when it starts, and holds each request a tick (see the module comment).
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      const c = connections.get(req.socket)
+      if (c !== undefined) c.current = res
+      if (c === undefined || !draining) {
+        dispatch(req, res)
+        return
+      }
+      clearTimeout(c.idle)
+      if (c.closing?.headersSent === true) {
+        log.debug({ event: 'request-unanswered', url: req.url ?? null }, 'a request pipelined behind a closing response is left for the client to send again')
+        return
+      }
+      markClosing(c, res)
+      res.on('close', onResponseClose)
+      process.nextTick(dispatch, req, res)
+    }
+    const app = takeListeners(server, onRequest, listener)
+
     // Upgrades: our listener goes in only once the application listens for them itself, since with no
     // listener at all Node rightly destroys the socket
     const untrack = (_req: IncomingMessage, socket: Socket): void => {
@@ -111,7 +168,7 @@ export const httpProtocol =
       // what http.Server gives its own sockets: half-open allowed (its httpAllowHalfOpen option needs it), no Nagle
       serverOptions: { allowHalfOpen: true, noDelay: true },
       accept: (socket) => {
-        const c: Connection = { current: undefined, idle: undefined }
+        const c: Connection = { current: undefined, closing: undefined, idle: undefined }
         connections.set(socket, c)
         socket.once('close', () => {
           clearTimeout(c.idle)
@@ -130,7 +187,7 @@ export const httpProtocol =
         for (const [socket, c] of connections) {
           const res = c.current
           if (res !== undefined && busy(c)) {
-            if (!res.headersSent) res.setHeader('Connection', 'close')
+            if (!res.headersSent) markClosing(c, res)
             res.on('close', onResponseClose)
           } else closeWhenIdle(socket, c)
         }

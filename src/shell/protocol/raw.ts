@@ -11,7 +11,7 @@ import * as E from 'fp-ts/Either'
 import type { Logger } from 'pino'
 import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
 import type { Config } from '../../core/config'
-import type { Log } from '../logger'
+import type { Log } from '../log/logger'
 import type { Protocol } from './protocol'
 
 const failureFields = <Err>(f: HandlerFailure<Err>): Record<string, unknown> => {
@@ -85,6 +85,8 @@ export const rawProtocol =
             )
           }
           socket.end()
+          // discard what the handler left unread: a paused socket never sees the client's FIN, so it would never close
+          socket.resume()
           socket[finished] = true
           if (draining) closeAfter(socket, config.idleGraceMs)
         })

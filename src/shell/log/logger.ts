@@ -2,16 +2,18 @@
  * Logger: pino writing JSON lines to stdout or `logPath`. The destination is opened at start-up, so a
  * log file that cannot be written is refused before anything else; pino itself is loaded on the first
  * line actually written (see lazy.ts), which for a successor comes after it has reported ready. Writes
- * are synchronous, so every line, the last one before exit included, is out before the process ends.
+ * are synchronous, so every line, the last one before exit included, is out before the process ends,
+ * and a line that cannot be written is dropped rather than thrown (see destination.ts).
  * Every line carries `pid` and `generation`.
  */
 import * as fs from 'node:fs'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type { Logger } from 'pino'
-import type { LogLevel } from '../core/config'
-import { fileProblem, toErrno } from './os/errno'
-import { loadPino, once } from './os/lazy'
+import type { LogLevel } from '../../core/config'
+import { fileProblem, toErrno } from '../os/errno'
+import { loadPino, once } from '../os/lazy'
+import { safeDestination } from './destination'
 
 export type { Logger }
 
@@ -75,7 +77,14 @@ export const openLog = (o: LoggerOptions): E.Either<LogError, Log> =>
         o.level,
         once(() => {
           const { pino } = loadPino()
-          return pino({ level: o.level, base: { pid: process.pid, generation: o.generation } }, pino.destination({ fd, sync: true }))
+          const base = { pid: process.pid, generation: o.generation }
+          const destination = safeDestination({
+            fd,
+            name: O.getOrElse(() => 'stdout')(o.logPath),
+            lostLine: (dropped) =>
+              `${JSON.stringify({ level: 40, time: Date.now(), ...base, event: 'log-lines-dropped', dropped, msg: `${dropped} log line(s) could not be written and were dropped` })}\n`,
+          })
+          return pino({ level: o.level, base }, destination)
         }),
       ),
   )(E.tryCatch(() => (O.isSome(o.logPath) ? fs.openSync(o.logPath.value, 'a', 0o644) : 1), toErrno))
