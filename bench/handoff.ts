@@ -10,8 +10,10 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
-import { ENV } from '../src/core/inherit'
-import { listenFd } from '../src/shell/os/fd'
+import * as O from 'fp-ts/Option'
+import { tcp } from '../src/core/bind'
+import { inheritEnv } from '../src/core/inherit'
+import { listenFd } from '../src/shell/os/handles'
 import { DIST, ECHO, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../test/support/harness'
 
 export interface Handoff {
@@ -70,11 +72,15 @@ export const handoff = async (samples: number): Promise<Handoff> => {
     const config = writeJson(path.join(dir, 'echo.json'), { bind })
     const successorEnv = {
       ...process.env,
-      [ENV.listenFd]: '3',
-      [ENV.readyFd]: '4',
-      [ENV.generation]: '2',
-      [ENV.bind]: bind,
-      [ENV.parentPid]: String(process.pid),
+      ...inheritEnv({
+        role: 'successor',
+        generation: 2,
+        parentPid: process.pid,
+        restartSignal: 'SIGUSR1',
+        channelFd: 4,
+        listeners: [{ bind: tcp('127.0.0.1', 0), fd: 3, socketId: O.none }],
+        pidlockFd: O.none,
+      }),
     }
     const floorMs: number[] = []
     const successorMs: number[] = []

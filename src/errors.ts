@@ -6,11 +6,13 @@ import { type ConfigError, describeConfigError } from './core/config'
 import { describeInheritError, type InheritError } from './core/inherit'
 import { type ConfigSourceError, describeConfigSourceError } from './shell/configSource'
 import { describeUnsupportedServer, type UnsupportedServer } from './shell/protocol/http'
-import { describeListenError, type ListenError } from './shell/listener/listener'
+import { describeListenError, type ListenError } from './shell/listener'
 import { describeLogError, type LogError } from './shell/log/logger'
 import { describePidfileError, type PidfileError } from './shell/os/pidfile'
+import { describePidfileHeld, type PidfileHeld } from './shell/os/pidlock'
+import { describeProcessRefused, type ProcessRefused } from './modes/serve'
 
-export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | UnsupportedServer
+export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | PidfileHeld | UnsupportedServer | ProcessRefused
 
 export const describeServeError = (e: ServeError): string => {
   switch (e._tag) {
@@ -19,9 +21,7 @@ export const describeServeError = (e: ServeError): string => {
       return describeConfigSourceError(e)
     case 'InvalidConfig':
       return describeConfigError(e)
-    case 'MissingVariable':
-    case 'MalformedVariable':
-    case 'SameFd':
+    case 'MalformedInheritance':
       return describeInheritError(e)
     case 'LogUnwritable':
       return describeLogError(e)
@@ -37,6 +37,11 @@ export const describeServeError = (e: ServeError): string => {
       return describeListenError(e)
     case 'PidfileUnwritable':
       return describePidfileError(e)
+    case 'PidfileHeld':
+      return describePidfileHeld(e)
+    case 'AlreadyServing':
+    case 'ClusterWorker':
+      return describeProcessRefused(e)
     case 'UnsupportedServer':
       return describeUnsupportedServer(e)
   }

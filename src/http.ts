@@ -6,7 +6,8 @@
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
-import { runMain, serveProtocol, type Stopped } from './modes/standalone/serve'
+import { runMain, type Stopped } from './modes/prepare'
+import { serveProtocol } from './modes/serve'
 import type { ConfigInput } from './shell/configSource'
 import { type HttpApp, httpProtocol, toServer } from './shell/protocol/http'
 

@@ -3,6 +3,7 @@
  * typed address, or an error saying what was expected. Pure.
  */
 import * as E from 'fp-ts/Either'
+import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import { isIPv4, isIPv6 } from 'node:net' // pure string checks, no I/O
 
 export interface Tcp {
@@ -17,6 +18,9 @@ export interface Unix {
 }
 
 export type Bind = Tcp | Unix
+
+/** Every address a server listens on: at least one, no two the same. */
+export type Binds = RNEA.ReadonlyNonEmptyArray<Bind>
 
 export const tcp = (host: string, port: number): Bind => ({ _tag: 'Tcp', host, port })
 export const unix = (path: string): Bind => ({ _tag: 'Unix', path })
@@ -106,3 +110,9 @@ export const formatBind = (b: Bind): string => {
 }
 
 export const sameBind = (a: Bind, b: Bind): boolean => formatBind(a) === formatBind(b)
+
+/** What changed from `before` to `now`, by address, ignoring order. */
+export const bindsDiff = (before: readonly Bind[], now: readonly Bind[]): { readonly added: readonly Bind[]; readonly removed: readonly Bind[] } => ({
+  added: now.filter((b) => !before.some((a) => sameBind(a, b))),
+  removed: before.filter((a) => !now.some((b) => sameBind(a, b))),
+})

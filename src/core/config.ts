@@ -1,6 +1,7 @@
 /**
  * Config codec: the JSON shape (io-ts), the environment fallbacks the gem has (`PORT`, `PID_FILE`),
  * defaults, and every problem collected into one error that names each key and what was expected. Pure.
+ * The input type (`ConfigJson`) takes plain JSON values; the decoded `Config` carries branded ones.
  */
 import { sequenceS } from 'fp-ts/Apply'
 import * as E from 'fp-ts/Either'
@@ -9,32 +10,29 @@ import * as O from 'fp-ts/Option'
 import * as RA from 'fp-ts/ReadonlyArray'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
-import { type Bind, type BindError, describeBindError, formatBind, parseBind } from './bind'
+import { type Bind, type BindError, type Binds, formatBind, parseBind, sameBind } from './bind'
+import { BindFromString, described, type Problem, problemsOf, show } from './codec'
 import type { Env } from './inherit'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
 // ---- value codecs: each one's name says, in words, what it expects --------------------------------
 
-const described = <A>(expected: string, guard: (u: unknown) => u is A): t.Type<A, A> =>
-  new t.Type<A, A>(expected, guard, (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)), t.identity)
-
 /** setTimeout's limit. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/** A whole number in a range, branded once checked, plain in JSON. */
+const brandedInt = <B extends number>(expected: string, min: number): t.Type<B, number> => {
+  const is = (u: unknown): u is B => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= MAX_TIMEOUT_MS
+  return new t.Type<B, number>(expected, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), (b) => b)
+}
 
 interface MillisecondsBrand {
   readonly Milliseconds: unique symbol
 }
 export type Milliseconds = t.Branded<number, MillisecondsBrand>
-export const Milliseconds = described(
-  `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`,
-  (u): u is Milliseconds => typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_TIMEOUT_MS,
-)
-
+export const Milliseconds = brandedInt<Milliseconds>(`a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`, 1)
 /** A duration that may be zero: zero turns the feature off. */
-export const MillisecondsOrZero = described(
-  `a whole number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`,
-  (u): u is Milliseconds => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= MAX_TIMEOUT_MS,
-)
+export const MillisecondsOrZero = brandedInt<Milliseconds>(`a whole number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`, 0)
 
 interface FileModeBrand {
   readonly FileMode: unique symbol
@@ -52,19 +50,6 @@ export const FileModeFromString = new t.Type<FileMode, string>(
 )
 
 const NonEmptyString = described('a non-empty string', (u): u is string => typeof u === 'string' && u.trim().length > 0)
-
-export const BindFromString = new t.Type<Bind, string>(
-  'an address: tcp://host:port, tcp://[ipv6]:port or unix:///absolute/path',
-  (u): u is Bind => typeof u === 'object' && u !== null && '_tag' in u,
-  (u, c) =>
-    typeof u !== 'string'
-      ? t.failure(u, c)
-      : E.match(
-          (e: BindError) => t.failure<Bind>(u, c, describeBindError(e)),
-          (b: Bind) => t.success(b),
-        )(parseBind(u)),
-  formatBind,
-)
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -89,15 +74,21 @@ const fields = {
 const Settings = t.partial(fields)
 type Settings = t.TypeOf<typeof Settings>
 
-export const ConfigJson = t.partial({ bind: BindFromString, ...fields })
-/** The config as written in JSON: every key optional, values as JSON has them. */
+const BindJson = t.union([t.string, t.readonlyArray(t.string)])
+
+export const ConfigJson = t.partial({ bind: BindJson, ...fields })
+/**
+ * The config as written in JSON, and as `serve` takes it: every key optional, values as JSON has them
+ * (plain numbers, octal strings for modes).
+ */
 export type ConfigJson = t.OutputOf<typeof ConfigJson>
 export const CONFIG_KEYS = Object.keys(ConfigJson.props) as readonly (keyof ConfigJson)[]
 
 // ---- the decoded config ---------------------------------------------------------------------------
 
 export interface Config {
-  readonly bind: Bind
+  /** Every address to listen on, in the order given; no two the same. */
+  readonly binds: Binds
   /** Command line run with `sh -c`; `none` re-runs this process's own command line. */
   readonly startCommand: O.Option<string>
   readonly pidfilePath: O.Option<string>
@@ -124,11 +115,7 @@ export const DEFAULTS = {
 
 // ---- errors ---------------------------------------------------------------------------------------
 
-export interface ConfigProblem {
-  readonly key: string
-  /** What is wrong and what was expected, e.g. `got "loud", expected one of fatal, error, ...`. */
-  readonly message: string
-}
+export type ConfigProblem = Problem
 
 export interface ConfigError {
   readonly _tag: 'InvalidConfig'
@@ -145,24 +132,7 @@ export const describeConfigError = (e: ConfigError): string => {
 type Checked<A> = E.Either<RNEA.ReadonlyNonEmptyArray<ConfigProblem>, A>
 const Validation = E.getApplicativeValidation(RNEA.getSemigroup<ConfigProblem>())
 
-const show = (u: unknown): string => {
-  const s = JSON.stringify(u) as string | undefined
-  return s === undefined ? String(u) : s.length > 80 ? `${s.slice(0, 77)}...` : s
-}
-
 const problem = (key: string, message: string): RNEA.ReadonlyNonEmptyArray<ConfigProblem> => [{ key, message }]
-
-/** io-ts errors as problems; `key` names the value when it was decoded on its own (not inside the object). */
-const fromValidation =
-  (key?: string) =>
-  (errors: t.Errors): RNEA.ReadonlyNonEmptyArray<ConfigProblem> => {
-    const problems = errors.map((err): ConfigProblem => {
-      const path = err.context.map((c) => c.key).filter((k) => k !== '').join('.')
-      const expected = err.context[err.context.length - 1]?.type.name ?? 'a valid value'
-      return { key: key ?? path, message: err.message ?? `got ${show(err.value)}, expected ${expected}` }
-    })
-    return RA.isNonEmpty(problems) ? problems : problem(key ?? '(config)', 'is invalid')
-  }
 
 const knownKeys = (record: Readonly<Record<string, unknown>>): Checked<void> => {
   const unknown = Object.keys(record).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k))
@@ -170,22 +140,43 @@ const knownKeys = (record: Readonly<Record<string, unknown>>): Checked<void> => 
   return RA.isNonEmpty(problems) ? E.left(problems) : E.right(undefined)
 }
 
+const EXPECTED_BIND = `${BindFromString.name}, or a non-empty list of addresses`
+
+/** A list of addresses: each valid, each given once. */
+const bindList = (raw: readonly unknown[]): Checked<Binds> => {
+  if (!RA.isNonEmpty(raw)) return E.left(problem('bind', `is an empty list: expected ${EXPECTED_BIND}`))
+  const decoded = RNEA.mapWithIndex((i, u: unknown) => E.mapLeft(problemsOf(`bind.${i}`))(BindFromString.decode(u)))(raw)
+  return pipe(
+    RNEA.sequence(Validation)(decoded),
+    E.flatMap((binds) => {
+      const repeated = binds.flatMap((b, i) => {
+        const first = binds.findIndex((a) => sameBind(a, b))
+        return first < i ? [{ key: `bind.${i}`, message: `${formatBind(b)} is also bind.${first}: each address may be given once` }] : []
+      })
+      return RA.isNonEmpty(repeated) ? E.left(repeated) : E.right(binds)
+    }),
+  )
+}
+
 /** `bind` from the config, else tcp://0.0.0.0:$PORT as in the gem. */
-const resolveBind = (raw: unknown, env: Env): Checked<Bind> => {
-  if (raw !== undefined) return E.mapLeft(fromValidation('bind'))(BindFromString.decode(raw))
+const resolveBinds = (raw: unknown, env: Env): Checked<Binds> => {
+  if (typeof raw === 'string') return E.bimap(problemsOf('bind'), (b: Bind): Binds => [b])(BindFromString.decode(raw))
+  if (Array.isArray(raw)) return bindList(raw)
+  if (raw !== undefined) return E.left(problem('bind', `got ${show(raw)}, expected ${EXPECTED_BIND}`))
   const port = env.PORT
   if (port === undefined || port === '') {
     return E.left(problem('bind', `is missing: expected ${BindFromString.name}, or a PORT environment variable to listen on tcp://0.0.0.0:$PORT`))
   }
-  return E.mapLeft((_: BindError) =>
-    problem('bind', `is not set, and PORT=${show(port)} is not a port: expected a whole number from 0 to 65535`),
+  return E.bimap(
+    (_: BindError) => problem('bind', `is not set, and PORT=${show(port)} is not a port: expected a whole number from 0 to 65535`),
+    (b: Bind): Binds => [b],
   )(parseBind(`tcp://0.0.0.0:${port}`))
 }
 
 const nonEmptyEnv = (v: string | undefined): O.Option<string> => (v !== undefined && v !== '' ? O.some(v) : O.none)
 
-const toConfig = (bind: Bind, s: Settings, env: Env): Config => ({
-  bind,
+const toConfig = (binds: Binds, s: Settings, env: Env): Config => ({
+  binds,
   startCommand: O.fromNullable(s.startCommand),
   pidfilePath: O.alt(() => nonEmptyEnv(env.PID_FILE))(O.fromNullable(s.pidfilePath)),
   logPath: O.fromNullable(s.logPath),
@@ -206,10 +197,10 @@ export const decodeConfig = (input: unknown, env: Env): E.Either<ConfigError, Co
     ? pipe(
         sequenceS(Validation)({
           keys: knownKeys(input),
-          bind: resolveBind(input.bind, env),
-          settings: E.mapLeft(fromValidation())(Settings.decode(input)),
+          binds: resolveBinds(input.bind, env),
+          settings: E.mapLeft(problemsOf())(Settings.decode(input)),
         }),
-        E.map(({ bind, settings }) => toConfig(bind, settings, env)),
+        E.map(({ binds, settings }) => toConfig(binds, settings, env)),
       )
     : E.left(problem('(config)', `got ${show(input)}, expected a JSON object`))
   return E.mapLeft((problems: RNEA.ReadonlyNonEmptyArray<ConfigProblem>): ConfigError => ({ _tag: 'InvalidConfig', problems }))(checked)

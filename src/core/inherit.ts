@@ -1,28 +1,25 @@
 /**
- * Fd inheritance: the environment variables a parent sets for its successor, and the reader that turns
- * them back into "inherited socket" or "none". Pure: the environment is passed in as a record.
+ * Fd inheritance: what a running server tells a process it starts (a successor that takes over, or a
+ * worker it supervises), as one environment variable holding JSON: its role, its generation, and which
+ * of its file descriptors mean what, by name (the listeners, each with its address; the channel back to
+ * the parent; the pidfile lock). The reader turns it back into "inherited" or "none", or says exactly
+ * which field is wrong. Pure: the environment is passed in as a record.
  */
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
-import { type Bind, formatBind, parseBind } from './bind'
-import { isRestartSignal, type RestartSignal } from './signal'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import * as t from 'io-ts'
+import { type Bind, type Binds, formatBind } from './bind'
+import { BindFromString, described, intBetween, type Problem, problemsOf } from './codec'
+import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
-export const ENV = {
-  listenFd: 'UNINTERRUPTIBLE_LISTEN_FD',
-  readyFd: 'UNINTERRUPTIBLE_READY_FD',
-  generation: 'UNINTERRUPTIBLE_GENERATION',
-  bind: 'UNINTERRUPTIBLE_BIND',
-  socketId: 'UNINTERRUPTIBLE_SOCKET_ID',
-  parentPid: 'UNINTERRUPTIBLE_PARENT_PID',
-  restartSignal: 'UNINTERRUPTIBLE_RESTART_SIGNAL',
-} as const
-
-/** Where a successor finds its inheritance: the listening socket at fd 3, the readiness pipe at fd 4. */
-export const CHILD_FDS = { listen: 3, ready: 4 } as const
+export const INHERIT_ENV = 'UNINTERRUPTIBLE_INHERIT'
 
 /** Every variable this module owns; the shell removes them from its environment once read. */
-export const ENV_KEYS: readonly string[] = Object.values(ENV)
+export const ENV_KEYS: readonly string[] = [INHERIT_ENV]
+
+export type Env = Readonly<Record<string, string | undefined>>
 
 /** Identity of a UNIX socket file (device and inode, as decimal strings: they may exceed 2^53). */
 export interface SocketId {
@@ -30,105 +27,152 @@ export interface SocketId {
   readonly ino: string
 }
 
-export interface Inherited {
-  readonly listenFd: number
-  readonly readyFd: number
-  readonly generation: number
+export const formatSocketId = (id: SocketId): string => `${id.dev}:${id.ino}`
+
+/**
+ * What a process started by a server is there for: a successor takes over from its parent and restarts
+ * itself later; a worker serves beside others for a supervisor, which restarts it.
+ */
+export type Role = 'successor' | 'worker'
+
+export interface InheritedListener {
   readonly bind: Bind
+  readonly fd: number
+  /** The socket file this server created (UNIX); `none` for TCP, and for a file it does not own (systemd's). */
   readonly socketId: O.Option<SocketId>
+}
+
+export interface Inherited {
+  readonly role: Role
+  readonly generation: number
   readonly parentPid: number
   readonly restartSignal: RestartSignal
+  /** The pipe to the parent: this process reports ready on it; a worker keeps it open. */
+  readonly channelFd: number
+  readonly listeners: RNEA.ReadonlyNonEmptyArray<InheritedListener>
+  /** The lock that marks the pidfile as held by a running server (see shell/os/pidlock.ts). */
+  readonly pidlockFd: O.Option<number>
 }
 
-export type InheritError =
-  | { readonly _tag: 'MissingVariable'; readonly name: string; readonly present: readonly string[] }
-  | { readonly _tag: 'MalformedVariable'; readonly name: string; readonly value: string; readonly expected: string }
-  | { readonly _tag: 'SameFd'; readonly fd: number }
+export const bindsOf = (i: Inherited): Binds => RNEA.map((l: InheritedListener) => l.bind)(i.listeners)
 
-export const describeInheritError = (e: InheritError): string => {
-  switch (e._tag) {
-    case 'MissingVariable':
-      return `inherited-socket environment is incomplete: ${e.name} is missing while ${e.present.join(', ')} ${e.present.length === 1 ? 'is' : 'are'} set; start the server without any UNINTERRUPTIBLE_* variables, or let a running server set them`
-    case 'MalformedVariable':
-      return `inherited-socket environment is malformed: ${e.name}=${JSON.stringify(e.value)}, expected ${e.expected}`
-    case 'SameFd':
-      return `inherited-socket environment is malformed: ${ENV.listenFd} and ${ENV.readyFd} are both ${e.fd}; they must differ`
+export interface InheritError {
+  readonly _tag: 'MalformedInheritance'
+  readonly value: string
+  readonly problems: RNEA.ReadonlyNonEmptyArray<Problem>
+}
+
+export const describeInheritError = (e: InheritError): string =>
+  `inherited-socket environment is malformed: ${INHERIT_ENV}=${JSON.stringify(e.value.length > 200 ? `${e.value.slice(0, 197)}...` : e.value)}: ${e.problems
+    .map((p) => `${p.key}: ${p.message}`)
+    .join('; ')}; start the server without it, or let a running server set it`
+
+// ---- the JSON -----------------------------------------------------------------------------------
+
+const Fd = intBetween(3, 65535, 'a file descriptor number from 3 to 65535 (0-2 are stdio)')
+const Pid = intBetween(1, 2 ** 31 - 1, 'a process id')
+const Generation = intBetween(1, 2 ** 31 - 1, 'a generation number of 1 or more')
+
+const SOCKET_ID = /^(\d{1,20}):(\d{1,20})$/
+const SocketIdFromString = new t.Type<SocketId, string>(
+  'device:inode, two decimal numbers',
+  (u): u is SocketId => typeof u === 'object' && u !== null && 'dev' in u && 'ino' in u,
+  (u, c) => {
+    const m = typeof u === 'string' ? SOCKET_ID.exec(u) : null
+    return m?.[1] !== undefined && m[2] !== undefined ? t.success({ dev: m[1], ino: m[2] }) : t.failure(u, c)
+  },
+  formatSocketId,
+)
+
+/** An optional field (t.type keeps error paths plain, where t.intersection would add its own indices). */
+const optional = <C extends t.Mixed>(c: C) => t.union([c, t.undefined], c.name)
+
+const ListenerJson = t.type({ bind: BindFromString, fd: Fd, socketId: optional(SocketIdFromString) })
+
+const NonEmpty = <C extends t.Mixed>(c: C) =>
+  t.refinement(t.readonlyArray(c), (a) => a.length > 0, `a non-empty list of ${c.name}`) as unknown as t.Type<
+    RNEA.ReadonlyNonEmptyArray<t.TypeOf<C>>,
+    readonly t.OutputOf<C>[]
+  >
+
+const InheritJson = t.type({
+  role: described<Role>('"successor" or "worker"', (u): u is Role => u === 'successor' || u === 'worker'),
+  generation: Generation,
+  parentPid: Pid,
+  restartSignal: described<RestartSignal>(`one of ${RESTART_SIGNALS.join(', ')}`, (u): u is RestartSignal => (RESTART_SIGNALS as readonly unknown[]).includes(u)),
+  channel: Fd,
+  listeners: NonEmpty(ListenerJson),
+  pidlock: optional(Fd),
+})
+
+/**
+ * Where a child finds what its parent passes: the listeners at fds 3, 4, ... in order, then the pidfile
+ * lock if there is one, then the channel.
+ */
+export const childLayout = (listeners: number, pidlock: boolean): { readonly listeners: readonly number[]; readonly pidlock: O.Option<number>; readonly channel: number } => {
+  const first = 3
+  const after = first + listeners
+  return {
+    listeners: Array.from({ length: listeners }, (_, i) => first + i),
+    pidlock: pidlock ? O.some(after) : O.none,
+    channel: pidlock ? after + 1 : after,
   }
 }
 
-export type Env = Readonly<Record<string, string | undefined>>
+// ---- reading and writing ----------------------------------------------------------------------------
 
-const REQUIRED = [ENV.listenFd, ENV.readyFd, ENV.generation, ENV.bind, ENV.parentPid] as const
+const malformed = (value: string, problems: RNEA.ReadonlyNonEmptyArray<Problem>): InheritError => ({ _tag: 'MalformedInheritance', value, problems })
 
-const int =
-  (min: number, max: number, expected: string) =>
-  (name: string, value: string): E.Either<InheritError, number> => {
-    const n = /^\d{1,10}$/.test(value) ? Number(value) : NaN
-    return n >= min && n <= max ? E.right(n) : E.left({ _tag: 'MalformedVariable', name, value, expected })
+const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<InheritError, Inherited> => {
+  const inherited: Inherited = {
+    role: j.role,
+    generation: j.generation,
+    parentPid: j.parentPid,
+    restartSignal: j.restartSignal,
+    channelFd: j.channel,
+    listeners: RNEA.map((l: t.TypeOf<typeof ListenerJson>): InheritedListener => ({ bind: l.bind, fd: l.fd, socketId: O.fromNullable(l.socketId) }))(j.listeners),
+    pidlockFd: O.fromNullable(j.pidlock),
   }
-
-const fd = int(3, 65535, 'a file descriptor number from 3 to 65535 (0-2 are stdio)')
-const generation = int(2, 2 ** 31 - 1, 'a generation number of 2 or more')
-const pid = int(1, 2 ** 31 - 1, 'a process id')
-
-const bindValue = (name: string, value: string): E.Either<InheritError, Bind> =>
-  E.mapLeft(() => ({ _tag: 'MalformedVariable' as const, name, value, expected: 'a bind address such as tcp://0.0.0.0:80 or unix:///run/app.sock' }))(
-    parseBind(value),
-  )
-
-const socketIdValue = (name: string, value: string): E.Either<InheritError, SocketId> => {
-  const m = /^(\d{1,20}):(\d{1,20})$/.exec(value)
-  return m?.[1] !== undefined && m[2] !== undefined
-    ? E.right({ dev: m[1], ino: m[2] })
-    : E.left({ _tag: 'MalformedVariable', name, value, expected: 'device:inode, two decimal numbers' })
+  const named: readonly (readonly [string, number])[] = [
+    ['channel', inherited.channelFd],
+    ...inherited.listeners.map((l, i) => [`listeners.${i}.fd`, l.fd] as const),
+    ...(O.isSome(inherited.pidlockFd) ? [['pidlock', inherited.pidlockFd.value] as const] : []),
+  ]
+  const twice = named.find(([, fd], i) => named.findIndex(([, other]) => other === fd) < i)
+  if (twice !== undefined) {
+    const first = named.find(([, fd]) => fd === twice[1])?.[0] ?? ''
+    return E.left(malformed(value, [{ key: twice[0], message: `fd ${twice[1]} is also ${first}: each fd has one meaning` }]))
+  }
+  if (j.role === 'successor' && j.generation < 2) return E.left(malformed(value, [{ key: 'generation', message: 'a successor is generation 2 or later' }]))
+  const repeated = inherited.listeners.findIndex((l, i) => inherited.listeners.findIndex((m) => formatBind(m.bind) === formatBind(l.bind)) < i)
+  if (repeated >= 0) return E.left(malformed(value, [{ key: `listeners.${repeated}.bind`, message: 'the address is given twice' }]))
+  return E.right(inherited)
 }
 
-const signalValue = (name: string, value: string | undefined): E.Either<InheritError, RestartSignal> =>
-  value === undefined
-    ? E.right('SIGUSR1')
-    : isRestartSignal(value)
-      ? E.right(value)
-      : E.left({ _tag: 'MalformedVariable', name, value, expected: 'SIGUSR1, SIGUSR2 or SIGHUP' })
-
-const readPresent = (env: Env, present: readonly string[]): E.Either<InheritError, Inherited> => {
-  const missing = REQUIRED.find((k) => env[k] === undefined)
-  if (missing !== undefined) return E.left({ _tag: 'MissingVariable', name: missing, present })
-  const get = (k: string): string => env[k] ?? ''
-  return pipe(
-    E.Do,
-    E.bind('listenFd', () => fd(ENV.listenFd, get(ENV.listenFd))),
-    E.bind('readyFd', () => fd(ENV.readyFd, get(ENV.readyFd))),
-    E.bind('generation', () => generation(ENV.generation, get(ENV.generation))),
-    E.bind('bind', () => bindValue(ENV.bind, get(ENV.bind))),
-    E.bind('parentPid', () => pid(ENV.parentPid, get(ENV.parentPid))),
-    E.bind('restartSignal', () => signalValue(ENV.restartSignal, env[ENV.restartSignal])),
-    E.bind('socketId', ({ bind }) => {
-      const raw = env[ENV.socketId]
-      if (raw !== undefined) return E.map((id: SocketId) => O.some(id))(socketIdValue(ENV.socketId, raw))
-      return bind._tag === 'Unix'
-        ? E.left<InheritError, O.Option<SocketId>>({ _tag: 'MissingVariable', name: ENV.socketId, present })
-        : E.right(O.none)
-    }),
-    E.filterOrElse(
-      (i) => i.listenFd !== i.readyFd,
-      (i): InheritError => ({ _tag: 'SameFd', fd: i.listenFd }),
-    ),
-  )
-}
-
-/** `none` when this process was started by hand; `some` when a running server started it as its successor. */
+/** `none` when this process was started by hand; `some` when a running server started it. */
 export const readInherited = (env: Env): E.Either<InheritError, O.Option<Inherited>> => {
-  const present = REQUIRED.filter((k) => env[k] !== undefined)
-  return present.length === 0 ? E.right(O.none) : E.map((i: Inherited) => O.some(i))(readPresent(env, present))
+  const value = env[INHERIT_ENV]
+  if (value === undefined) return E.right(O.none)
+  return pipe(
+    E.tryCatch(
+      (): unknown => JSON.parse(value),
+      (err) => malformed(value, [{ key: '(value)', message: `is not JSON: ${err instanceof Error ? err.message : String(err)}` }]),
+    ),
+    E.flatMap((json) => E.mapLeft((errors: t.Errors) => malformed(value, problemsOf()(errors)))(InheritJson.decode(json))),
+    E.flatMap((j) => fromJson(value, j)),
+    E.map(O.some),
+  )
 }
 
-/** What a parent puts in its successor's environment. `readInherited(inheritEnv(i))` gives `i` back. */
+/** What a parent puts in the environment of a process it starts. `readInherited(inheritEnv(i))` gives `i` back. */
 export const inheritEnv = (i: Inherited): Record<string, string> => ({
-  [ENV.listenFd]: String(i.listenFd),
-  [ENV.readyFd]: String(i.readyFd),
-  [ENV.generation]: String(i.generation),
-  [ENV.bind]: formatBind(i.bind),
-  [ENV.parentPid]: String(i.parentPid),
-  [ENV.restartSignal]: i.restartSignal,
-  ...(O.isSome(i.socketId) ? { [ENV.socketId]: `${i.socketId.value.dev}:${i.socketId.value.ino}` } : {}),
+  [INHERIT_ENV]: JSON.stringify({
+    role: i.role,
+    generation: i.generation,
+    parentPid: i.parentPid,
+    restartSignal: i.restartSignal,
+    channel: i.channelFd,
+    listeners: i.listeners.map((l) => ({ bind: formatBind(l.bind), fd: l.fd, ...(O.isSome(l.socketId) ? { socketId: formatSocketId(l.socketId.value) } : {}) })),
+    ...(O.isSome(i.pidlockFd) ? { pidlock: i.pidlockFd.value } : {}),
+  }),
 })

@@ -58,7 +58,8 @@ export const initial: State = { _tag: 'Listening', connections: C.empty, attempt
 
 export type SuccessorFailure =
   | { readonly _tag: 'SpawnFailed'; readonly message: string }
-  | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null }
+  /** `reason`: what the successor said on its channel before it exited, if anything. */
+  | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null; readonly reason: string | null }
   | { readonly _tag: 'TimedOut'; readonly afterMs: number }
   | { readonly _tag: 'CrashedAfterReady'; readonly code: number | null; readonly signal: string | null }
 
@@ -120,8 +121,10 @@ export const describeFailure = (f: SuccessorFailure): string => {
   switch (f._tag) {
     case 'SpawnFailed':
       return `could not be started: ${f.message}`
-    case 'Exited':
-      return f.signal !== null ? `was killed by ${f.signal} before it was ready` : `exited with code ${String(f.code)} before it was ready`
+    case 'Exited': {
+      const how = f.signal !== null ? `was killed by ${f.signal} before it was ready` : `exited with code ${String(f.code)} before it was ready`
+      return f.reason !== null ? `${how} (${f.reason})` : how
+    }
     case 'TimedOut':
       return `was not ready within ${f.afterMs} ms`
     case 'CrashedAfterReady':
@@ -134,7 +137,7 @@ const failureFields = (f: SuccessorFailure): Fields => {
     case 'SpawnFailed':
       return { failure: 'spawn-failed', error: f.message }
     case 'Exited':
-      return { failure: 'exited', exitCode: f.code, signal: f.signal }
+      return { failure: 'exited', exitCode: f.code, signal: f.signal, ...(f.reason !== null ? { reason: f.reason } : {}) }
     case 'TimedOut':
       return { failure: 'timed-out', timeoutMs: f.afterMs }
     case 'CrashedAfterReady':

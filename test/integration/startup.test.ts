@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { ENV } from '../../src/core/inherit'
+import { INHERIT_ENV } from '../../src/core/inherit'
 import { ServerProcess, type SpawnOptions, tempDir, testEnv, unprivileged, writeJson } from '../support/harness'
 
 interface Refusal {
@@ -148,32 +148,39 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
 })
 
 describe('a malformed inherited-socket environment', { timeout: 120_000 }, () => {
-  const inheritEnv = (dir: string, overrides: Record<string, string>): NodeJS.ProcessEnv => ({
+  /** What a restart passes: the listener at fd 3, the channel at fd 4 (`overrides` replace fields). */
+  const inheritEnv = (dir: string, overrides: Record<string, unknown>): NodeJS.ProcessEnv => ({
     ...testEnv(),
-    [ENV.listenFd]: '3',
-    [ENV.readyFd]: '4',
-    [ENV.generation]: '2',
-    [ENV.bind]: `unix://${dir}/echo.sock`,
-    [ENV.socketId]: '1:1',
-    [ENV.parentPid]: String(process.pid),
-    ...overrides,
+    [INHERIT_ENV]: JSON.stringify({
+      role: 'successor',
+      generation: 2,
+      parentPid: process.pid,
+      restartSignal: 'SIGUSR1',
+      channel: 4,
+      listeners: [{ bind: `unix://${dir}/echo.sock`, fd: 3, socketId: '1:1' }],
+      ...overrides,
+    }),
   })
   const config = (dir: string): Record<string, unknown> => ({ bind: `unix://${dir}/echo.sock`, pidfilePath: path.join(dir, 'echo.pid') })
 
-  it('garbage in a variable', () =>
+  it('garbage in a field', () =>
     withDir((dir) =>
       refuses(dir, {
         config: config(dir),
-        options: { env: inheritEnv(dir, { [ENV.listenFd]: 'three' }) },
-        message: /inherited-socket environment is malformed: UNINTERRUPTIBLE_LISTEN_FD="three", expected a file descriptor number from 3 to 65535/,
+        options: { env: inheritEnv(dir, { listeners: [{ bind: `unix://${dir}/echo.sock`, fd: 'three' }] }) },
+        message: /inherited-socket environment is malformed: UNINTERRUPTIBLE_INHERIT=.*: listeners\.0\.fd: got "three", expected a file descriptor number from 3 to 65535/,
       }),
     ))
 
-  it('a variable missing', () =>
-    withDir((dir) => {
-      const { [ENV.readyFd]: _dropped, ...env } = inheritEnv(dir, {})
-      return refuses(dir, { config: config(dir), options: { env }, message: /UNINTERRUPTIBLE_READY_FD is missing while/ })
-    }))
+  it('a field missing', () =>
+    withDir((dir) =>
+      refuses(dir, { config: config(dir), options: { env: inheritEnv(dir, { channel: undefined }) }, message: /channel: got undefined, expected a file descriptor number/ }),
+    ))
+
+  it('not JSON', () =>
+    withDir((dir) =>
+      refuses(dir, { config: config(dir), options: { env: { ...testEnv(), [INHERIT_ENV]: 'fd=3' } }, message: /UNINTERRUPTIBLE_INHERIT="fd=3": \(value\): is not JSON/ }),
+    ))
 
   it('an fd that is not a socket', () =>
     withDir(async (dir) => {
@@ -193,7 +200,7 @@ describe('a malformed inherited-socket environment', { timeout: 120_000 }, () =>
     withDir((dir) =>
       refuses(dir, {
         config: config(dir),
-        options: { env: inheritEnv(dir, { [ENV.listenFd]: '900', [ENV.readyFd]: '901' }) },
+        options: { env: inheritEnv(dir, { listeners: [{ bind: `unix://${dir}/echo.sock`, fd: 900 }], channel: 901 }) },
         message: /cannot use the inherited listening socket \(fd 900\): it is not open/,
       }),
     ))
@@ -202,7 +209,7 @@ describe('a malformed inherited-socket environment', { timeout: 120_000 }, () =>
     withDir((dir) =>
       refuses(dir, {
         config: config(dir),
-        options: { env: inheritEnv(dir, { [ENV.readyFd]: '901' }), extraFds: ['pipe'] },
+        options: { env: inheritEnv(dir, { channel: 901 }), extraFds: ['pipe'] },
         message: /cannot use the inherited readiness pipe \(fd 901\): it is not open: the start command did not pass it on .*; it is set up by a restart/,
       }),
     ))
@@ -224,9 +231,9 @@ describe('a malformed inherited-socket environment', { timeout: 120_000 }, () =>
   it('a bind that differs from the config', () =>
     withDir((dir) =>
       refuses(dir, {
-        config: { ...config(dir), bind: `unix://${dir}/other.sock` },
+        config: { ...config(dir), bind: [`unix://${dir}/other.sock`, 'tcp://127.0.0.1:0'] },
         options: { env: inheritEnv(dir, {}) },
-        message: /the config's bind changed from unix:\/\/.*\/echo\.sock to unix:\/\/.*\/other\.sock; a restart keeps the listening socket, so it cannot change the address: stop the server and start it again instead/,
+        message: /the config's bind changed: it adds unix:\/\/.*\/other\.sock, tcp:\/\/127\.0\.0\.1:0 and removes unix:\/\/.*\/echo\.sock; a restart keeps the listening sockets, so it cannot change the addresses: stop the server and start it again instead/,
       }),
     ))
 })

@@ -36,8 +36,8 @@ describe('UNIX socket files', { timeout: 120_000 }, () => {
     let third: ServerProcess | undefined
     try {
       await first.event(first.pid, 'listening')
-      // a second server on the same path is refused, and the first keeps serving
-      second = ServerProcess.echo(config)
+      // a second server on the same path (with a pidfile of its own) is refused, and the first keeps serving
+      second = ServerProcess.echo(writeJson(path.join(dir, 'second.json'), { bind: `unix://${sock}`, pidfilePath: path.join(dir, 'second.pid') }))
       assert.equal((await second.closed).code, 1)
       assert.match(second.text.join('\n'), /address in use: cannot listen on unix:\/\/.*echo\.sock: a live server accepts connections on this socket/)
       assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('first'), 30_000), { ok: true })

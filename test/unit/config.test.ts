@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
-import { tcp, unix } from '../../src/core/bind'
+import { type Bind, tcp, unix } from '../../src/core/bind'
 import { type Config, decodeConfig, describeConfigError } from '../../src/core/config'
 
-const defaults = (bind: Config['bind']): Config => ({
-  bind,
+const defaults = (bind: Bind): Config => ({
+  binds: [bind],
   startCommand: O.none,
   pidfilePath: O.none,
   logPath: O.none,
@@ -46,7 +46,7 @@ describe('decodeConfig', () => {
     assert.deepStrictEqual(
       r,
       E.right({
-        bind: unix('/tmp/echo.sock'),
+        binds: [unix('/tmp/echo.sock')],
         startCommand: O.some('node dist/examples/echo.js examples/echo.json'),
         pidfilePath: O.some('/tmp/echo.pid'),
         logPath: O.some('/tmp/echo.log'),
@@ -77,6 +77,13 @@ describe('decodeConfig', () => {
     assert.deepStrictEqual(r, E.right({ ...defaults(tcp('::1', 1)), pidfilePath: O.some('a.pid') }))
   })
 
+  it('takes a list of addresses, in their order', () => {
+    assert.deepStrictEqual(
+      decodeConfig({ bind: ['tcp://127.0.0.1:80', 'unix:///run/a.sock'] }, {}),
+      E.right({ ...defaults(tcp('127.0.0.1', 80)), binds: [tcp('127.0.0.1', 80), unix('/run/a.sock')] }),
+    )
+  })
+
   it('accepts the socket mode written as 660, 0660 or 0o660', () => {
     for (const socketMode of ['660', '0660', '0o660']) {
       const r = decodeConfig({ bind: 'unix:///tmp/a', socketMode }, {})
@@ -91,7 +98,10 @@ describe('decodeConfig rejects, naming the key and what was expected', () => {
     ['no bind and no PORT', {}, {}, /bind: is missing: expected an address: tcp:\/\/host:port.*or a PORT environment variable/],
     ['a bad PORT', {}, { PORT: 'eighty' }, /bind: is not set, and PORT="eighty" is not a port: expected a whole number from 0 to 65535/],
     ['a bad bind', { bind: 'localhost:80' }, {}, /bind: "localhost:80" is not an address: expected tcp:\/\/host:port/],
-    ['a bind that is not a string', { bind: 80 }, {}, /bind: got 80, expected an address/],
+    ['a bind that is not a string', { bind: 80 }, {}, /bind: got 80, expected an address: .*, or a non-empty list of addresses/],
+    ['an empty bind list', { bind: [] }, {}, /bind: is an empty list: expected an address/],
+    ['a bad address in a list', { bind: ['tcp://a:1', 'b:2'] }, {}, /bind\.1: "b:2" is not an address/],
+    ['an address given twice', { bind: ['tcp://a:1', 'unix:///s', 'tcp://a:1'] }, {}, /bind\.2: tcp:\/\/a:1 is also bind\.0: each address may be given once/],
     ['an empty startCommand', { bind: 'tcp://a:1', startCommand: ' ' }, {}, /startCommand: got " ", expected a non-empty string/],
     ['a pidfilePath that is not a string', { bind: 'tcp://a:1', pidfilePath: true }, {}, /pidfilePath: got true, expected a non-empty string/],
     ['an empty logPath', { bind: 'tcp://a:1', logPath: '' }, {}, /logPath: got "", expected a non-empty string/],

@@ -4,88 +4,121 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import fc from 'fast-check'
 import { tcp, unix } from '../../src/core/bind'
-import { describeInheritError, ENV, type Env, type Inherited, inheritEnv, readInherited } from '../../src/core/inherit'
+import { childLayout, describeInheritError, type Env, INHERIT_ENV, type Inherited, inheritEnv, readInherited } from '../../src/core/inherit'
 import { RESTART_SIGNALS } from '../../src/core/signal'
 
-const tcpChild: Env = {
-  [ENV.listenFd]: '3',
-  [ENV.readyFd]: '4',
-  [ENV.generation]: '2',
-  [ENV.bind]: 'tcp://0.0.0.0:6789',
-  [ENV.parentPid]: '1234',
+const tcpChild = {
+  role: 'successor',
+  generation: 2,
+  parentPid: 1234,
+  restartSignal: 'SIGUSR1',
+  channel: 4,
+  listeners: [{ bind: 'tcp://0.0.0.0:6789', fd: 3 }],
 }
+const env = (value: unknown): Env => ({ [INHERIT_ENV]: typeof value === 'string' ? value : JSON.stringify(value) })
 
 describe('readInherited', () => {
-  it('is none when no variable is set (started by hand)', () => {
+  it('is none when the variable is not set (started by hand)', () => {
     assert.deepStrictEqual(readInherited({ PATH: '/bin', PORT: '80' }), E.right(O.none))
   })
 
-  it('reads a TCP successor environment', () => {
+  it('reads a TCP successor', () => {
     assert.deepStrictEqual(
-      readInherited(tcpChild),
+      readInherited(env(tcpChild)),
       E.right(
         O.some<Inherited>({
-          listenFd: 3,
-          readyFd: 4,
+          role: 'successor',
           generation: 2,
-          bind: tcp('0.0.0.0', 6789),
-          socketId: O.none,
           parentPid: 1234,
           restartSignal: 'SIGUSR1',
+          channelFd: 4,
+          listeners: [{ bind: tcp('0.0.0.0', 6789), fd: 3, socketId: O.none }],
+          pidlockFd: O.none,
         }),
       ),
     )
   })
 
-  it('reads a UNIX successor environment with its socket identity', () => {
-    const env = { ...tcpChild, [ENV.bind]: 'unix:///tmp/s.sock', [ENV.socketId]: '2049:18446744073709551615', [ENV.restartSignal]: 'SIGHUP' }
-    const r = readInherited(env)
+  it('reads several listeners with their socket identities, and the pidfile lock', () => {
+    const r = readInherited(
+      env({
+        ...tcpChild,
+        restartSignal: 'SIGHUP',
+        channel: 6,
+        pidlock: 5,
+        listeners: [
+          { bind: 'tcp://[::1]:80', fd: 3 },
+          { bind: 'unix:///tmp/s.sock', fd: 4, socketId: '2049:18446744073709551615' },
+        ],
+      }),
+    )
     assert.ok(E.isRight(r) && O.isSome(r.right))
-    assert.deepStrictEqual(r.right.value.bind, unix('/tmp/s.sock'))
-    assert.deepStrictEqual(r.right.value.socketId, O.some({ dev: '2049', ino: '18446744073709551615' }))
+    assert.deepStrictEqual(r.right.value.listeners, [
+      { bind: tcp('::1', 80), fd: 3, socketId: O.none },
+      { bind: unix('/tmp/s.sock'), fd: 4, socketId: O.some({ dev: '2049', ino: '18446744073709551615' }) },
+    ])
+    assert.deepStrictEqual(r.right.value.pidlockFd, O.some(5))
     assert.equal(r.right.value.restartSignal, 'SIGHUP')
   })
 
-  const rejections: readonly [string, Env, RegExp][] = [
-    ['a partial environment', { [ENV.listenFd]: '3' }, /UNINTERRUPTIBLE_READY_FD is missing while UNINTERRUPTIBLE_LISTEN_FD is set/],
-    ['a garbage fd', { ...tcpChild, [ENV.listenFd]: 'three' }, /UNINTERRUPTIBLE_LISTEN_FD="three", expected a file descriptor number from 3 to 65535/],
-    ['a stdio fd', { ...tcpChild, [ENV.listenFd]: '1' }, /expected a file descriptor number from 3/],
-    ['a negative fd', { ...tcpChild, [ENV.readyFd]: '-4' }, /UNINTERRUPTIBLE_READY_FD="-4"/],
-    ['equal fds', { ...tcpChild, [ENV.readyFd]: '3' }, /both 3; they must differ/],
-    ['generation 1', { ...tcpChild, [ENV.generation]: '1' }, /expected a generation number of 2 or more/],
-    ['a bad bind', { ...tcpChild, [ENV.bind]: 'localhost:80' }, /UNINTERRUPTIBLE_BIND="localhost:80", expected a bind address/],
-    ['a UNIX bind without identity', { ...tcpChild, [ENV.bind]: 'unix:///tmp/s.sock' }, /UNINTERRUPTIBLE_SOCKET_ID is missing/],
-    ['a malformed identity', { ...tcpChild, [ENV.socketId]: '12-34' }, /expected device:inode/],
-    ['an unknown signal', { ...tcpChild, [ENV.restartSignal]: 'SIGKILL' }, /expected SIGUSR1, SIGUSR2 or SIGHUP/],
-    ['a bad parent pid', { ...tcpChild, [ENV.parentPid]: '0' }, /expected a process id/],
+  const rejections: readonly [string, unknown, RegExp][] = [
+    ['not JSON', 'listen=3', /UNINTERRUPTIBLE_INHERIT="listen=3": \(value\): is not JSON/],
+    ['a missing field', { ...tcpChild, channel: undefined }, /channel: got undefined, expected a file descriptor number from 3 to 65535/],
+    ['a garbage fd', { ...tcpChild, listeners: [{ bind: 'tcp://0.0.0.0:80', fd: 'three' }] }, /listeners\.0\.fd: got "three", expected a file descriptor number from 3 to 65535/],
+    ['a stdio fd', { ...tcpChild, channel: 1 }, /channel: got 1, expected a file descriptor number from 3/],
+    ['one fd with two meanings', { ...tcpChild, channel: 3 }, /listeners\.0\.fd: fd 3 is also channel: each fd has one meaning/],
+    ['no listener', { ...tcpChild, listeners: [] }, /listeners: got \[\], expected a non-empty list/],
+    ['a successor of generation 1', { ...tcpChild, generation: 1 }, /generation: a successor is generation 2 or later/],
+    ['an unknown role', { ...tcpChild, role: 'boss' }, /role: got "boss", expected "successor" or "worker"/],
+    ['a bad bind', { ...tcpChild, listeners: [{ bind: 'localhost:80', fd: 3 }] }, /listeners\.0\.bind: "localhost:80" is not an address/],
+    ['one address twice', { ...tcpChild, listeners: [{ bind: 'tcp://0.0.0.0:80', fd: 3 }, { bind: 'tcp://0.0.0.0:80', fd: 5 }] }, /listeners\.1\.bind: the address is given twice/],
+    ['a malformed identity', { ...tcpChild, listeners: [{ bind: 'unix:///s', fd: 3, socketId: '12-34' }] }, /expected device:inode/],
+    ['an unknown signal', { ...tcpChild, restartSignal: 'SIGKILL' }, /restartSignal: got "SIGKILL", expected one of SIGUSR1, SIGUSR2, SIGHUP/],
+    ['a bad parent pid', { ...tcpChild, parentPid: 0 }, /parentPid: got 0, expected a process id/],
   ]
-  for (const [name, env, message] of rejections) {
+  for (const [name, value, message] of rejections) {
     it(`rejects ${name} with a clear message`, () => {
-      const r = readInherited(env)
+      const r = readInherited(env(value))
       assert.ok(E.isLeft(r), `expected a rejection, got ${JSON.stringify(r)}`)
       assert.match(describeInheritError(r.left), message)
     })
   }
 
   it('reads back whatever inheritEnv wrote', () => {
-    const inherited: fc.Arbitrary<Inherited> = fc
+    const listener = fc
       .record({
-        listenFd: fc.integer({ min: 3, max: 65535 }),
-        readyFd: fc.integer({ min: 3, max: 65535 }),
-        generation: fc.integer({ min: 2, max: 2 ** 31 - 1 }),
-        parentPid: fc.integer({ min: 1, max: 4194304 }),
-        restartSignal: fc.constantFrom(...RESTART_SIGNALS),
         unixPath: fc.option(fc.stringMatching(/^\/[a-z0-9/._-]{1,40}[a-z0-9]$/), { nil: undefined }),
+        owned: fc.boolean(),
         dev: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
         ino: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
         port: fc.integer({ min: 0, max: 65535 }),
       })
-      .filter((r) => r.listenFd !== r.readyFd)
-      .map(({ unixPath, dev, ino, port, ...rest }) => ({
-        ...rest,
+      .map(({ unixPath, owned, dev, ino, port }) => ({
         bind: unixPath === undefined ? tcp('127.0.0.1', port) : unix(unixPath),
-        socketId: unixPath === undefined ? O.none : O.some({ dev: String(dev), ino: String(ino) }),
+        socketId: unixPath !== undefined && owned ? O.some({ dev: String(dev), ino: String(ino) }) : O.none,
       }))
+    const inherited: fc.Arbitrary<Inherited> = fc
+      .record({
+        role: fc.constantFrom('successor' as const, 'worker' as const),
+        generation: fc.integer({ min: 2, max: 2 ** 31 - 1 }),
+        parentPid: fc.integer({ min: 1, max: 4194304 }),
+        restartSignal: fc.constantFrom(...RESTART_SIGNALS),
+        listeners: fc.uniqueArray(listener, { minLength: 1, maxLength: 4, selector: (l) => JSON.stringify(l.bind) }),
+        pidlock: fc.boolean(),
+      })
+      .map(({ listeners, pidlock, ...rest }) => {
+        const layout = childLayout(listeners.length, pidlock)
+        const [first, ...others] = listeners.map((l, i) => ({ ...l, fd: layout.listeners[i] ?? 0 }))
+        if (first === undefined) throw new Error('minLength 1')
+        return { ...rest, listeners: [first, ...others], channelFd: layout.channel, pidlockFd: layout.pidlock }
+      })
     fc.assert(fc.property(inherited, (i) => assert.deepStrictEqual(readInherited(inheritEnv(i)), E.right(O.some(i)))))
+  })
+})
+
+describe('childLayout', () => {
+  it('puts the listeners from fd 3, then the pidfile lock, then the channel', () => {
+    assert.deepStrictEqual(childLayout(2, true), { listeners: [3, 4], pidlock: O.some(5), channel: 6 })
+    assert.deepStrictEqual(childLayout(1, false), { listeners: [3], pidlock: O.none, channel: 4 })
   })
 })

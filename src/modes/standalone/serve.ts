@@ -1,71 +1,32 @@
 /**
- * serve: the composition. One TaskEither pipeline (read and decode the config, read the inheritance,
- * open the log, acquire the listener, write the pidfile, tell the parent we are ready) that ends in the
- * running lifecycle and completes when this process has stopped.
+ * Standalone mode: the process that serves also restarts itself. One TaskEither pipeline (take the
+ * pidfile lock, acquire the listeners or check the inherited ones, write the pidfile, tell the parent we
+ * are ready) that ends in the running lifecycle and completes when this process has stopped.
  */
 import * as net from 'node:net'
-import * as path from 'node:path'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
-import { type Config, decodeConfig } from '../../core/config'
-import { type Inherited, readInherited } from '../../core/inherit'
+import { formatBind } from '../../core/bind'
+import type { Config } from '../../core/config'
+import type { Inherited } from '../../core/inherit'
 import { type Event, initial } from '../../core/lifecycle'
 import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
 import { describeServeError, type ServeError } from '../../errors'
-import { inheritedEnv } from '../../shell/os/boot'
-import { type ConfigInput, readConfigSource } from '../../shell/configSource'
-import { type Connections, trackConnections } from '../../shell/protocol/connections'
-import { interpret } from './interpreter'
-import { acquire, checkInherited, type Listener, removeOwnSocketFile } from '../../shell/listener/listener'
-import { type Log, openLog } from '../../shell/log/logger'
-import { removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
-import type { Protocol } from '../../shell/protocol/protocol'
-import { describeReadyError, signalReady } from '../../shell/os/readiness'
-import { createRuntime, type Runtime } from '../../shell/runtime'
+import { bindAll, checkInherited, type Listener, type Listeners, release, takeAll } from '../../shell/listener'
+import { describeReadyError, reportFailed, reportReady } from '../../shell/os/channel'
+import { readPidfile, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
+import { inheritPidlock, type Pidlock, takePidlock } from '../../shell/os/pidlock'
 import * as signals from '../../shell/os/signals'
+import { type Connections, trackConnections } from '../../shell/protocol/connections'
+import type { Protocol } from '../../shell/protocol/protocol'
+import { createRuntime, type Runtime } from '../../shell/runtime'
+import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
+import { interpret } from './interpreter'
 import { liveCapabilities } from './wiring'
-
-export interface Stopped {
-  /** The exit code this process should end with: 0 after a drain, 128+n after a second stop signal. */
-  readonly code: number
-}
-
-interface Prepared {
-  readonly config: Config
-  readonly inherited: O.Option<Inherited>
-  readonly generation: number
-  readonly log: Log
-  readonly pidfile: O.Option<string>
-}
-
-const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
-  pipe(
-    TE.Do,
-    TE.tap(() => TE.fromIO(() => signals.listen(STOP_SIGNALS))),
-    TE.bindW('json', () => readConfigSource(input)),
-    TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
-    TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
-    TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
-    TE.bindW('log', ({ config, generation }) =>
-      TE.fromEither(openLog({ level: config.logLevel, logPath: O.map((p: string) => path.resolve(p))(config.logPath), generation })),
-    ),
-    TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
-  )
-
-const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
-  O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
-
-/** Undoes a listener acquired by a start-up that then failed: the socket file goes only if it is ours. */
-const release = (listener: Listener): T.Task<void> =>
-  pipe(
-    removeOwnSocketFile(listener),
-    T.map(() => {
-      listener.server.close()
-    }),
-  )
 
 const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
   (STOP_SIGNALS as readonly string[]).includes(signal)
@@ -74,16 +35,21 @@ const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
       ? O.some({ _tag: 'RestartRequested', signal })
       : O.none
 
-/** The signal listeners given back when `serve` is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
-const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIGHUP']
+const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): Record<string, unknown> => ({
+  event: 'listening',
+  bind: RNEA.head(listeners).address,
+  ...(listeners.length > 1 ? { binds: listeners.map((l) => l.address) } : {}),
+  inherited: RNEA.head(listeners).inherited,
+  ...(O.isSome(inherited) ? { parentPid: inherited.value.parentPid } : {}),
+})
 
-/** Starts the lifecycle on an acquired listener; completes when the Exit effect has run. */
+/** Starts the lifecycle on acquired listeners; completes when the Exit effect has run. */
 const run =
-  (p: Prepared, listener: Listener, runtime: Runtime, protocol: Protocol, connections: Connections): T.Task<Stopped> =>
+  (p: Prepared, listeners: Listeners, pidlock: Pidlock, runtime: Runtime, protocol: Protocol, connections: Connections): T.Task<Stopped> =>
   () =>
     new Promise((resolve) => {
       const { log, config } = p
-      listener.server.on('error', (err) => log.error({ event: 'accept-error', err }, `accepting a connection failed: ${err.message}`))
+      for (const l of listeners) l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
       const onSignal = (signal: NodeJS.Signals): void =>
         O.match(
           () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
@@ -96,7 +62,8 @@ const run =
       const exec = interpret(
         liveCapabilities({
           ...p,
-          listener,
+          listeners,
+          pidlock,
           dispatch: runtime.dispatch,
           connections,
           protocol,
@@ -118,11 +85,12 @@ const run =
         if (signal === config.restartSignal) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
         else onSignal(signal)
       }
-      const ready = O.isSome(p.inherited) ? O.some(signalReady(p.inherited.value.readyFd)) : O.none
-      // after the ready byte: the first line written loads the logging library, off the handoff's critical path
+      const ready = O.map((i: Inherited) => reportReady(i.channelFd, false))(p.inherited)
+      // after the ready line: the first line written loads the logging library, off the handoff's critical path
+      const head = RNEA.head(listeners)
       log.info(
-        { event: 'listening', bind: listener.address, inherited: listener.inherited, ...(O.isSome(p.inherited) ? { parentPid: p.inherited.value.parentPid } : {}) },
-        `listening on ${listener.address} (${listener.inherited ? 'inherited socket' : 'bound'})`,
+        listeningFields(listeners, p.inherited),
+        `listening on ${listeners.map((l) => l.address).join(', ')} (${head.inherited ? 'inherited socket' : 'bound'}${listeners.length > 1 ? 's' : ''})`,
       )
       if (O.isSome(ready) && E.isLeft(ready.value)) {
         log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
@@ -136,42 +104,51 @@ const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const STALLED: Event = { _tag: 'DrainStalled' }
 
 /** Builds the protocol once the config is known and the log is open. */
-export type MakeProtocol = (log: Log, config: Config) => Protocol
+export type MakeProtocol = (log: Prepared['log'], config: Config) => Protocol
 
-type Go = (listener: Listener) => T.Task<Stopped>
+type Go = (listeners: Listeners, pidlock: Pidlock) => T.Task<Stopped>
 
-/**
- * One turn of the event loop, taken just before the pidfile is written. A signal is handed to JavaScript
- * only in the poll phase; this turn makes sure every signal that reached the process before its pidfile
- * named it is in our queue, and nothing sent after is. From the pidfile on, signals are acted on (so
- * `kill -USR1 $(cat pidfile)` always works); restart signals from before are ignored, and a successor
- * with a stop from before does not take over.
- */
-const settleSignals: TE.TaskEither<never, void> = TE.fromTask(() => new Promise<void>((resolve) => setImmediate(resolve)))
+const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
+  O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
 
-/** The first generation binds, then writes the pidfile; if that fails, the bind is undone. */
-const startFirst = (p: Prepared, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
+const NO_LOCK: Pidlock = { fd: O.none, release: () => undefined }
+
+/** Undoes the listeners and lock of a start-up that then failed: socket files go only if they are ours. */
+const releaseAll =
+  (listeners: readonly Listener[], pidlock: Pidlock): T.Task<void> =>
+  async () => {
+    for (const l of listeners) await release(l)()
+    pidlock.release()
+  }
+
+/** The first generation takes the pidfile's lock, binds, then writes the pidfile; if that fails, all is undone. */
+const startFirst = (p: Prepared, makeServer: () => net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
   pipe(
-    acquire(server, {
-      bind: p.config.bind,
-      inherited: O.none,
-      socketMode: p.config.socketMode,
-      onStale: () => p.log.warn({ event: 'stale-socket' }, 'replacing a stale socket file nobody answers on'),
-    }),
+    TE.Do,
+    TE.bindW('pidlock', () => (O.isSome(p.pidfile) ? TE.fromEither(takePidlock(p.pidfile.value, readPidfile)) : TE.right(NO_LOCK))),
+    TE.bindW('listeners', ({ pidlock }) =>
+      pipe(
+        bindAll(makeServer, p.config.binds, {
+          socketMode: p.config.socketMode,
+          onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+        }),
+        TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
+      ),
+    ),
     TE.tap(() => settleSignals),
-    TE.tap((listener) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => release(listener)))),
-    TE.flatMapTask(go),
+    TE.tap(({ listeners, pidlock }) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock)))),
+    TE.flatMapTask(({ listeners, pidlock }) => go(listeners, pidlock)),
   )
 
 /**
- * A successor checks its socket and writes the pidfile before it listens: once it listens it must not
+ * A successor checks its sockets and writes the pidfile before it listens: once it listens it must not
  * fail, or it would drop what it had accepted. A stop that reached it while it was starting means it must
- * not take over: it exits without listening, and never touches the shared socket file. From the pidfile
- * to the ready byte there is no turn of the event loop, so no signal comes in between.
+ * not take over: it exits without listening, and never touches the shared socket files. From the pidfile
+ * to the ready line there is no turn of the event loop, so no signal comes in between.
  */
-const startSuccessor = (p: Prepared, inherited: Inherited, server: net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
+const startSuccessor = (p: Prepared, inherited: Inherited, makeServer: () => net.Server, go: Go): TE.TaskEither<ServeError, Stopped> =>
   pipe(
-    TE.fromEither(checkInherited(inherited, p.config.bind)),
+    TE.fromEither(checkInherited(inherited, p.config.binds)),
     TE.flatMap(() => settleSignals),
     TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
       if (signals.hasQueued(STOP_SIGNALS)) {
@@ -181,49 +158,24 @@ const startSuccessor = (p: Prepared, inherited: Inherited, server: net.Server, g
       }
       return pipe(
         writeOwnPidfile(p),
-        TE.flatMap(() => acquire(server, { bind: p.config.bind, inherited: O.some(inherited), socketMode: p.config.socketMode, onStale: () => undefined })),
+        TE.flatMap(() => takeAll(makeServer, inherited, p.config.socketMode)),
         TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
-        TE.flatMapTask(go),
+        TE.flatMapTask((listeners) => go(listeners, inheritPidlock(inherited.pidlockFd))),
       )
     }),
   )
 
-const start = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+/** Serves in this process, restarting by handing over to a successor. */
+export const standalone = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const runtime = createRuntime(initial, (effect, error) =>
     p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
   )
   const protocol = makeProtocol(p.log, p.config)
   const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
-  const server = net.createServer(protocol.serverOptions)
-  server.on('connection', connections.onConnection)
-  const go: Go = (listener) => run(p, listener, runtime, protocol, connections)
-  return O.isSome(p.inherited) ? startSuccessor(p, p.inherited.value, server, go) : startFirst(p, server, go)
+  const makeServer = (): net.Server => net.createServer(protocol.serverOptions, connections.onConnection)
+  const go: Go = (listeners, pidlock) => run(p, listeners, pidlock, runtime, protocol, connections)
+  if (O.isNone(p.inherited)) return startFirst(p, makeServer, go)
+  const inherited = p.inherited.value
+  // a successor that cannot start says why to its parent, which logs it with the failure
+  return TE.tapError(startSuccessor(p, inherited, makeServer, go), (e) => TE.fromIO(() => reportFailed(inherited.channelFd, describeServeError(e))))
 }
-
-/** Serves with a given protocol; the TaskEither completes when this process has stopped. */
-export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> =>
-  pipe(
-    prepare(input),
-    TE.tapError(() => TE.fromIO(() => signals.unlisten(OWN_SIGNALS))),
-    TE.flatMap((p) =>
-      pipe(
-        start(p, makeProtocol),
-        TE.tapError((e) =>
-          TE.fromIO(() => {
-            p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e))
-            signals.unlisten(OWN_SIGNALS)
-          }),
-        ),
-      ),
-    ),
-  )
-
-/** Runs a serve task as the program: exits with its code, or prints why it could not start and exits 1. */
-export const runMain = (task: TE.TaskEither<ServeError, Stopped>): Promise<never> =>
-  task().then((result) => {
-    if (E.isLeft(result)) {
-      process.stderr.write(`uninterruptible: ${describeServeError(result.left)}\n`)
-      process.exit(1)
-    }
-    process.exit(result.right.code)
-  })

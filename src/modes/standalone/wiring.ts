@@ -1,47 +1,44 @@
 /**
- * Wiring: the real capabilities behind the interpreter, built in one place from the running parts
- * (listener, logger, connections, protocol) and the OS.
+ * Wiring: the real capabilities behind the standalone interpreter, built in one place from the running
+ * parts (listeners, pidfile lock, logger, connections, protocol) and the OS.
  */
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { formatCommand, startCommand } from '../../core/command'
-import type { Config } from '../../core/config'
-import { CHILD_FDS, inheritEnv } from '../../core/inherit'
+import { childLayout, inheritEnv } from '../../core/inherit'
 import type { Event } from '../../core/lifecycle'
-import type { Connections } from '../../shell/protocol/connections'
+import { type Listeners, removeOwnSocketFile } from '../../shell/listener'
+import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
-import type { Capabilities } from './interpreter'
-import { type Listener, removeOwnSocketFile } from '../../shell/listener/listener'
-import { loadSuccessor } from '../../shell/os/lazy'
-import { currentProcess } from '../../shell/os/self'
+import { loadChild } from '../../shell/os/lazy'
 import { describePidfileError, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
+import type { Pidlock } from '../../shell/os/pidlock'
+import { currentProcess } from '../../shell/os/self'
+import type { Connections } from '../../shell/protocol/connections'
 import type { Protocol } from '../../shell/protocol/protocol'
-import type { Log } from '../../shell/log/logger'
-import type { Successor } from '../../shell/os/successor'
+import type { Prepared } from '../prepare'
+import type { Capabilities } from './interpreter'
 
 /** At most this many event-loop turns are spent accepting queued connections before a final close. */
 const MAX_ACCEPT_TURNS = 100
 
-export interface Live {
-  readonly config: Config
-  readonly listener: Listener
-  readonly log: Log
-  readonly generation: number
-  /** Absolute pidfile path, if any. */
-  readonly pidfile: O.Option<string>
+export interface Live extends Prepared {
+  readonly listeners: Listeners
+  readonly pidlock: Pidlock
   readonly dispatch: (event: Event) => void
   readonly connections: Connections
   readonly protocol: Protocol
   readonly onExit: (code: number) => void
 }
 
-
 export const liveCapabilities = (live: Live): Capabilities => {
-  const { config, listener, log, dispatch } = live
-  const successors = new Map<number, Successor>()
-  const take = (attempt: number): Successor | undefined => {
+  const { config, listeners, log, dispatch } = live
+  const successors = new Map<number, Child>()
+  const take = (attempt: number): Child | undefined => {
     const s = successors.get(attempt)
     successors.delete(attempt)
     return s
@@ -49,69 +46,82 @@ export const liveCapabilities = (live: Live): Capabilities => {
 
   const spawn = (attempt: number): void => {
     const command = startCommand(config.startCommand, currentProcess())
+    // the successor finds the listeners at 3, 4, ..., then the pidfile lock, then the channel
+    const pass = [...listeners.map((l) => l.fd), ...(O.isSome(live.pidlock.fd) ? [live.pidlock.fd.value] : [])]
+    const layout = childLayout(listeners.length, O.isSome(live.pidlock.fd))
     const env = {
       ...process.env,
       PWD: command.cwd,
       ...inheritEnv({
-        listenFd: CHILD_FDS.listen,
-        readyFd: CHILD_FDS.ready,
+        role: 'successor',
         generation: live.generation + 1,
-        bind: listener.bind,
-        socketId: listener.socketId,
         parentPid: process.pid,
         restartSignal: config.restartSignal,
+        channelFd: layout.channel,
+        listeners: RNEA.mapWithIndex((i, l: Listeners[number]) => ({ bind: l.bind, fd: layout.listeners[i] ?? -1, socketId: l.socketId }))(listeners),
+        pidlockFd: layout.pidlock,
       }),
     }
+    const failed = (pid: number | null, failure: Extract<Event, { _tag: 'SuccessorFailed' }>['failure']): void =>
+      dispatch({ _tag: 'SuccessorFailed', attempt, pid, failure })
     try {
-      const s = loadSuccessor().spawnSuccessor({ attempt, command, env, listenFd: listener.fd, readyTimeoutMs: config.readyTimeoutMs }, dispatch)
+      const s = loadChild().spawnChild(
+        { command, env, pass, readyTimeoutMs: config.readyTimeoutMs },
+        {
+          ready: (pid) => dispatch({ _tag: 'SuccessorReady', attempt, pid }),
+          failed,
+          exited: (pid, code, signal) => dispatch({ _tag: 'SuccessorExited', attempt, pid, code, signal }),
+        },
+      )
       successors.set(attempt, s)
       log.info(
         { event: 'successor-spawned', attempt, successorPid: s.pid ?? null, command: formatCommand(command) },
         `successor ${String(s.pid)} started; waiting up to ${config.readyTimeoutMs} ms for it to be ready`,
       )
     } catch (err) {
-      dispatch({ _tag: 'SuccessorFailed', attempt, pid: null, failure: { _tag: 'SpawnFailed', message: messageOf(err) } })
+      failed(null, { _tag: 'SpawnFailed', message: messageOf(err) })
     }
   }
 
-  // whatever happens to the socket file, the listener is then closed and the drain goes on
-  const removeSocketFile: TE.TaskEither<never, void> = pipe(
-    removeOwnSocketFile(listener),
-    TE.match(
-      (err) => log.error({ event: 'socket-file', outcome: 'failed', error: err.message }, `could not remove the socket file: ${err.message}`),
-      (outcome) => {
-        if (outcome !== 'none') {
-          log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
-        }
-      },
-    ),
-    TE.fromTask,
-  )
+  // whatever happens to a socket file, the listeners are then closed and the drain goes on
+  const removeSocketFiles: TE.TaskEither<never, void> = TE.fromTask(async () => {
+    for (const listener of listeners) {
+      await pipe(
+        removeOwnSocketFile(listener),
+        TE.match(
+          (err) => log.error({ event: 'socket-file', outcome: 'failed', path: listener.address, error: err.message }, `could not remove the socket file: ${err.message}`),
+          (outcome) => {
+            if (outcome !== 'none') {
+              log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
+            }
+          },
+        ),
+      )()
+    }
+  })
 
-  // On a final stop, closing the listener would reset connections still queued in its backlog (on a
+  // On a final stop, closing the listeners would reset connections still queued in their backlogs (on a
   // handoff the successor accepts those). So first accept until a whole turn of the event loop, poll
   // phase included, brings no new connection. A UNIX path is already gone, so that comes quickly; a TCP
   // port keeps receiving connections while it is open, hence the bound.
-  const acceptQueued: TE.TaskEither<string, void> = TE.fromTask(
-    () =>
-      new Promise<void>((resolve) => {
-        let seen = live.connections.accepted()
-        let turns = 0
-        const turn = (): void => {
-          setImmediate(() =>
-            setImmediate(() => {
-              const now = live.connections.accepted()
-              if (now === seen || ++turns >= MAX_ACCEPT_TURNS) resolve()
-              else {
-                seen = now
-                turn()
-              }
-            }),
-          )
-        }
-        turn()
-      }),
-  )
+  const acceptQueued: T.Task<void> = () =>
+    new Promise<void>((resolve) => {
+      let seen = live.connections.accepted()
+      let turns = 0
+      const turn = (): void => {
+        setImmediate(() =>
+          setImmediate(() => {
+            const now = live.connections.accepted()
+            if (now === seen || ++turns >= MAX_ACCEPT_TURNS) resolve()
+            else {
+              seen = now
+              turn()
+            }
+          }),
+        )
+      }
+      turn()
+    })
 
   let drainTimer: NodeJS.Timeout | undefined
   let probationTimer: NodeJS.Timeout | undefined
@@ -124,9 +134,9 @@ export const liveCapabilities = (live: Live): Capabilities => {
 
   const stopAccepting = (final: boolean): TE.TaskEither<string, void> =>
     pipe(
-      final ? pipe(removeSocketFile, TE.flatMap(() => acceptQueued)) : TE.right(undefined),
+      final ? pipe(removeSocketFiles, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined),
       TE.map(() => {
-        listener.server.close()
+        for (const l of listeners) l.server.close()
         live.protocol.drain(live.connections.openSockets())
         if (O.isSome(config.drainTimeoutMs)) {
           drainTimer = setTimeout(() => dispatch({ _tag: 'DrainTimedOut' }), config.drainTimeoutMs.value).unref()
@@ -155,9 +165,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
       take(attempt)?.release()
     },
     restorePidfile: () =>
-      O.isSome(live.pidfile)
-        ? pipe(writePidfile(live.pidfile.value, process.pid), TE.mapLeft(describePidfileError))
-        : TE.right(undefined),
+      O.isSome(live.pidfile) ? pipe(writePidfile(live.pidfile.value, process.pid), TE.mapLeft(describePidfileError)) : TE.right(undefined),
     stopAccepting,
     destroyConnections: () => {
       live.connections.destroyAll()
@@ -169,6 +177,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
       successors.clear()
       const removed = await removePidfile()
       if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left }, `could not remove the pidfile: ${removed.left}`)
+      live.pidlock.release()
       log.info({ event: 'exit', code }, `exiting with code ${code}`)
       live.onExit(code)
       return E.right(undefined)

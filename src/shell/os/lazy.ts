@@ -8,7 +8,7 @@
 import type * as Http from 'node:http'
 import type * as Tls from 'node:tls'
 import type * as Pino from 'pino'
-import type * as Successor from './successor'
+import type * as Child from './child'
 
 export const once = <A>(f: () => A): (() => A) => {
   let cell: { readonly value: A } | undefined
@@ -16,6 +16,6 @@ export const once = <A>(f: () => A): (() => A) => {
 }
 
 export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
-export const loadSuccessor = once((): typeof Successor => require('./successor') as typeof Successor)
+export const loadChild = once((): typeof Child => require('./child') as typeof Child)
 export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
 export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)

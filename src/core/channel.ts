@@ -1,0 +1,46 @@
+/**
+ * The channel between a server and a process it started: one JSON object per line. The child says it is
+ * ready (written synchronously in the turn it starts to listen), or why it could not start (just before
+ * it exits); a worker later answers its supervisor's status requests. Pure.
+ */
+
+export type ChildMessage =
+  | { readonly _tag: 'Ready' }
+  | { readonly _tag: 'Failed'; readonly reason: string }
+  | { readonly _tag: 'Status'; readonly active: number; readonly accepted: number; readonly state: string }
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null
+
+/** `undefined` for a line that is not a message (the channel is ours, so that is a bug, not an attack). */
+export const decodeChildMessage = (line: string): ChildMessage | undefined => {
+  let u: unknown
+  try {
+    u = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(u)) return undefined
+  switch (u.type) {
+    case 'ready':
+      return { _tag: 'Ready' }
+    case 'failed':
+      return typeof u.reason === 'string' ? { _tag: 'Failed', reason: u.reason } : undefined
+    case 'status':
+      return typeof u.active === 'number' && typeof u.accepted === 'number' && typeof u.state === 'string'
+        ? { _tag: 'Status', active: u.active, accepted: u.accepted, state: u.state }
+        : undefined
+    default:
+      return undefined
+  }
+}
+
+export const encodeChildMessage = (m: ChildMessage): string => {
+  switch (m._tag) {
+    case 'Ready':
+      return '{"type":"ready"}\n'
+    case 'Failed':
+      return `${JSON.stringify({ type: 'failed', reason: m.reason })}\n`
+    case 'Status':
+      return `${JSON.stringify({ type: 'status', active: m.active, accepted: m.accepted, state: m.state })}\n`
+  }
+}

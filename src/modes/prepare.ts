@@ -1,0 +1,78 @@
+/**
+ * What every mode does first, and last: read and decode the config, read what a parent passed down,
+ * open the log; and, for `serve`, end the process with the code the server stopped with.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as TE from 'fp-ts/TaskEither'
+import { type Config, decodeConfig } from '../core/config'
+import { type Inherited, readInherited } from '../core/inherit'
+import { STOP_SIGNALS } from '../core/signal'
+import { describeServeError, type ServeError } from '../errors'
+import { type ConfigInput, readConfigSource } from '../shell/configSource'
+import { type Log, openLog } from '../shell/log/logger'
+import { inheritedEnv } from '../shell/os/boot'
+import * as signals from '../shell/os/signals'
+
+export interface Stopped {
+  /** The exit code this process should end with: 0 after a drain, 128+n after a second stop signal. */
+  readonly code: number
+}
+
+export interface Prepared {
+  readonly config: Config
+  readonly inherited: O.Option<Inherited>
+  readonly generation: number
+  readonly log: Log
+  /** Absolute pidfile path, if any. */
+  readonly pidfile: O.Option<string>
+}
+
+/** The signal listeners given back when a server is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
+export const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIGHUP']
+
+export const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
+  pipe(
+    TE.Do,
+    TE.tap(() => TE.fromIO(() => signals.listen(STOP_SIGNALS))),
+    TE.bindW('json', () => readConfigSource(input)),
+    TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
+    TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
+    TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
+    TE.bindW('log', ({ config, generation }) =>
+      TE.fromEither(openLog({ level: config.logLevel, logPath: O.map((p: string) => path.resolve(p))(config.logPath), generation })),
+    ),
+    TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
+    TE.tapError(() => TE.fromIO(() => signals.unlisten(OWN_SIGNALS))),
+  )
+
+/**
+ * One turn of the event loop, taken just before the pidfile is written. A signal is handed to JavaScript
+ * only in the poll phase; this turn makes sure every signal that reached the process before its pidfile
+ * named it is in our queue, and nothing sent after is. From the pidfile on, signals are acted on (so
+ * `kill -USR1 $(cat pidfile)` always works); restart signals from before are ignored, and a successor
+ * with a stop from before does not take over.
+ */
+export const settleSignals: TE.TaskEither<never, void> = TE.fromTask(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/** Runs a serve task as the program: exits with its code, or prints why it could not start and exits 1. */
+export const runMain = (task: TE.TaskEither<ServeError, Stopped>): Promise<never> =>
+  task().then((result) => {
+    if (E.isLeft(result) && result.left._tag === 'AlreadyServing') {
+      // a second serve call: the first goes on serving, and this one never returns
+      fs.writeSync(2, `uninterruptible: ${describeServeError(result.left)}\n`)
+      return new Promise<never>(() => undefined)
+    }
+    if (E.isLeft(result)) {
+      try {
+        fs.writeSync(2, `uninterruptible: ${describeServeError(result.left)}\n`)
+      } catch {
+        // stderr is gone: the exit code says it
+      }
+      process.exit(1)
+    }
+    process.exit(result.right.code)
+  })

@@ -1,0 +1,67 @@
+/**
+ * serve: the composition every entry point shares. Prepare (config, inheritance, log), then run the mode
+ * this process is in. A process serves one config: a second call is refused at once.
+ */
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as TE from 'fp-ts/TaskEither'
+import { describeServeError, type ServeError } from '../errors'
+import type { ConfigInput } from '../shell/configSource'
+import * as signals from '../shell/os/signals'
+import { OWN_SIGNALS, prepare, type Stopped } from './prepare'
+import { type MakeProtocol, standalone } from './standalone/serve'
+
+export type { MakeProtocol } from './standalone/serve'
+
+/** Why this process cannot serve at all: a second serve call, or a node:cluster worker. */
+export type ProcessRefused = { readonly _tag: 'AlreadyServing' } | { readonly _tag: 'ClusterWorker' }
+
+export const describeProcessRefused = (e: ProcessRefused): string => {
+  switch (e._tag) {
+    case 'AlreadyServing':
+      return 'serve was called a second time in this process: a process serves one config (the first call goes on serving); give one config several addresses in `bind` instead'
+    case 'ClusterWorker':
+      return 'serve was called in a node:cluster worker, whose listening sockets belong to the cluster primary and cannot be handed over: run the server without node:cluster, and set `workers` in the config to serve from several processes'
+  }
+}
+
+let serving = false
+
+/** Refuses a second server in this process, and node:cluster workers (NODE_UNIQUE_ID marks them). */
+const claim: TE.TaskEither<ProcessRefused, void> = TE.fromIOEither(() => {
+  if (process.env.NODE_UNIQUE_ID !== undefined) return E.left({ _tag: 'ClusterWorker' })
+  if (serving) return E.left({ _tag: 'AlreadyServing' })
+  serving = true
+  return E.right(undefined)
+})
+
+const unclaim: TE.TaskEither<never, undefined> = TE.fromIO(() => {
+  serving = false
+  return undefined
+})
+
+/** Serves with a given protocol; the TaskEither completes when this process has stopped. */
+export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.Do,
+    TE.flatMap((): TE.TaskEither<ServeError, void> => claim),
+    TE.flatMap(() =>
+      pipe(
+        prepare(input),
+        TE.flatMap((p) =>
+          pipe(
+            standalone(p, makeProtocol),
+            TE.tapError((e) =>
+              TE.fromIO(() => {
+                p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e))
+                signals.unlisten(OWN_SIGNALS)
+              }),
+            ),
+          ),
+        ),
+        // once this server has stopped (or could not start), the process may serve again
+        TE.tap(() => unclaim),
+        TE.tapError(() => unclaim),
+      ),
+    ),
+  )

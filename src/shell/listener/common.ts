@@ -1,0 +1,132 @@
+/**
+ * What every way of getting a listener shares: the Listener itself, the errors (with what to do about
+ * each), listening as a task, and turning an errno into one of those errors for an address.
+ */
+import type * as net from 'node:net'
+import * as path from 'node:path'
+import * as E from 'fp-ts/Either'
+import type * as O from 'fp-ts/Option'
+import * as TE from 'fp-ts/TaskEither'
+import { type Bind, formatBind } from '../../core/bind'
+import type { SocketId } from '../../core/inherit'
+import { type Errno, toErrno } from '../os/errno'
+import { listenFd } from '../os/handles'
+
+export interface Listener {
+  readonly server: net.Server
+  readonly fd: number
+  readonly bind: Bind
+  /** The address actually bound, e.g. the real port when the config asked for port 0. */
+  readonly address: string
+  readonly inherited: boolean
+  /** Device and inode of the UNIX socket file this server created, to recognise it as ours at the final stop. */
+  readonly socketId: O.Option<SocketId>
+}
+
+export type ListenError =
+  | { readonly _tag: 'AddressInUse'; readonly address: string; readonly detail: string }
+  | { readonly _tag: 'PermissionDenied'; readonly address: string; readonly detail: string }
+  | { readonly _tag: 'AddressNotAvailable'; readonly address: string }
+  | { readonly _tag: 'FolderMissing'; readonly address: string; readonly folder: string }
+  | { readonly _tag: 'NotASocket'; readonly address: string }
+  | { readonly _tag: 'InheritedFdUnusable'; readonly fd: number; readonly reason: string }
+  | { readonly _tag: 'ReadyFdUnusable'; readonly fd: number; readonly reason: string }
+  | { readonly _tag: 'BindChanged'; readonly added: readonly string[]; readonly removed: readonly string[] }
+  | { readonly _tag: 'ListenFailed'; readonly address: string; readonly message: string }
+
+const list = (xs: readonly string[]): string => xs.join(', ')
+
+export const describeListenError = (e: ListenError): string => {
+  switch (e._tag) {
+    case 'AddressInUse':
+      return `address in use: cannot listen on ${e.address}: ${e.detail}; stop that server or choose another address`
+    case 'PermissionDenied':
+      return `permission denied: cannot listen on ${e.address}: ${e.detail}`
+    case 'AddressNotAvailable':
+      return `cannot listen on ${e.address}: that address does not belong to this machine; use 0.0.0.0, 127.0.0.1 or one of its addresses`
+    case 'FolderMissing':
+      return `cannot listen on ${e.address}: the folder ${e.folder} does not exist; create it first`
+    case 'NotASocket':
+      return `cannot listen on ${e.address}: the path exists and is not a socket; it is left alone, so move it away or choose another path`
+    case 'InheritedFdUnusable':
+      return `cannot use the inherited listening socket (fd ${e.fd}): ${e.reason}`
+    case 'ReadyFdUnusable':
+      return `cannot use the inherited readiness pipe (fd ${e.fd}): ${e.reason}; it is set up by a restart, so start this server without UNINTERRUPTIBLE_INHERIT in its environment`
+    case 'BindChanged': {
+      const what = [e.added.length > 0 ? `adds ${list(e.added)}` : '', e.removed.length > 0 ? `removes ${list(e.removed)}` : ''].filter((x) => x !== '').join(' and ')
+      return `the config's bind changed: it ${what}; a restart keeps the listening sockets, so it cannot change the addresses: stop the server and start it again instead`
+    }
+    case 'ListenFailed':
+      return `cannot listen on ${e.address}: ${e.message}`
+  }
+}
+
+/** Resolves on 'listening' (emitted on nextTick, so the caller continues before any connection is accepted). */
+export const listenOn =
+  (server: net.Server, options: net.ListenOptions | { readonly fd: number }): TE.TaskEither<Errno, void> =>
+  () =>
+    new Promise((resolve) => {
+      const onError = (err: Errno): void => {
+        server.removeListener('listening', onListening)
+        resolve(E.left(err))
+      }
+      const onListening = (): void => {
+        server.removeListener('error', onError)
+        resolve(E.right(undefined))
+      }
+      server.once('error', onError)
+      server.once('listening', onListening)
+      server.listen(options) // `{ fd }` is Node's handle form
+    })
+
+export const fsTask = <A>(f: () => Promise<A>): TE.TaskEither<Errno, A> => TE.tryCatch(f, toErrno)
+
+export const fromErrno =
+  (bind: Bind) =>
+  (err: Errno): ListenError => {
+    const address = formatBind(bind)
+    switch (err.code) {
+      case 'EADDRINUSE':
+        return { _tag: 'AddressInUse', address, detail: 'another process is listening there' }
+      case 'EACCES':
+      case 'EPERM':
+        return {
+          _tag: 'PermissionDenied',
+          address,
+          detail:
+            bind._tag === 'Tcp' && bind.port < 1024
+              ? `ports below 1024 need root or the CAP_NET_BIND_SERVICE capability (setcap 'cap_net_bind_service=+ep' ${process.execPath}), or a socket handed over by systemd (socket activation)`
+              : 'this user may not create files in the socket folder',
+        }
+      case 'EADDRNOTAVAIL':
+        return { _tag: 'AddressNotAvailable', address }
+      case 'ENOENT':
+      case 'ENOTDIR':
+        return bind._tag === 'Unix'
+          ? { _tag: 'FolderMissing', address, folder: path.dirname(bind.path) }
+          : { _tag: 'ListenFailed', address, message: err.message }
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return { _tag: 'ListenFailed', address, message: `the host name does not resolve (${err.code})` }
+      default:
+        return { _tag: 'ListenFailed', address, message: err.message }
+    }
+  }
+
+/** The address a server listens on, with the real port. */
+export const formatAddress = (server: net.Server, bind: Bind): string => {
+  const a = server.address()
+  return a !== null && typeof a === 'object' ? formatBind({ _tag: 'Tcp', host: a.address, port: a.port }) : formatBind(bind)
+}
+
+export const withFd = (server: net.Server, bind: Bind): E.Either<ListenError, number> =>
+  E.mapLeft(() => ({
+    _tag: 'ListenFailed' as const,
+    address: formatBind(bind),
+    message:
+      'the listening socket has no file descriptor (in a node:cluster worker the primary owns it: run the server without node:cluster, and set workers in the config to use several processes)',
+  }))(listenFd(server))
+
+export const closeQuietly = (server: net.Server): void => {
+  if (server.listening) server.close()
+}

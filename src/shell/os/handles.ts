@@ -1,0 +1,78 @@
+/**
+ * The few places that reach into Node's internals, kept together: a listening server's file descriptor
+ * (Node exposes it only through the server's internal handle), and sockets bound without listening
+ * (`net._createServerHandle`, which node:cluster's primary uses to create shared handles): a pidfile
+ * lock, and a supervisor's listeners, which only its workers accept on.
+ */
+import * as net from 'node:net'
+import type { Server } from 'node:net'
+import { getSystemErrorName } from 'node:util'
+import * as E from 'fp-ts/Either'
+
+export interface NoFd {
+  readonly _tag: 'NoFd'
+}
+
+interface WithHandle {
+  readonly _handle?: { readonly fd?: unknown } | null
+}
+
+export const listenFd = (server: Server): E.Either<NoFd, number> => {
+  const fd = (server as unknown as WithHandle)._handle?.fd
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? E.right(fd) : E.left({ _tag: 'NoFd' })
+}
+
+/** A socket handle that is bound (or adopted from an fd) and never accepts. */
+export interface BoundHandle {
+  readonly fd: number
+  /** TCP only: the address and port it is bound to. */
+  readonly tcpAddress: () => { readonly address: string; readonly port: number } | undefined
+  readonly close: () => void
+}
+
+interface RawHandle {
+  readonly fd: number
+  readonly close: () => void
+  readonly getsockname?: (out: { address?: string; port?: number }) => number
+}
+
+type CreateServerHandle = (address: string | undefined, port: number | undefined, addressType: number | undefined, fd: number | undefined, flags?: number) => RawHandle | number
+
+const create = (net as unknown as { readonly _createServerHandle: CreateServerHandle })._createServerHandle
+
+/** A negative libuv error number as the error Node would throw. */
+const errnoError = (code: number, what: string): NodeJS.ErrnoException => {
+  let name = String(code)
+  try {
+    name = getSystemErrorName(code)
+  } catch {
+    // an unknown number: keep it
+  }
+  const err: NodeJS.ErrnoException = new Error(`${what}: ${name}`)
+  err.code = name
+  err.errno = code
+  return err
+}
+
+const wrap = (h: RawHandle): BoundHandle => ({
+  fd: h.fd,
+  tcpAddress: () => {
+    if (h.getsockname === undefined) return undefined
+    const out: { address?: string; port?: number } = {}
+    return h.getsockname(out) === 0 && out.address !== undefined && out.port !== undefined ? { address: out.address, port: out.port } : undefined
+  },
+  close: () => h.close(),
+})
+
+const made = (r: RawHandle | number, what: string): E.Either<NodeJS.ErrnoException, BoundHandle> =>
+  typeof r === 'number' ? E.left(errnoError(r, what)) : E.right(wrap(r))
+
+/** A UNIX socket bound at `path` (an abstract name when it starts with NUL), not listening. */
+export const bindPipe = (path: string): E.Either<NodeJS.ErrnoException, BoundHandle> => made(create(path, -1, -1, undefined, 0), `bind ${path.replace('\0', '@')}`)
+
+/** A TCP socket bound to an IP address and port, not listening. */
+export const bindTcpHandle = (ip: string, port: number): E.Either<NodeJS.ErrnoException, BoundHandle> =>
+  made(create(ip, port, net.isIPv6(ip) ? 6 : 4, undefined, 0), `bind ${ip}:${port}`)
+
+/** Adopts a socket fd this process was given (systemd's, or a parent's) without listening on it again. */
+export const adoptFd = (fd: number): E.Either<NodeJS.ErrnoException, BoundHandle> => made(create(undefined, undefined, undefined, fd, 0), `adopt fd ${fd}`)
