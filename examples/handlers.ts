@@ -4,7 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { readLine } from './readLine'
+// the function `uninterruptible` exports as `readLine`, from its own file: the benchmark's raw servers
+// run these handlers without loading the library
+import { readLine } from '../src/shell/protocol/readLine'
 
 /** Echoes one line. The caller ends the socket afterwards (the library does it for `serve`). */
 export const echoLine = async (socket: Socket): Promise<void> => {

@@ -8,21 +8,26 @@ import * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
 import { runMain, type Stopped } from './modes/prepare'
 import { serveProtocol } from './modes/serve'
+import type { ServeOptions } from './modes/options'
 import type { ConfigInput } from './shell/configSource'
 import { type HttpApp, httpProtocol, toServer } from './shell/protocol/http'
 
 export type { HttpApp } from './shell/protocol/http'
 
-/** For fp-ts users: like `serveTask`, for HTTP. Never calls `process.exit`. */
-export const serveHttpTask = (config: ConfigInput, app: HttpApp): TE.TaskEither<ServeError, Stopped> =>
+const serveHttpWith = (config: ConfigInput, app: HttpApp, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.Do,
     TE.flatMap(() => toServer(app)),
-    TE.flatMap((target) => serveProtocol(config, (log, c) => httpProtocol(target, c.idleGraceMs)(log))),
+    TE.flatMap((target) => serveProtocol(config, ({ log, config: c }) => httpProtocol(target, c.idleGraceMs)(log), options, exits)),
   )
+
+/** For fp-ts users: like `serveTask`, for HTTP. Never calls `process.exit`. */
+export const serveHttpTask = (config: ConfigInput, app: HttpApp, options: ServeOptions = {}): TE.TaskEither<ServeError, Stopped> =>
+  serveHttpWith(config, app, options, false)
 
 /**
  * Runs an HTTP server as this process's program, with zero-downtime restarts on SIGUSR1. Do not call
- * `listen` yourself: the library listens (or inherits the socket) and feeds connections to the server.
+ * `listen` yourself: the library listens (or inherits the socket) and feeds connections to the server,
+ * which gets 'listening' once this process serves and 'close' once its drain is over.
  */
-export const serveHttp = (config: ConfigInput, app: HttpApp): Promise<never> => runMain(serveHttpTask(config, app))
+export const serveHttp = (config: ConfigInput, app: HttpApp, options: ServeOptions = {}): Promise<never> => runMain(serveHttpWith(config, app, options, true))

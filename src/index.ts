@@ -8,6 +8,7 @@ import type * as TE from 'fp-ts/TaskEither'
 import type { ServeError } from './errors'
 import { runMain, type Stopped } from './modes/prepare'
 import { serveProtocol } from './modes/serve'
+import type { ServeOptions } from './modes/options'
 import type { ConfigInput } from './shell/configSource'
 import type { Handler } from './shell/protocol/handler'
 import { rawProtocol } from './shell/protocol/raw'
@@ -17,22 +18,26 @@ export type { Config, ConfigJson, LogLevel } from './core/config'
 export type { RestartSignal } from './core/signal'
 export { describeServeError, type ServeError } from './errors'
 export { type HttpApp, serveHttp, serveHttpTask } from './http'
+export { type DrainInfo, type ExitInfo, type ServeOptions, type ServerInfo, serverInfo } from './modes/options'
 export type { Stopped } from './modes/prepare'
 export type { ConfigInput } from './shell/configSource'
 export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/protocol/handler'
 export type { Logger } from './shell/log/logger'
+export { readLine } from './shell/protocol/readLine'
 
 /**
  * For fp-ts users: the server as a TaskEither. It completes when this process has stopped (drained
  * after a handoff or a stop signal), with the exit code to use, or fails with why it could not start.
  * Running it does not exit the process; `serve` does.
  */
-export const serveTask = <E>(config: ConfigInput, handler: Handler<E>): TE.TaskEither<ServeError, Stopped> =>
-  serveProtocol(config, rawProtocol(handler))
+export const serveTask = <E>(config: ConfigInput, handler: Handler<E>, options: ServeOptions = {}): TE.TaskEither<ServeError, Stopped> =>
+  serveProtocol(config, rawProtocol(handler), options, false)
 
 /**
  * Runs the server as this process's program: `config` is a path to a JSON file or the config object;
- * `handler` gets each accepted socket, and the socket is ended when the handler settles. The process
- * exits when the server has stopped; a server that cannot start prints why and exits 1.
+ * `handler` gets each accepted socket, and the socket is ended when the handler settles; `options` may
+ * give the application's logger and hooks. The process exits when the server has stopped; a server
+ * that cannot start prints why and exits 1.
  */
-export const serve = <E>(config: ConfigInput, handler: Handler<E>): Promise<never> => runMain(serveTask(config, handler))
+export const serve = <E>(config: ConfigInput, handler: Handler<E>, options: ServeOptions = {}): Promise<never> =>
+  runMain(serveProtocol(config, rawProtocol(handler), options, true))

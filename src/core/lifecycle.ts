@@ -99,9 +99,10 @@ export type Effect =
    * Close the listener, then report ListenerClosed. When `final` (nobody else will accept: a stop with no
    * successor serving) first remove the UNIX socket file (if still ours) and accept what is queued.
    */
-  | { readonly _tag: 'StopAccepting'; readonly final: boolean }
+  | { readonly _tag: 'StopAccepting'; readonly reason: DrainReason; readonly final: boolean }
   | { readonly _tag: 'DestroyConnections' }
-  | { readonly _tag: 'Exit'; readonly code: number }
+  /** End the process with `code`; `now`: at once (a second stop signal), without the application's exit hook. */
+  | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
   | { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
 
 export type Step = readonly [State, readonly Effect[]]
@@ -180,7 +181,7 @@ const startDraining = (state: State, reason: DrainReason, final: boolean, before
   { _tag: 'Draining', connections: state.connections, attempts: state.attempts, reason, accepting: true },
   [
     ...before,
-    { _tag: 'StopAccepting', final },
+    { _tag: 'StopAccepting', reason, final },
     log('info', 'draining', `stopping accepting; draining ${state.connections.active} open connection(s)`, {
       reason,
       active: state.connections.active,
@@ -196,7 +197,7 @@ const settle = ([state, effects]: Step): Step =>
         [
           ...effects,
           log('info', 'drained', 'all connections closed', { reason: state.reason, accepted: state.connections.accepted }),
-          { _tag: 'Exit', code: 0 },
+          { _tag: 'Exit', code: 0, now: false },
         ],
       ]
     : [state, effects]
@@ -374,7 +375,7 @@ const onDraining = (state: Draining, event: Event): Step => {
             signal: event.signal,
             active: state.connections.active,
           }),
-          { _tag: 'Exit', code: forcedExitCode(event.signal) },
+          { _tag: 'Exit', code: forcedExitCode(event.signal), now: true },
         ],
       ]
     case 'ConnectionOpened':
@@ -406,7 +407,7 @@ const onDraining = (state: Draining, event: Event): Step => {
             active: state.connections.active,
           }),
           { _tag: 'DestroyConnections' },
-          { _tag: 'Exit', code: 0 },
+          { _tag: 'Exit', code: 0, now: false },
         ],
       ]
   }

@@ -13,9 +13,11 @@ import { type Inherited, readInherited } from '../core/inherit'
 import { STOP_SIGNALS } from '../core/signal'
 import { describeServeError, type ServeError } from '../errors'
 import { type ConfigInput, readConfigSource } from '../shell/configSource'
+import { makeHooks, type Hooks } from '../shell/hooks'
 import { type Log, openLog } from '../shell/log/logger'
 import { inheritedEnv } from '../shell/os/boot'
 import * as signals from '../shell/os/signals'
+import { type ServeOptions, type ServerInfo, setServerInfo } from './options'
 
 export interface Stopped {
   /** The exit code this process should end with: 0 after a drain, 128+n after a second stop signal. */
@@ -26,15 +28,19 @@ export interface Prepared {
   readonly config: Config
   readonly inherited: O.Option<Inherited>
   readonly generation: number
+  readonly info: ServerInfo
   readonly log: Log
+  readonly hooks: Hooks
   /** Absolute pidfile path, if any. */
   readonly pidfile: O.Option<string>
+  /** Whether the process exits when the server stops (`serve`), or goes on (`serveTask`). */
+  readonly exits: boolean
 }
 
 /** The signal listeners given back when a server is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
 export const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIGHUP']
 
-export const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared> =>
+export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Prepared> =>
   pipe(
     TE.Do,
     TE.tap(() => TE.fromIO(() => signals.listen(STOP_SIGNALS))),
@@ -42,10 +48,25 @@ export const prepare = (input: ConfigInput): TE.TaskEither<ServeError, Prepared>
     TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
+    TE.let('info', ({ inherited, generation }): ServerInfo => ({
+      pid: process.pid,
+      generation,
+      mode: O.isSome(inherited) && inherited.value.role === 'worker' ? 'worker' : 'standalone',
+    })),
     TE.bindW('log', ({ config, generation }) =>
-      TE.fromEither(openLog({ level: config.logLevel, logPath: O.map((p: string) => path.resolve(p))(config.logPath), generation })),
+      TE.fromEither(
+        openLog({
+          level: config.logLevel,
+          logPath: O.map((p: string) => path.resolve(p))(config.logPath),
+          generation,
+          ...(options.logger !== undefined ? { given: options.logger } : {}),
+        }),
+      ),
     ),
+    TE.let('hooks', ({ info, log }) => makeHooks(options, info, log)),
     TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
+    TE.let('exits', () => exits),
+    TE.tap(({ info }) => TE.fromIO(() => setServerInfo(info))),
     TE.tapError(() => TE.fromIO(() => signals.unlisten(OWN_SIGNALS))),
   )
 

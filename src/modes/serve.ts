@@ -7,7 +7,9 @@ import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import { describeServeError, type ServeError } from '../errors'
 import type { ConfigInput } from '../shell/configSource'
+import { loadCluster } from '../shell/os/lazy'
 import * as signals from '../shell/os/signals'
+import { type ServeOptions, setServerInfo } from './options'
 import { OWN_SIGNALS, prepare, type Stopped } from './prepare'
 import { type MakeProtocol, standalone } from './standalone/serve'
 
@@ -27,9 +29,18 @@ export const describeProcessRefused = (e: ProcessRefused): string => {
 
 let serving = false
 
-/** Refuses a second server in this process, and node:cluster workers (NODE_UNIQUE_ID marks them). */
+/**
+ * A node:cluster worker: Node loads its cluster module while starting one, so in any other process that
+ * has not loaded it (about 20 ms) the answer is no without loading it.
+ */
+const isClusterWorker = (): boolean => {
+  const loaded = (process as unknown as { readonly moduleLoadList?: readonly string[] }).moduleLoadList?.includes('NativeModule cluster') ?? true
+  return loaded && loadCluster().isWorker
+}
+
+/** Refuses a second server in this process, and node:cluster workers. */
 const claim: TE.TaskEither<ProcessRefused, void> = TE.fromIOEither(() => {
-  if (process.env.NODE_UNIQUE_ID !== undefined) return E.left({ _tag: 'ClusterWorker' })
+  if (isClusterWorker()) return E.left({ _tag: 'ClusterWorker' })
   if (serving) return E.left({ _tag: 'AlreadyServing' })
   serving = true
   return E.right(undefined)
@@ -41,13 +52,13 @@ const unclaim: TE.TaskEither<never, undefined> = TE.fromIO(() => {
 })
 
 /** Serves with a given protocol; the TaskEither completes when this process has stopped. */
-export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> =>
+export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.Do,
     TE.flatMap((): TE.TaskEither<ServeError, void> => claim),
     TE.flatMap(() =>
       pipe(
-        prepare(input),
+        prepare(input, options, exits),
         TE.flatMap((p) =>
           pipe(
             standalone(p, makeProtocol),
@@ -62,6 +73,7 @@ export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol): T
         // once this server has stopped (or could not start), the process may serve again
         TE.tap(() => unclaim),
         TE.tapError(() => unclaim),
+        TE.tap(() => TE.fromIO(() => setServerInfo(undefined))),
       ),
     ),
   )

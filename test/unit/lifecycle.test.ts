@@ -32,7 +32,7 @@ const OPENED: Event = { _tag: 'ConnectionOpened' }
 const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const DRAIN_TIMEOUT: Event = { _tag: 'DrainTimedOut' }
 const LISTENER_CLOSED: Event = { _tag: 'ListenerClosed' }
-const STOP_ACCEPTING = (final: boolean): Summary => ({ _tag: 'StopAccepting', final })
+const STOP_ACCEPTING = (final: boolean, reason: 'stop' | 'handoff' = final ? 'stop' : 'handoff'): Summary => ({ _tag: 'StopAccepting', reason, final })
 const probation = (active = 1, attempt = 1): State => ({ _tag: 'Probation', connections: conns(active), attempts: attempt, attempt, successorPid: 200 })
 const PASSED1: Event = { _tag: 'ProbationPassed', attempt: 1 }
 const PASSED_STALE: Event = { _tag: 'ProbationPassed', attempt: 7 }
@@ -74,8 +74,8 @@ const table: readonly Row[] = [
   ['Probation + stale passed', probation(), PASSED_STALE, probation(), []],
   ['Probation + a crash goes back to Listening', probation(2), CRASHED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
   ['Probation + a kill goes back to Listening', probation(2), KILLED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
-  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', STOP_ACCEPTING(false), 'log:draining']],
-  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
+  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
   ['Probation + restart is ignored', probation(), RESTART, probation(), ['log:restart-ignored']],
   ['Probation + ready', probation(), READY1, probation(), []],
   ['Probation + failure', probation(), FAILED1, probation(), []],
@@ -93,23 +93,23 @@ const table: readonly Row[] = [
   ['Draining(handoff) + failure', draining('handoff'), FAILED1, draining('handoff'), []],
   ['Draining(handoff) + opened', draining('handoff', 1), OPENED, { ...draining('handoff', 2), connections: conns(2, 2) }, []],
   ['Draining(handoff, 2) + closed', draining('handoff', 2), CLOSED, { ...draining('handoff', 1), connections: conns(1, 2) }, []],
-  ['Draining(handoff, 1) + closed exits', draining('handoff', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
-  ['Draining(handoff) + drain timeout destroys and exits', draining('handoff', 3), DRAIN_TIMEOUT, exited(0, 3), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
+  ['Draining(handoff, 1) + closed exits', draining('handoff', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0, now: false }]],
+  ['Draining(handoff) + drain timeout destroys and exits', draining('handoff', 3), DRAIN_TIMEOUT, exited(0, 3), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0, now: false }]],
   // while the listener is still closing
-  ['Draining(accepting, 0) + listener closed exits', draining('handoff', 0, 1, true), LISTENER_CLOSED, exited(0, 0, 1, 0), ['log:drained', { _tag: 'Exit', code: 0 }]],
+  ['Draining(accepting, 0) + listener closed exits', draining('handoff', 0, 1, true), LISTENER_CLOSED, exited(0, 0, 1, 0), ['log:drained', { _tag: 'Exit', code: 0, now: false }]],
   ['Draining(accepting, 2) + listener closed keeps draining', draining('stop', 2, 1, true), LISTENER_CLOSED, draining('stop', 2, 1, false), []],
   ['Draining(accepting, 1) + closed does not exit yet', draining('stop', 1, 1, true), CLOSED, { ...draining('stop', 0, 1, true), connections: conns(0, 1) }, []],
   ['Draining(accepting) + opened counts it', draining('stop', 0, 1, true), OPENED, { ...draining('stop', 1, 1, true), connections: conns(1, 1) }, []],
-  ['Draining(stop, accepting) + TERM forces exit', draining('stop', 0, 1, true), TERM, exited(143, 0), ['log:forced-exit', { _tag: 'Exit', code: 143 }]],
+  ['Draining(stop, accepting) + TERM forces exit', draining('stop', 0, 1, true), TERM, exited(143, 0), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true }]],
   // Draining after a stop
   ['Draining(stop) + restart is ignored', draining('stop'), RESTART, draining('stop'), ['log:restart-ignored']],
-  ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143 }]],
-  ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130 }]],
+  ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true }]],
+  ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130, now: true }]],
   ['Draining(stop) + ready', draining('stop'), READY1, draining('stop'), []],
   ['Draining(stop) + failure', draining('stop'), FAILED1, draining('stop'), []],
   ['Draining(stop) + opened', draining('stop', 1), OPENED, { ...draining('stop', 2), connections: conns(2, 2) }, []],
-  ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0 }]],
-  ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0 }]],
+  ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0, now: false }]],
+  ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0, now: false }]],
   ['Draining(stop, 2) + stalled closes what is open', draining('stop', 2), STALLED, draining('stop', 2), ['log:drain-stalled', { _tag: 'DestroyConnections' }]],
   ['Draining(accepting) + stalled waits for the listener', draining('stop', 2, 1, true), STALLED, draining('stop', 2, 1, true), []],
   ['Draining + exit after ready', draining('handoff'), CRASHED1, draining('handoff'), []],

@@ -5,7 +5,7 @@
  */
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { Effect, Fields, LogLevel } from '../../core/lifecycle'
+import type { DrainReason, Effect, Fields, LogLevel } from '../../core/lifecycle'
 import { messageOf } from '../../shell/os/errno'
 
 export interface EffectError {
@@ -21,9 +21,9 @@ export interface Capabilities {
   readonly startProbation: (attempt: number) => void
   readonly releaseSuccessor: (attempt: number) => void
   readonly restorePidfile: () => TE.TaskEither<string, void>
-  readonly stopAccepting: (final: boolean) => TE.TaskEither<string, void>
+  readonly stopAccepting: (reason: DrainReason, final: boolean) => TE.TaskEither<string, void>
   readonly destroyConnections: () => void
-  readonly exit: (code: number) => TE.TaskEither<string, void>
+  readonly exit: (code: number, now: boolean) => TE.TaskEither<string, void>
   readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
 }
 
@@ -44,11 +44,11 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
     case 'RestorePidfile':
       return caps.restorePidfile()
     case 'StopAccepting':
-      return caps.stopAccepting(effect.final)
+      return caps.stopAccepting(effect.reason, effect.final)
     case 'DestroyConnections':
       return sync(() => caps.destroyConnections())
     case 'Exit':
-      return caps.exit(effect.code)
+      return caps.exit(effect.code, effect.now)
     case 'Log':
       return sync(() => caps.log(effect.level, effect.event, effect.message, effect.fields))
   }

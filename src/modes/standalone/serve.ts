@@ -96,6 +96,7 @@ const run =
         log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
       }
       protocol.started()
+      p.hooks.listening()
     })
 
 // events are plain immutable data: one object each serves every connection
@@ -104,7 +105,7 @@ const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const STALLED: Event = { _tag: 'DrainStalled' }
 
 /** Builds the protocol once the config is known and the log is open. */
-export type MakeProtocol = (log: Prepared['log'], config: Config) => Protocol
+export type MakeProtocol = (p: Pick<Prepared, 'log' | 'config' | 'info'>) => Protocol
 
 type Go = (listeners: Listeners, pidlock: Pidlock) => T.Task<Stopped>
 
@@ -170,7 +171,7 @@ export const standalone = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEith
   const runtime = createRuntime(initial, (effect, error) =>
     p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
   )
-  const protocol = makeProtocol(p.log, p.config)
+  const protocol = makeProtocol(p)
   const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
   const makeServer = (): net.Server => net.createServer(protocol.serverOptions, connections.onConnection)
   const go: Go = (listeners, pidlock) => run(p, listeners, pidlock, runtime, protocol, connections)

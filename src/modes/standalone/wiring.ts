@@ -10,7 +10,7 @@ import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { formatCommand, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/inherit'
-import type { Event } from '../../core/lifecycle'
+import type { DrainReason, Event } from '../../core/lifecycle'
 import { type Listeners, removeOwnSocketFile } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
@@ -132,12 +132,13 @@ export const liveCapabilities = (live: Live): Capabilities => {
     else probationTimer = setTimeout(passed, config.probationMs)
   }
 
-  const stopAccepting = (final: boolean): TE.TaskEither<string, void> =>
+  const stopAccepting = (reason: DrainReason, final: boolean): TE.TaskEither<string, void> =>
     pipe(
       final ? pipe(removeSocketFiles, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined),
       TE.map(() => {
         for (const l of listeners) l.server.close()
         live.protocol.drain(live.connections.openSockets())
+        live.hooks.draining(reason)
         if (O.isSome(config.drainTimeoutMs)) {
           drainTimer = setTimeout(() => dispatch({ _tag: 'DrainTimedOut' }), config.drainTimeoutMs.value).unref()
         }
@@ -170,15 +171,20 @@ export const liveCapabilities = (live: Live): Capabilities => {
     destroyConnections: () => {
       live.connections.destroyAll()
     },
-    exit: (code) => async () => {
+    exit: (code, now) => async () => {
       clearTimeout(drainTimer)
       clearTimeout(probationTimer)
       for (const s of successors.values()) s.kill()
       successors.clear()
+      if (!now) {
+        live.protocol.stopped()
+        await live.hooks.exit(code)
+      }
       const removed = await removePidfile()
       if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left }, `could not remove the pidfile: ${removed.left}`)
       live.pidlock.release()
-      log.info({ event: 'exit', code }, `exiting with code ${code}`)
+      if (live.exits) log.info({ event: 'exit', code }, `exiting with code ${code}`)
+      else log.info({ event: 'stopped', code }, `stopped; serveTask completes with code ${code}`)
       live.onExit(code)
       return E.right(undefined)
     },

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
-import type { Logger } from 'pino'
+import type { Logger, LoggerOptions as PinoOptions } from 'pino'
 import type { LogLevel } from '../../core/config'
 import { fileProblem, toErrno } from '../os/errno'
 import { loadPino, once } from '../os/lazy'
@@ -39,20 +39,24 @@ export interface Log {
   readonly pino: () => Logger
 }
 
-export interface LoggerOptions {
+export interface OpenLogOptions {
   readonly level: LogLevel
   readonly logPath: O.Option<string>
   readonly generation: number
+  /** The application's own logger, or pino options for ours (see ServeOptions.logger). */
+  readonly given?: Logger | PinoOptions
 }
 
 // pino's numeric levels, to skip a disabled line without loading pino
 const LEVELS: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
 
-const fromPino = (level: LogLevel, get: () => Logger): Log => {
+type Level = Exclude<LogLevel, 'silent' | 'trace'>
+
+const fromPino = (enabled: (l: Level) => boolean, get: () => Logger): Log => {
   const at =
-    (l: Exclude<LogLevel, 'silent' | 'trace'>): Write =>
+    (l: Level): Write =>
     (fields, message) => {
-      if (LEVELS[l] >= LEVELS[level]) get()[l](fields, message)
+      if (enabled(l)) get()[l](fields, message)
     }
   return {
     debug: at('debug'),
@@ -60,13 +64,24 @@ const fromPino = (level: LogLevel, get: () => Logger): Log => {
     warn: at('warn'),
     error: at('error'),
     fatal: at('fatal'),
-    child: (bindings) => fromPino(level, once(() => get().child(bindings))),
+    child: (bindings) => fromPino(enabled, once(() => get().child(bindings))),
     pino: get,
   }
 }
 
-export const openLog = (o: LoggerOptions): E.Either<LogError, Log> =>
-  E.bimap(
+const isLogger = (u: Logger | PinoOptions): u is Logger => typeof (u as Partial<Logger>).child === 'function' && typeof (u as Partial<Logger>).info === 'function'
+
+export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
+  const { given } = o
+  if (given !== undefined && isLogger(given)) {
+    // every line says which process wrote it: pid too, unless the application's logger has it already
+    const hasPid = (): boolean => String((given as unknown as Record<symbol, unknown>)[loadPino().symbols.chindingsSym]).includes('"pid":')
+    const child = once(() => given.child(hasPid() ? { generation: o.generation } : { pid: process.pid, generation: o.generation }))
+    return E.right(fromPino((l) => given.isLevelEnabled(l), child))
+  }
+  const options: PinoOptions = given ?? {}
+  const level = (options.level as LogLevel | undefined) ?? o.level
+  return E.bimap(
     (err: NodeJS.ErrnoException): LogError => ({
       _tag: 'LogUnwritable',
       path: O.getOrElse(() => 'stdout')(o.logPath),
@@ -74,17 +89,18 @@ export const openLog = (o: LoggerOptions): E.Either<LogError, Log> =>
     }),
     (fd: number) =>
       fromPino(
-        o.level,
+        (l) => LEVELS[l] >= (LEVELS[level] as number | undefined ?? LEVELS.info),
         once(() => {
           const { pino } = loadPino()
-          const base = { pid: process.pid, generation: o.generation }
+          const base = { pid: process.pid, generation: o.generation, ...options.base }
           const destination = safeDestination({
             fd,
             name: O.getOrElse(() => 'stdout')(o.logPath),
             lostLine: (dropped) =>
               `${JSON.stringify({ level: 40, time: Date.now(), ...base, event: 'log-lines-dropped', dropped, msg: `${dropped} log line(s) could not be written and were dropped` })}\n`,
           })
-          return pino({ level: o.level, base }, destination)
+          return pino({ ...options, level, base }, destination)
         }),
       ),
   )(E.tryCatch(() => (O.isSome(o.logPath) ? fs.openSync(o.logPath.value, 'a', 0o644) : 1), toErrno))
+}

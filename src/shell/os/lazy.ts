@@ -5,6 +5,7 @@
  * `node:http` is loaded only by HTTP servers.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loading, see above */
+import type * as Cluster from 'node:cluster'
 import type * as Http from 'node:http'
 import type * as Tls from 'node:tls'
 import type * as Pino from 'pino'
@@ -19,3 +20,4 @@ export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
 export const loadChild = once((): typeof Child => require('./child') as typeof Child)
 export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
 export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)
+export const loadCluster = once((): typeof Cluster.default => require('node:cluster') as typeof Cluster.default)

@@ -11,6 +11,8 @@ import type { Logger } from 'pino'
 export interface ConnectionContext {
   /** This process's sequence number for the connection, as it appears in logs. */
   readonly id: number
+  /** This process's generation: 1 for the process started by hand, one more for each restart. */
+  readonly generation: number
   /** A pino logger carrying the connection id (pino is loaded on first use). */
   readonly log: Logger
 }

@@ -177,6 +177,10 @@ export const httpProtocol =
         if (draining) closeWhenIdle(socket, c)
         server.emit('connection', socket)
       },
+      // as a real server closes: 'close' is emitted, and Node's request-timeout checks stop (no connection is left)
+      stopped: () => {
+        server.close()
+      },
       // a real listen would emit this; Node starts its request and header timeout checks on it
       started: () => {
         server.emit('listening')

@@ -13,4 +13,6 @@ export interface Protocol {
   readonly started: () => void
   /** Called once, when this process stops accepting, with the sockets still open. */
   readonly drain: (open: readonly Socket[]) => void
+  /** Called once, when the drain is over (not on a forced exit). */
+  readonly stopped: () => void
 }

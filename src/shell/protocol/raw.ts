@@ -11,6 +11,7 @@ import * as E from 'fp-ts/Either'
 import type { Logger } from 'pino'
 import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
 import type { Config } from '../../core/config'
+import type { ServerInfo } from '../../modes/options'
 import type { Log } from '../log/logger'
 import type { Protocol } from './protocol'
 
@@ -48,6 +49,7 @@ class Context implements ConnectionContext {
   private child: Logger | undefined
   constructor(
     readonly id: number,
+    readonly generation: number,
     private readonly parent: Log,
   ) {}
 
@@ -70,13 +72,13 @@ const closeAfter = (socket: Socket, graceMs: number): void => {
 
 export const rawProtocol =
   <Err>(handler: Handler<Err>) =>
-  (log: Log, config: Pick<Config, 'idleGraceMs'>): Protocol => {
+  ({ log, config, info }: { readonly log: Log; readonly config: Pick<Config, 'idleGraceMs'>; readonly info: ServerInfo }): Protocol => {
     const connections = log.child({ module: 'connection' })
     let draining = false
     return {
       serverOptions: {}, // Node's defaults, as a plain net.Server has
       accept: (socket: Finishable, id) => {
-        void runHandler(handler, socket, new Context(id, connections))().then((result) => {
+        void runHandler(handler, socket, new Context(id, info.generation, connections))().then((result) => {
           if (E.isLeft(result)) {
             const remote = remoteOf(socket)
             connections.error(
@@ -92,6 +94,7 @@ export const rawProtocol =
         })
       },
       started: () => undefined,
+      stopped: () => undefined,
       drain: (open) => {
         draining = true
         for (const socket of open as readonly Finishable[]) if (socket[finished] === true) closeAfter(socket, config.idleGraceMs)

@@ -1,5 +1,5 @@
 /**
- * Reads one line (up to and including '\n') from a socket, like Ruby's `gets`: at end of input it
+ * readLine, for handlers: reads one line (up to and including '\n') from a socket, like Ruby's `gets`: at end of input it
  * gives whatever arrived, possibly nothing. Rejects on a socket error or a line over `limit` bytes.
  */
 import type { Socket } from 'node:net'

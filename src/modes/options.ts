@@ -1,0 +1,60 @@
+/**
+ * What an application may give `serve` besides the config and the handler: its own logger, and hooks
+ * into this process's life (it serves; it starts to drain; it is about to exit). Also what the running
+ * server says about itself (`serverInfo`), for handlers and HTTP apps.
+ */
+import type { Logger, LoggerOptions } from 'pino'
+import type { DrainReason } from '../core/lifecycle'
+
+/** Which process of the server this is. */
+export interface ServerInfo {
+  readonly pid: number
+  /** 1 for the process started by hand, one more for each restart. */
+  readonly generation: number
+  /** `standalone`: it serves and restarts itself; `worker`: it serves for a supervisor, which restarts it. */
+  readonly mode: 'standalone' | 'worker'
+}
+
+export interface DrainInfo extends ServerInfo {
+  /** `handoff`: a new process serves now; `stop`: the server is stopping. */
+  readonly reason: DrainReason
+}
+
+export interface ExitInfo extends ServerInfo {
+  /** The code the process exits with (the code `serveTask` completes with). */
+  readonly code: number
+}
+
+export interface ServeOptions {
+  /**
+   * The application's pino logger (the library logs through a child of it carrying `generation`), or
+   * pino options for the logger the library makes (it writes to `logPath` or stdout, as without them).
+   * With a logger, `logPath` and `logLevel` are not used.
+   */
+  readonly logger?: Logger | LoggerOptions
+  /** This process serves: it has bound its sockets, or taken them over from its parent. */
+  readonly onListening?: (info: ServerInfo) => void
+  /**
+   * This process stops accepting and drains: tell long-lived clients to go (a WebSocket's 1001 "going
+   * away"). A promise it returns is not awaited: the drain goes on meanwhile.
+   */
+  readonly onDraining?: (info: DrainInfo) => unknown
+  /**
+   * Every connection has closed (or `drainTimeoutMs` passed) and this process is about to exit: close
+   * pools, flush. A promise it returns is awaited for up to `exitHookTimeoutMs`. Not called on a forced exit (a second stop signal).
+   */
+  readonly onExit?: (info: ExitInfo) => unknown
+  /** How long `onExit` may take; default 10000 ms. */
+  readonly exitHookTimeoutMs?: number
+}
+
+let current: ServerInfo | undefined
+
+/** What this process is to the server it runs, once `serve` has prepared it; `undefined` before. */
+export const serverInfo = (): ServerInfo | undefined => current
+
+export const setServerInfo = (info: ServerInfo | undefined): void => {
+  current = info
+}
+
+export const DEFAULT_EXIT_HOOK_TIMEOUT_MS = 10_000
