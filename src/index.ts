@@ -5,6 +5,7 @@
  */
 import './shell/os/boot' // first: signal listeners and the environment scrub must happen at load time
 import type * as TE from 'fp-ts/TaskEither'
+import type { ConfigJson } from './core/config'
 import type { ServeError } from './errors'
 import { runMain, type Stopped } from './modes/prepare'
 import { serveProtocol } from './modes/serve'
@@ -24,6 +25,13 @@ export type { ConfigInput } from './shell/configSource'
 export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/protocol/handler'
 export type { Logger } from './shell/log/logger'
 export { readLine } from './shell/protocol/readLine'
+
+/**
+ * The config object `serve`, `serveTask`, `serveHttp` and `serveHttpTask` take (the config file's shape):
+ * every key optional, durations as plain numbers of milliseconds, `socketMode` as an octal string.
+ * The same type as `ConfigJson`.
+ */
+export type ServeConfig = ConfigJson
 
 /**
  * For fp-ts users: the server as a TaskEither. It completes when this process has stopped (drained
