@@ -6,15 +6,24 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import { INHERIT_ENV } from '../../src/core/inherit'
-import { ServerProcess, type SpawnOptions, tempDir, testEnv, unprivileged, writeJson } from '../support/harness'
+import { ServerProcess, type SpawnOptions, tempDir, testEnv, writeJson } from '../support/harness'
+import { isRoot, Unprivileged } from '../support/unprivileged'
 
 interface Refusal {
   readonly config: Record<string, unknown>
   readonly options?: SpawnOptions
+  /** Run the server as an unprivileged user (`nobody` when we are root). */
+  readonly unprivileged?: true
   readonly message: RegExp
 }
+
+const nobody = new Unprivileged()
+after(() => nobody.remove())
+
+/** Why these tests cannot run the server as a user other than ourselves here, or undefined if they can. */
+const otherUserProblem = (): string | undefined => (isRoot() ? nobody.problem() : 'needs root, to run the server as an unprivileged user')
 
 /** A folder every user may read (configs) but only root may write, when we are root. */
 const lockedFolder = (dir: string): string => {
@@ -26,7 +35,7 @@ const lockedFolder = (dir: string): string => {
 const refuses = async (dir: string, r: Refusal): Promise<ServerProcess> => {
   const config = writeJson(path.join(dir, 'echo.json'), r.config)
   const before = fs.readdirSync(dir, { recursive: true }).sort()
-  const server = ServerProcess.echo(config, r.options)
+  const server = r.unprivileged === true ? nobody.echo(config, r.options) : ServerProcess.echo(config, r.options)
   try {
     const { code } = await server.closed
     const stderr = server.text.join('\n')
@@ -82,10 +91,15 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
       t.skip(`this kernel lets anyone bind ports from ${threshold}, so port 999 is not privileged here`)
       return
     }
+    const problem = nobody.problem()
+    if (problem !== undefined) {
+      t.skip(problem)
+      return
+    }
     await withDir((dir) =>
       refuses(dir, {
         config: { bind: 'tcp://127.0.0.1:999', pidfilePath: path.join(dir, 'echo.pid') },
-        options: unprivileged(),
+        unprivileged: true,
         message: /permission denied: cannot listen on tcp:\/\/127.0.0.1:999: ports below 1024 need root or the CAP_NET_BIND_SERVICE capability/,
       }),
     )
@@ -100,15 +114,16 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
     ))
 
   it('UNIX path in a folder without permission', async (t) => {
-    if (process.getuid?.() !== 0) {
-      t.skip('needs root, to run the server as an unprivileged user')
+    const problem = otherUserProblem()
+    if (problem !== undefined) {
+      t.skip(problem)
       return
     }
     await withDir(async (dir) => {
       const locked = lockedFolder(dir)
       await refuses(dir, {
         config: { bind: `unix://${locked}/echo.sock` },
-        options: unprivileged(),
+        unprivileged: true,
         message: /permission denied: cannot listen on unix:\/\/.*\/locked\/echo\.sock: this user may not create files in the socket folder/,
       })
     })
@@ -131,8 +146,9 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
     ))
 
   it('pidfile in a folder without permission', async (t) => {
-    if (process.getuid?.() !== 0) {
-      t.skip('needs root, to run the server as an unprivileged user')
+    const problem = otherUserProblem()
+    if (problem !== undefined) {
+      t.skip(problem)
       return
     }
     await withDir(async (dir) => {
@@ -140,7 +156,7 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
       fs.chmodSync(dir, 0o777) // the socket may be created, the pidfile may not
       await refuses(dir, {
         config: { bind: `unix://${dir}/echo.sock`, pidfilePath: path.join(locked, 'echo.pid') },
-        options: unprivileged(),
+        unprivileged: true,
         message: /cannot write the pidfile .*\/locked\/echo\.pid: this user may not write .*; fix the permissions of .*\/locked or set pidfilePath elsewhere/,
       })
     })

@@ -133,15 +133,12 @@ export const testEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
 export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv
   readonly cwd?: string
-  /** Run as this user and group (needs root). */
+  /** Run as this user and group (needs root; see unprivileged.ts for a copy such a user can read). */
   readonly uid?: number
   readonly gid?: number
   /** File descriptors to put at fd 3, 4, ... of the server ('pipe': a socket pair with this process). */
   readonly extraFds?: readonly (number | 'ignore' | 'pipe')[]
 }
-
-/** Spawn options that make a server an unprivileged user: `nobody` when we are root, ourselves otherwise. */
-export const unprivileged = (): Pick<SpawnOptions, 'uid' | 'gid'> => (process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {})
 
 export class ServerProcess {
   readonly child: ChildProcess
