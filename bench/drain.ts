@@ -72,7 +72,7 @@ export const drain = async (idle: number, samples: number): Promise<Drain> => {
     }
 
     // the library: the same, then a restart while they are open
-    const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000 }))
+    const server = ServerProcess.echo(writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:0', readyTimeoutMs: 60_000, probationMs: 0 }))
     let result: Omit<Drain, 'termToExitMs'>
     try {
       const target = { host: '127.0.0.1', port: portOf(await server.event(server.pid, 'listening')) }

@@ -41,6 +41,7 @@ export const describeServeError = (e: ServeError): string => {
       return describePidfileHeld(e)
     case 'AlreadyServing':
     case 'ClusterWorker':
+    case 'ModeChanged':
       return describeProcessRefused(e)
     case 'UnsupportedServer':
       return describeUnsupportedServer(e)

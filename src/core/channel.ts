@@ -1,7 +1,7 @@
 /**
  * The channel between a server and a process it started: one JSON object per line. The child says it is
  * ready (written synchronously in the turn it starts to listen), or why it could not start (just before
- * it exits); a worker later answers its supervisor's status requests. Pure.
+ * it exits); a worker later answers its supervisor's status requests, and is asked by it to stop. Pure.
  */
 
 export type ChildMessage =
@@ -44,3 +44,19 @@ export const encodeChildMessage = (m: ChildMessage): string => {
       return `${JSON.stringify({ type: 'status', active: m.active, accepted: m.accepted, state: m.state })}\n`
   }
 }
+
+/** What a supervisor says to a worker. */
+export type ParentMessage = { readonly _tag: 'Stop' } | { readonly _tag: 'StatusRequest' }
+
+export const decodeParentMessage = (line: string): ParentMessage | undefined => {
+  let u: unknown
+  try {
+    u = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(u)) return undefined
+  return u.type === 'stop' ? { _tag: 'Stop' } : u.type === 'status' ? { _tag: 'StatusRequest' } : undefined
+}
+
+export const encodeParentMessage = (m: ParentMessage): string => (m._tag === 'Stop' ? '{"type":"stop"}\n' : '{"type":"status"}\n')

@@ -49,6 +49,14 @@ export const FileModeFromString = new t.Type<FileMode, string>(
   (m) => `0${m.toString(8).padStart(3, '0')}`,
 )
 
+/** How many workers a supervisor runs: a count, or `auto` for one per core. */
+export type WorkerCount = number | 'auto'
+export const MAX_WORKERS = 1024
+const WorkerCount = described<WorkerCount>(
+  `a whole number of workers from 1 to ${MAX_WORKERS}, or "auto" (one per core)`,
+  (u): u is WorkerCount => u === 'auto' || (typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_WORKERS),
+)
+
 const NonEmptyString = described('a non-empty string', (u): u is string => typeof u === 'string' && u.trim().length > 0)
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -70,6 +78,7 @@ const fields = {
   socketMode: FileModeFromString,
   idleGraceMs: Milliseconds,
   probationMs: MillisecondsOrZero,
+  workers: WorkerCount,
 }
 const Settings = t.partial(fields)
 type Settings = t.TypeOf<typeof Settings>
@@ -100,8 +109,13 @@ export interface Config {
   readonly socketMode: FileMode
   /** While draining, a connection with nothing left to do (HTTP: idle; raw: handler done, client half-open) is closed after this long. */
   readonly idleGraceMs: Milliseconds
-  /** After a successor is ready, this process keeps accepting this long; a successor that dies meanwhile is replaced by this process again. */
+  /**
+   * After a new process (or generation) is ready, the old one keeps serving this long; a new one that dies
+   * meanwhile leaves the old one serving as before.
+   */
   readonly probationMs: Milliseconds
+  /** Set: the first process supervises this many workers (see modes/supervisor); none: it serves itself. */
+  readonly workers: O.Option<WorkerCount>
 }
 
 export const DEFAULTS = {
@@ -187,6 +201,7 @@ const toConfig = (binds: Binds, s: Settings, env: Env): Config => ({
   socketMode: s.socketMode ?? DEFAULTS.socketMode,
   idleGraceMs: s.idleGraceMs ?? DEFAULTS.idleGraceMs,
   probationMs: s.probationMs ?? DEFAULTS.probationMs,
+  workers: O.fromNullable(s.workers),
 })
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)

@@ -52,6 +52,8 @@ export interface Inherited {
   readonly listeners: RNEA.ReadonlyNonEmptyArray<InheritedListener>
   /** The lock that marks the pidfile as held by a running server (see shell/os/pidlock.ts). */
   readonly pidlockFd: O.Option<number>
+  /** A worker's place among its supervisor's workers, from 0. */
+  readonly slot: O.Option<number>
 }
 
 export const bindsOf = (i: Inherited): Binds => RNEA.map((l: InheritedListener) => l.bind)(i.listeners)
@@ -103,6 +105,7 @@ const InheritJson = t.type({
   channel: Fd,
   listeners: NonEmpty(ListenerJson),
   pidlock: optional(Fd),
+  slot: optional(intBetween(0, 65535, 'a worker slot number from 0')),
 })
 
 /**
@@ -132,6 +135,7 @@ const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<Inhe
     channelFd: j.channel,
     listeners: RNEA.map((l: t.TypeOf<typeof ListenerJson>): InheritedListener => ({ bind: l.bind, fd: l.fd, socketId: O.fromNullable(l.socketId) }))(j.listeners),
     pidlockFd: O.fromNullable(j.pidlock),
+    slot: O.fromNullable(j.slot),
   }
   const named: readonly (readonly [string, number])[] = [
     ['channel', inherited.channelFd],
@@ -144,6 +148,7 @@ const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<Inhe
     return E.left(malformed(value, [{ key: twice[0], message: `fd ${twice[1]} is also ${first}: each fd has one meaning` }]))
   }
   if (j.role === 'successor' && j.generation < 2) return E.left(malformed(value, [{ key: 'generation', message: 'a successor is generation 2 or later' }]))
+  if (j.role === 'worker' && j.slot === undefined) return E.left(malformed(value, [{ key: 'slot', message: 'is missing: a worker has a slot' }]))
   const repeated = inherited.listeners.findIndex((l, i) => inherited.listeners.findIndex((m) => formatBind(m.bind) === formatBind(l.bind)) < i)
   if (repeated >= 0) return E.left(malformed(value, [{ key: `listeners.${repeated}.bind`, message: 'the address is given twice' }]))
   return E.right(inherited)
@@ -174,5 +179,6 @@ export const inheritEnv = (i: Inherited): Record<string, string> => ({
     channel: i.channelFd,
     listeners: i.listeners.map((l) => ({ bind: formatBind(l.bind), fd: l.fd, ...(O.isSome(l.socketId) ? { socketId: formatSocketId(l.socketId.value) } : {}) })),
     ...(O.isSome(i.pidlockFd) ? { pidlock: i.pidlockFd.value } : {}),
+    ...(O.isSome(i.slot) ? { slot: i.slot.value } : {}),
   }),
 })

@@ -15,6 +15,7 @@
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
+import { type ChildFailure, describeFailure, type Fields, failureFields } from './failure'
 import { forcedExitCode, type RestartSignal, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
@@ -56,16 +57,20 @@ export const initial: State = { _tag: 'Listening', connections: C.empty, attempt
 
 // ---- events ------------------------------------------------------------------------------------
 
-export type SuccessorFailure =
-  | { readonly _tag: 'SpawnFailed'; readonly message: string }
-  /** `reason`: what the successor said on its channel before it exited, if anything. */
-  | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null; readonly reason: string | null }
-  | { readonly _tag: 'TimedOut'; readonly afterMs: number }
-  | { readonly _tag: 'CrashedAfterReady'; readonly code: number | null; readonly signal: string | null }
+/** How a successor failed (see failure.ts). */
+export type SuccessorFailure = ChildFailure
+
+/**
+ * Who asked this process to stop: a signal; its supervisor (a worker); nobody any more (a worker whose
+ * supervisor is gone). Only a second stop signal forces an exit.
+ */
+export type StopBy = StopSignal | 'supervisor' | 'supervisor-gone'
+
+const isSignal = (by: StopBy): by is StopSignal => by !== 'supervisor' && by !== 'supervisor-gone'
 
 export type Event =
   | { readonly _tag: 'RestartRequested'; readonly signal: RestartSignal }
-  | { readonly _tag: 'StopRequested'; readonly signal: StopSignal }
+  | { readonly _tag: 'StopRequested'; readonly by: StopBy }
   | { readonly _tag: 'SuccessorReady'; readonly attempt: number; readonly pid: number }
   | { readonly _tag: 'SuccessorFailed'; readonly attempt: number; readonly pid: number | null; readonly failure: SuccessorFailure }
   /** The successor exited after it was ready (only reported while it is on probation). */
@@ -81,7 +86,6 @@ export type Event =
 // ---- effects -----------------------------------------------------------------------------------
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
-export type Fields = Readonly<Record<string, string | number | boolean | null>>
 
 export type Effect =
   | { readonly _tag: 'SpawnSuccessor'; readonly attempt: number }
@@ -117,34 +121,6 @@ export const log = (level: LogLevel, event: string, message: string, fields: Fie
   message,
   fields,
 })
-
-export const describeFailure = (f: SuccessorFailure): string => {
-  switch (f._tag) {
-    case 'SpawnFailed':
-      return `could not be started: ${f.message}`
-    case 'Exited': {
-      const how = f.signal !== null ? `was killed by ${f.signal} before it was ready` : `exited with code ${String(f.code)} before it was ready`
-      return f.reason !== null ? `${how} (${f.reason})` : how
-    }
-    case 'TimedOut':
-      return `was not ready within ${f.afterMs} ms`
-    case 'CrashedAfterReady':
-      return f.signal !== null ? `was killed by ${f.signal} after it was ready` : `exited with code ${String(f.code)} after it was ready`
-  }
-}
-
-const failureFields = (f: SuccessorFailure): Fields => {
-  switch (f._tag) {
-    case 'SpawnFailed':
-      return { failure: 'spawn-failed', error: f.message }
-    case 'Exited':
-      return { failure: 'exited', exitCode: f.code, signal: f.signal, ...(f.reason !== null ? { reason: f.reason } : {}) }
-    case 'TimedOut':
-      return { failure: 'timed-out', timeoutMs: f.afterMs }
-    case 'CrashedAfterReady':
-      return { failure: 'crashed-after-ready', exitCode: f.code, signal: f.signal }
-  }
-}
 
 // ---- reducer -----------------------------------------------------------------------------------
 
@@ -209,8 +185,16 @@ const failed = (attempt: number, pid: number | null, failure: SuccessorFailure):
     ...failureFields(failure),
   })
 
-const stopRequested = (signal: StopSignal): Effect =>
-  log('info', 'stop-requested', `${signal} received: stopping`, { signal })
+const stopRequested = (by: StopBy): Effect => {
+  switch (by) {
+    case 'supervisor':
+      return log('info', 'stop-requested', 'the supervisor asked this worker to stop', { by })
+    case 'supervisor-gone':
+      return log('warn', 'stop-requested', 'the supervisor is gone (its end of the channel closed): stopping', { by })
+    default:
+      return log('info', 'stop-requested', `${by} received: stopping`, { signal: by })
+  }
+}
 
 const onListening = (state: Listening, event: Event): Step => {
   switch (event._tag) {
@@ -225,7 +209,7 @@ const onListening = (state: Listening, event: Event): Step => {
       ]
     }
     case 'StopRequested':
-      return startDraining(state, 'stop', true, [stopRequested(event.signal)])
+      return startDraining(state, 'stop', true, [stopRequested(event.by)])
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
@@ -255,7 +239,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
       ]
     case 'StopRequested':
       return startDraining(state, 'stop', true, [
-        stopRequested(event.signal),
+        stopRequested(event.by),
         { _tag: 'StopSuccessor', attempt: state.attempt },
         { _tag: 'RestorePidfile' },
         log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
@@ -311,7 +295,7 @@ const onProbation = (state: Probation, event: Event): Step => {
     case 'StopRequested':
       // the successor serves on: this process only drains, and leaves the shared socket file alone
       return startDraining(state, 'stop', false, [
-        stopRequested(event.signal),
+        stopRequested(event.by),
         { _tag: 'ReleaseSuccessor', attempt },
         log('info', 'successor-released', `successor ${successorPid} serves on without its probation`, { attempt, successorPid }),
       ])
@@ -361,23 +345,26 @@ const onDraining = (state: Draining, event: Event): Step => {
         state,
         [log('warn', 'restart-ignored', `${event.signal} ignored: this process is draining`, { signal: event.signal, reason: state.reason })],
       ]
-    case 'StopRequested':
+    case 'StopRequested': {
+      const { by } = event
       if (state.reason === 'handoff') {
         return [
           { ...state, reason: 'stop' },
-          [log('info', 'stop-requested', `${event.signal} received: already draining after a handoff; a second one exits at once`, { signal: event.signal })],
+          [log('info', 'stop-requested', `${isSignal(by) ? `${by} received` : `stop requested (${by})`}: already draining after a handoff; a second stop signal exits at once`, { by })],
         ]
       }
+      if (!isSignal(by)) return ignore(state, event, 'already stopping')
       return [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: forcedExitCode(event.signal) },
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: forcedExitCode(by) },
         [
-          log('warn', 'forced-exit', `second stop signal (${event.signal}): exiting now with ${state.connections.active} connection(s) open`, {
-            signal: event.signal,
+          log('warn', 'forced-exit', `second stop signal (${by}): exiting now with ${state.connections.active} connection(s) open`, {
+            signal: by,
             active: state.connections.active,
           }),
-          { _tag: 'Exit', code: forcedExitCode(event.signal), now: true },
+          { _tag: 'Exit', code: forcedExitCode(by), now: true },
         ],
       ]
+    }
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return settle(count(state, event))

@@ -11,8 +11,13 @@ export interface ServerInfo {
   readonly pid: number
   /** 1 for the process started by hand, one more for each restart. */
   readonly generation: number
-  /** `standalone`: it serves and restarts itself; `worker`: it serves for a supervisor, which restarts it. */
-  readonly mode: 'standalone' | 'worker'
+  /**
+   * `standalone`: it serves and restarts itself; `worker`: it serves for a supervisor, which restarts it;
+   * `supervisor`: it runs the workers and never serves (hooks are not called in it).
+   */
+  readonly mode: 'standalone' | 'worker' | 'supervisor'
+  /** A worker's place among its supervisor's workers, from 0. */
+  readonly worker?: number
 }
 
 export interface DrainInfo extends ServerInfo {

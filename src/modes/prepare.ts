@@ -48,17 +48,18 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
-    TE.let('info', ({ inherited, generation }): ServerInfo => ({
-      pid: process.pid,
-      generation,
-      mode: O.isSome(inherited) && inherited.value.role === 'worker' ? 'worker' : 'standalone',
-    })),
-    TE.bindW('log', ({ config, generation }) =>
+    TE.let('info', ({ config, inherited, generation }): ServerInfo => {
+      if (O.isNone(inherited)) return { pid: process.pid, generation, mode: O.isSome(config.workers) ? 'supervisor' : 'standalone' }
+      const slot = inherited.value.role === 'worker' ? inherited.value.slot : O.none
+      return { pid: process.pid, generation, ...(O.isSome(slot) ? { mode: 'worker', worker: slot.value } : { mode: 'standalone' }) }
+    }),
+    TE.bindW('log', ({ config, info }) =>
       TE.fromEither(
         openLog({
           level: config.logLevel,
           logPath: O.map((p: string) => path.resolve(p))(config.logPath),
-          generation,
+          // a supervisor's lines say so; the generations are its workers'
+          bindings: info.mode === 'supervisor' ? { supervisor: true } : { generation: info.generation, ...(info.worker !== undefined ? { worker: info.worker } : {}) },
           ...(options.logger !== undefined ? { given: options.logger } : {}),
         }),
       ),

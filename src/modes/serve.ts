@@ -10,13 +10,17 @@ import type { ConfigInput } from '../shell/configSource'
 import { loadCluster } from '../shell/os/lazy'
 import * as signals from '../shell/os/signals'
 import { type ServeOptions, setServerInfo } from './options'
-import { OWN_SIGNALS, prepare, type Stopped } from './prepare'
-import { type MakeProtocol, standalone } from './standalone/serve'
+import { OWN_SIGNALS, type Prepared, prepare, type Stopped } from './prepare'
+import * as O from 'fp-ts/Option'
+import { standalone } from './standalone'
+import { supervisor, workerCount } from './supervisor'
+import { worker } from './worker'
+import type { MakeProtocol } from './serving/run'
 
-export type { MakeProtocol } from './standalone/serve'
+export type { MakeProtocol } from './serving/run'
 
-/** Why this process cannot serve at all: a second serve call, or a node:cluster worker. */
-export type ProcessRefused = { readonly _tag: 'AlreadyServing' } | { readonly _tag: 'ClusterWorker' }
+/** Why this process cannot serve at all: a second serve call, a node:cluster worker, a mode changed by a restart. */
+export type ProcessRefused = { readonly _tag: 'AlreadyServing' } | { readonly _tag: 'ClusterWorker' } | { readonly _tag: 'ModeChanged' }
 
 export const describeProcessRefused = (e: ProcessRefused): string => {
   switch (e._tag) {
@@ -24,6 +28,8 @@ export const describeProcessRefused = (e: ProcessRefused): string => {
       return 'serve was called a second time in this process: a process serves one config (the first call goes on serving); give one config several addresses in `bind` instead'
     case 'ClusterWorker':
       return 'serve was called in a node:cluster worker, whose listening sockets belong to the cluster primary and cannot be handed over: run the server without node:cluster, and set `workers` in the config to serve from several processes'
+    case 'ModeChanged':
+      return '`workers` was set in the config of a server that runs without it: a restart keeps the mode (a supervisor cannot take over from a serving process); stop the server and start it again to supervise workers'
   }
 }
 
@@ -51,6 +57,19 @@ const unclaim: TE.TaskEither<never, undefined> = TE.fromIO(() => {
   return undefined
 })
 
+/**
+ * The mode this process is in: a worker when a supervisor started it; a supervisor when the config sets
+ * `workers` and nobody started it; otherwise standalone (first, or a successor).
+ */
+const inMode = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+  if (O.isSome(p.inherited)) {
+    if (p.inherited.value.role === 'worker') return worker(p, p.inherited.value, makeProtocol)
+    if (O.isSome(p.config.workers)) return TE.left({ _tag: 'ModeChanged' })
+    return standalone(p, makeProtocol)
+  }
+  return O.isSome(p.config.workers) ? supervisor(p, workerCount(p.config.workers.value)) : standalone(p, makeProtocol)
+}
+
 /** Serves with a given protocol; the TaskEither completes when this process has stopped. */
 export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Stopped> =>
   pipe(
@@ -61,7 +80,7 @@ export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol, op
         prepare(input, options, exits),
         TE.flatMap((p) =>
           pipe(
-            standalone(p, makeProtocol),
+            inMode(p, makeProtocol),
             TE.tapError((e) =>
               TE.fromIO(() => {
                 p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e))

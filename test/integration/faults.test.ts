@@ -311,7 +311,9 @@ describe('signals a server commonly receives', { timeout: 180_000 }, () => {
 describe('new code that crashes right after it became ready', { timeout: 240_000 }, () => {
   for (const when of ['ready', '300'] as const) {
     it(`crashing ${when === 'ready' ? 'in the turn it reports ready' : '300 ms after it started'}: the old process takes the socket back and the service never goes down`, async (t) => {
-      const s = setup()
+      // the default probation for a crash in the ready turn; for a crash at a time, one long enough that a
+      // loaded machine cannot let the probation end before the new process's own timer fires
+      const s = setup(when === 'ready' ? {} : { probationMs: 10_000 })
       const flag = path.join(s.dir, 'crash')
       const server = new ServerProcess([fixture('crashAfterReady'), s.config], { env: testEnv({ CRASH_FLAG: flag }) })
       let load: ReturnType<typeof startHttpLoad> | undefined

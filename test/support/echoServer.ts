@@ -16,7 +16,8 @@ export interface EchoServer {
   readonly target: Target
 }
 
-export const startEchoServer = async (transport: 'tcp' | 'unix'): Promise<EchoServer> => {
+/** `extra` adds config keys (`workers` makes it a supervisor); the target is where clients connect. */
+export const startEchoServer = async (transport: 'tcp' | 'unix', extra: Record<string, unknown> = {}): Promise<EchoServer> => {
   const dir = tempDir()
   const pidfile = path.join(dir, 'echo.pid')
   const socketPath = path.join(dir, 'echo.sock')
@@ -25,6 +26,7 @@ export const startEchoServer = async (transport: 'tcp' | 'unix'): Promise<EchoSe
     pidfilePath: pidfile,
     readyTimeoutMs: 60_000,
     probationMs: 100, // restarts follow one another under load; the probation's default has its own tests
+    ...extra,
   })
   const server = ServerProcess.echo(config)
   try {

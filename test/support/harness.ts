@@ -138,6 +138,8 @@ export interface SpawnOptions {
   readonly gid?: number
   /** File descriptors to put at fd 3, 4, ... of the server ('pipe': a socket pair with this process). */
   readonly extraFds?: readonly (number | 'ignore' | 'pipe')[]
+  /** The program to run with the arguments (a wrapper such as unshare); node by default. */
+  readonly command?: string
 }
 
 export class ServerProcess {
@@ -155,7 +157,7 @@ export class ServerProcess {
   private ended = false
 
   constructor(args: readonly string[], options: SpawnOptions = {}) {
-    this.child = spawn(process.execPath, args, {
+    this.child = spawn(options.command ?? process.execPath, args, {
       cwd: options.cwd ?? ROOT,
       env: { ...(options.env ?? testEnv()), [MARKER]: this.marker },
       stdio: ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])],

@@ -17,6 +17,7 @@ const defaults = (bind: Bind): Config => ({
   socketMode: 0o660 as Config['socketMode'],
   idleGraceMs: 1000 as Config['idleGraceMs'],
   probationMs: 1000 as Config['probationMs'],
+  workers: O.none,
 })
 
 const rejected = (input: unknown, env = {}): string => {
@@ -40,6 +41,7 @@ describe('decodeConfig', () => {
         socketMode: '0600',
         idleGraceMs: 250,
         probationMs: 0,
+        workers: 'auto',
       },
       {},
     )
@@ -57,6 +59,7 @@ describe('decodeConfig', () => {
         socketMode: 0o600,
         idleGraceMs: 250,
         probationMs: 0,
+        workers: O.some('auto'),
       }),
     )
   })
@@ -100,6 +103,8 @@ describe('decodeConfig rejects, naming the key and what was expected', () => {
     ['a bad bind', { bind: 'localhost:80' }, {}, /bind: "localhost:80" is not an address: expected tcp:\/\/host:port/],
     ['a bind that is not a string', { bind: 80 }, {}, /bind: got 80, expected an address: .*, or a non-empty list of addresses/],
     ['an empty bind list', { bind: [] }, {}, /bind: is an empty list: expected an address/],
+    ['zero workers', { bind: 'tcp://a:1', workers: 0 }, {}, /workers: got 0, expected a whole number of workers from 1 to 1024, or "auto" \(one per core\)/],
+    ['workers as a word', { bind: 'tcp://a:1', workers: 'many' }, {}, /workers: got "many", expected a whole number of workers/],
     ['a bad address in a list', { bind: ['tcp://a:1', 'b:2'] }, {}, /bind\.1: "b:2" is not an address/],
     ['an address given twice', { bind: ['tcp://a:1', 'unix:///s', 'tcp://a:1'] }, {}, /bind\.2: tcp:\/\/a:1 is also bind\.0: each address may be given once/],
     ['an empty startCommand', { bind: 'tcp://a:1', startCommand: ' ' }, {}, /startCommand: got " ", expected a non-empty string/],

@@ -34,6 +34,7 @@ describe('readInherited', () => {
           channelFd: 4,
           listeners: [{ bind: tcp('0.0.0.0', 6789), fd: 3, socketId: O.none }],
           pidlockFd: O.none,
+          slot: O.none,
         }),
       ),
     )
@@ -69,6 +70,7 @@ describe('readInherited', () => {
     ['one fd with two meanings', { ...tcpChild, channel: 3 }, /listeners\.0\.fd: fd 3 is also channel: each fd has one meaning/],
     ['no listener', { ...tcpChild, listeners: [] }, /listeners: got \[\], expected a non-empty list/],
     ['a successor of generation 1', { ...tcpChild, generation: 1 }, /generation: a successor is generation 2 or later/],
+    ['a worker without a slot', { ...tcpChild, role: 'worker' }, /slot: is missing: a worker has a slot/],
     ['an unknown role', { ...tcpChild, role: 'boss' }, /role: got "boss", expected "successor" or "worker"/],
     ['a bad bind', { ...tcpChild, listeners: [{ bind: 'localhost:80', fd: 3 }] }, /listeners\.0\.bind: "localhost:80" is not an address/],
     ['one address twice', { ...tcpChild, listeners: [{ bind: 'tcp://0.0.0.0:80', fd: 3 }, { bind: 'tcp://0.0.0.0:80', fd: 5 }] }, /listeners\.1\.bind: the address is given twice/],
@@ -106,6 +108,7 @@ describe('readInherited', () => {
         listeners: fc.uniqueArray(listener, { minLength: 1, maxLength: 4, selector: (l) => JSON.stringify(l.bind) }),
         pidlock: fc.boolean(),
       })
+      .chain((r) => fc.nat({ max: 64 }).map((slot) => ({ ...r, slot: r.role === 'worker' ? O.some(slot) : O.none })))
       .map(({ listeners, pidlock, ...rest }) => {
         const layout = childLayout(listeners.length, pidlock)
         const [first, ...others] = listeners.map((l, i) => ({ ...l, fd: layout.listeners[i] ?? 0 }))

@@ -22,8 +22,9 @@ const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, acceptin
 const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, code })
 
 const RESTART: Event = { _tag: 'RestartRequested', signal: 'SIGUSR1' }
-const TERM: Event = { _tag: 'StopRequested', signal: 'SIGTERM' }
-const INT: Event = { _tag: 'StopRequested', signal: 'SIGINT' }
+const TERM: Event = { _tag: 'StopRequested', by: 'SIGTERM' }
+const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
+const INT: Event = { _tag: 'StopRequested', by: 'SIGINT' }
 const READY1: Event = { _tag: 'SuccessorReady', attempt: 1, pid: 200 }
 const READY_STALE: Event = { _tag: 'SuccessorReady', attempt: 7, pid: 207 }
 const FAILED1: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 200, failure: { _tag: 'Exited', code: 1, signal: null, reason: null } }
@@ -105,6 +106,8 @@ const table: readonly Row[] = [
   ['Draining(stop) + restart is ignored', draining('stop'), RESTART, draining('stop'), ['log:restart-ignored']],
   ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true }]],
   ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130, now: true }]],
+  ['Draining(stop) + a second stop by the supervisor does not force', draining('stop', 2), BY_SUPERVISOR, draining('stop', 2), []],
+  ['Listening + stop by the supervisor drains', listening(2), BY_SUPERVISOR, draining('stop', 2, 0, true), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
   ['Draining(stop) + ready', draining('stop'), READY1, draining('stop'), []],
   ['Draining(stop) + failure', draining('stop'), FAILED1, draining('stop'), []],
   ['Draining(stop) + opened', draining('stop', 1), OPENED, { ...draining('stop', 2), connections: conns(2, 2) }, []],
@@ -150,7 +153,7 @@ describe('reduce: every state and event', () => {
 
 const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom<Event>(RESTART, { _tag: 'RestartRequested', signal: 'SIGHUP' }) },
-  { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, INT) },
+  { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, INT, BY_SUPERVISOR) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }).map((attempt): Event => ({ _tag: 'SuccessorReady', attempt, pid: 100 + attempt })) },
   {
     weight: 2,
@@ -243,7 +246,7 @@ describe('reduce: properties', () => {
           const exit = effects.find((e) => e._tag === 'Exit')
           if (exit === undefined) continue
           exits += 1
-          const forcedBySignal = before._tag === 'Draining' && before.reason === 'stop' && event._tag === 'StopRequested'
+          const forcedBySignal = before._tag === 'Draining' && before.reason === 'stop' && event._tag === 'StopRequested' && event.by !== 'supervisor'
           const forcedByTimeout = before._tag === 'Draining' && event._tag === 'DrainTimedOut'
           const drained = after.connections.active === 0 && listenerClosed
           assert.ok(drained || forcedBySignal || forcedByTimeout, 'exit while the listener may accept or connections are open, and nothing forced it')

@@ -4,7 +4,7 @@
  * line actually written (see lazy.ts), which for a successor comes after it has reported ready. Writes
  * are synchronous, so every line, the last one before exit included, is out before the process ends,
  * and a line that cannot be written is dropped rather than thrown (see destination.ts).
- * Every line carries `pid` and `generation`.
+ * Every line carries `pid` and `generation` (and a worker's slot as `worker`).
  */
 import * as fs from 'node:fs'
 import * as E from 'fp-ts/Either'
@@ -42,7 +42,8 @@ export interface Log {
 export interface OpenLogOptions {
   readonly level: LogLevel
   readonly logPath: O.Option<string>
-  readonly generation: number
+  /** Fields on every line besides pid: the generation, and a worker's slot. */
+  readonly bindings: Readonly<Record<string, unknown>>
   /** The application's own logger, or pino options for ours (see ServeOptions.logger). */
   readonly given?: Logger | PinoOptions
 }
@@ -76,7 +77,7 @@ export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
   if (given !== undefined && isLogger(given)) {
     // every line says which process wrote it: pid too, unless the application's logger has it already
     const hasPid = (): boolean => String((given as unknown as Record<symbol, unknown>)[loadPino().symbols.chindingsSym]).includes('"pid":')
-    const child = once(() => given.child(hasPid() ? { generation: o.generation } : { pid: process.pid, generation: o.generation }))
+    const child = once(() => given.child(hasPid() ? o.bindings : { pid: process.pid, ...o.bindings }))
     return E.right(fromPino((l) => given.isLevelEnabled(l), child))
   }
   const options: PinoOptions = given ?? {}
@@ -92,7 +93,7 @@ export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
         (l) => LEVELS[l] >= (LEVELS[level] as number | undefined ?? LEVELS.info),
         once(() => {
           const { pino } = loadPino()
-          const base = { pid: process.pid, generation: o.generation, ...options.base }
+          const base = { pid: process.pid, ...o.bindings, ...options.base }
           const destination = safeDestination({
             fd,
             name: O.getOrElse(() => 'stdout')(o.logPath),

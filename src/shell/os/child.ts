@@ -38,6 +38,8 @@ export interface Child {
   readonly kill: () => void
   /** SIGTERM its process group: a child still starting then exits without taking over; a worker drains. Still watched. */
   readonly terminate: () => void
+  /** SIGKILL its process group, and go on watching: its exit is still reported. */
+  readonly killWatched: () => void
   /** It lives on alone: stop watching it, close the channel, let this process exit without waiting for it. */
   readonly release: () => void
 }
@@ -134,6 +136,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
       signalGroup(child, 'SIGKILL')
     },
     terminate: () => signalGroup(child, 'SIGTERM'),
+    killWatched: () => signalGroup(child, 'SIGKILL'),
     release: () => {
       stopWatching()
       channel?.destroy()

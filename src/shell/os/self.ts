@@ -33,3 +33,27 @@ export const currentProcess = (): Self => {
     logicalCwd: cwd === startedIn ? startedAs : O.none, // a process that changed folder since is taken as it is
   }
 }
+
+/** Inits that exit when their one child does: a handoff ends the container through them. */
+const SHORT_LIVED_INITS = ['tini', 'docker-init', 'dumb-init', 'catatonit']
+
+/**
+ * Why a handoff here would end the service, if it would: this process is the init of its pid namespace
+ * (a container run without an init), whose exit makes the kernel kill everything in it, the new
+ * process too; or its parent is an init that exits with its child (tini, dumb-init).
+ */
+export const handoffEndsService = (): O.Option<string> => {
+  if (process.pid === 1) {
+    return O.some("this process is PID 1 of its pid namespace (a container's init): when it exits after a handoff, the kernel ends the namespace, the new process with it")
+  }
+  if (process.ppid !== 1) return O.none
+  let init = ''
+  try {
+    init = fs.readFileSync('/proc/1/comm', 'utf8').trim()
+  } catch {
+    return O.none
+  }
+  return SHORT_LIVED_INITS.includes(init)
+    ? O.some(`this process's parent is ${init}, the container's init, which exits when this process does: a handoff would end the container, the new process with it`)
+    : O.none
+}

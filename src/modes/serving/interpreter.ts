@@ -5,7 +5,8 @@
  */
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { DrainReason, Effect, Fields, LogLevel } from '../../core/lifecycle'
+import type { Fields } from '../../core/failure'
+import type { DrainReason, Effect, LogLevel } from '../../core/lifecycle'
 import { messageOf } from '../../shell/os/errno'
 
 export interface EffectError {

@@ -60,6 +60,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
         channelFd: layout.channel,
         listeners: RNEA.mapWithIndex((i, l: Listeners[number]) => ({ bind: l.bind, fd: layout.listeners[i] ?? -1, socketId: l.socketId }))(listeners),
         pidlockFd: layout.pidlock,
+        slot: O.none,
       }),
     }
     const failed = (pid: number | null, failure: Extract<Event, { _tag: 'SuccessorFailed' }>['failure']): void =>

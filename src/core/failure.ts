@@ -1,0 +1,44 @@
+/**
+ * How a process a server started (a successor, a worker) can fail, in words and as log fields: shared by
+ * the lifecycle and the supervisor. Pure.
+ */
+
+export type ChildFailure =
+  | { readonly _tag: 'SpawnFailed'; readonly message: string }
+  /** `reason`: what the child said on its channel before it exited, if anything. */
+  | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null; readonly reason: string | null }
+  | { readonly _tag: 'TimedOut'; readonly afterMs: number }
+  | { readonly _tag: 'CrashedAfterReady'; readonly code: number | null; readonly signal: string | null }
+
+export type Fields = Readonly<Record<string, string | number | boolean | null>>
+
+const ended = (code: number | null, signal: string | null): string => (signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`)
+
+/** What happened, as the end of a sentence about the child ("the successor ..."). */
+export const describeFailure = (f: ChildFailure): string => {
+  switch (f._tag) {
+    case 'SpawnFailed':
+      return `could not be started: ${f.message}`
+    case 'Exited': {
+      const how = `${ended(f.code, f.signal)} before it was ready`
+      return f.reason !== null ? `${how} (${f.reason})` : how
+    }
+    case 'TimedOut':
+      return `was not ready within ${f.afterMs} ms`
+    case 'CrashedAfterReady':
+      return `${ended(f.code, f.signal)} after it was ready`
+  }
+}
+
+export const failureFields = (f: ChildFailure): Fields => {
+  switch (f._tag) {
+    case 'SpawnFailed':
+      return { failure: 'spawn-failed', error: f.message }
+    case 'Exited':
+      return { failure: 'exited', exitCode: f.code, signal: f.signal, ...(f.reason !== null ? { reason: f.reason } : {}) }
+    case 'TimedOut':
+      return { failure: 'timed-out', timeoutMs: f.afterMs }
+    case 'CrashedAfterReady':
+      return { failure: 'crashed-after-ready', exitCode: f.code, signal: f.signal }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * A serving process, whichever mode it is in (standalone, or a supervisor's worker): the connection
+ * counting, the lifecycle runtime and its interpreter, and the run itself once the listeners are
+ * acquired: signals become lifecycle events, the parent hears ready, the log says where it listens.
+ * Completes when the Exit effect has run.
+ */
+import * as net from 'node:net'
+import * as E from 'fp-ts/Either'
+import * as O from 'fp-ts/Option'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import type * as T from 'fp-ts/Task'
+import type { Config } from '../../core/config'
+import type { Inherited } from '../../core/inherit'
+import { type Effect, type Event, initial, reduce, type State } from '../../core/lifecycle'
+import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
+import type { Listeners } from '../../shell/listener'
+import { describeReadyError, reportReady } from '../../shell/os/channel'
+import type { Pidlock } from '../../shell/os/pidlock'
+import * as signals from '../../shell/os/signals'
+import { type Connections, trackConnections } from '../../shell/protocol/connections'
+import type { Protocol } from '../../shell/protocol/protocol'
+import { handoffEndsService } from '../../shell/os/self'
+import { createRuntime, type Runtime } from '../../shell/runtime'
+
+/** The lifecycle's runtime. */
+export type Lifecycle = Runtime<State, Event, Effect>
+import { OWN_SIGNALS, type Prepared, type Stopped } from '../prepare'
+import { interpret } from './interpreter'
+import { liveCapabilities } from './wiring'
+
+/** Builds the protocol once the config is known and the log is open. */
+export type MakeProtocol = (p: Pick<Prepared, 'log' | 'config' | 'info'>) => Protocol
+
+// events are plain immutable data: one object each serves every connection
+const OPENED: Event = { _tag: 'ConnectionOpened' }
+const CLOSED: Event = { _tag: 'ConnectionClosed' }
+const STALLED: Event = { _tag: 'DrainStalled' }
+
+/** What a serving process is made of before it listens. */
+export interface Serving {
+  readonly runtime: Lifecycle
+  readonly protocol: Protocol
+  readonly connections: Connections
+  /** A new server, its connection listener attached, for one address. */
+  readonly makeServer: () => net.Server
+}
+
+export const serving = (p: Prepared, makeProtocol: MakeProtocol): Serving => {
+  const runtime: Lifecycle = createRuntime(reduce, initial, (effect: Effect, error) =>
+    p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
+  )
+  const protocol = makeProtocol(p)
+  const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
+  return { runtime, protocol, connections, makeServer: () => net.createServer(protocol.serverOptions, connections.onConnection) }
+}
+
+/** How this process reports ready to the process that started it, and goes on talking to it. */
+export interface Parent {
+  /** A successor says ready and closes its end; a worker keeps it open to its supervisor. */
+  readonly keepChannel: boolean
+  /** A worker: what a restart signal is told (the supervisor's pid), since a worker never restarts itself. */
+  readonly restartsElsewhere: O.Option<number>
+  /** Called once ready has been sent, with the runtime to feed (a worker listens to its supervisor). */
+  readonly attach: (runtime: Lifecycle) => void
+}
+
+export const STANDALONE_PARENT: Parent = { keepChannel: false, restartsElsewhere: O.none, attach: () => undefined }
+
+const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
+  (STOP_SIGNALS as readonly string[]).includes(signal)
+    ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
+    : isRestartSignal(signal) && signal === config.restartSignal
+      ? O.some({ _tag: 'RestartRequested', signal })
+      : O.none
+
+const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): Record<string, unknown> => ({
+  event: 'listening',
+  bind: RNEA.head(listeners).address,
+  ...(listeners.length > 1 ? { binds: listeners.map((l) => l.address) } : {}),
+  inherited: RNEA.head(listeners).inherited,
+  ...(O.isSome(inherited) ? { parentPid: inherited.value.parentPid } : {}),
+})
+
+/** Starts the lifecycle on acquired listeners; completes when the Exit effect has run. */
+export const run =
+  (p: Prepared, s: Serving, listeners: Listeners, pidlock: Pidlock, parent: Parent): T.Task<Stopped> =>
+  () =>
+    new Promise((resolve) => {
+      const { log, config } = p
+      const { runtime, protocol, connections } = s
+      for (const l of listeners) l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (O.isSome(parent.restartsElsewhere) && signal === config.restartSignal) {
+          log.warn({ event: 'restart-ignored', signal, supervisorPid: parent.restartsElsewhere.value }, `${signal} ignored: this is a worker; send it to the supervisor, pid ${parent.restartsElsewhere.value}`)
+          return
+        }
+        const fatal = signal === config.restartSignal ? handoffEndsService() : O.none
+        if (O.isSome(fatal)) {
+          log.warn({ event: 'restart-refused', signal, reason: fatal.value }, `${signal} refused: ${fatal.value}. Set \`workers\` in the config: a supervisor keeps its pid across restarts`)
+          return
+        }
+        O.match(
+          () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
+          (event: Event) => runtime.dispatch(event),
+        )(toEvent(config, signal))
+      }
+      const delivery = signals.take(onSignal)
+      // an empty event loop mid-drain means no open connection can ever close by itself
+      const onBeforeExit = (): void => runtime.dispatch(STALLED)
+      process.on('beforeExit', onBeforeExit)
+      const exec = interpret(
+        liveCapabilities({
+          ...p,
+          listeners,
+          pidlock,
+          dispatch: runtime.dispatch,
+          connections,
+          protocol,
+          onExit: (code) => {
+            delivery.release()
+            process.removeListener('beforeExit', onBeforeExit)
+            signals.unlisten(OWN_SIGNALS)
+            resolve({ code })
+          },
+        }),
+      )
+      runtime.start(async (effect) => {
+        const r = await exec(effect)()
+        if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
+      })
+      // Queued signals arrived before the pidfile named this process (see settleSignals): a restart
+      // signal then was not meant for it, a stop was (a successor with one never gets this far).
+      for (const signal of delivery.queued) {
+        if (signal === config.restartSignal) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
+        else onSignal(signal)
+      }
+      const ready = O.map((i: Inherited) => reportReady(i.channelFd, parent.keepChannel))(p.inherited)
+      // after the ready line: the first line written loads the logging library, off the handoff's critical path
+      const head = RNEA.head(listeners)
+      log.info(
+        listeningFields(listeners, p.inherited),
+        `listening on ${listeners.map((l) => l.address).join(', ')} (${head.inherited ? 'inherited socket' : 'bound'}${listeners.length > 1 ? 's' : ''})`,
+      )
+      if (O.isSome(ready) && E.isLeft(ready.value)) {
+        log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
+      }
+      parent.attach(runtime)
+      protocol.started()
+      p.hooks.listening()
+    })

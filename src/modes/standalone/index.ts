@@ -1,0 +1,95 @@
+/**
+ * Standalone mode: the process that serves also restarts itself. One TaskEither pipeline (take the
+ * pidfile lock, acquire the listeners or check the inherited ones, write the pidfile, tell the parent we
+ * are ready) that ends in the running lifecycle and completes when this process has stopped.
+ */
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as T from 'fp-ts/Task'
+import * as TE from 'fp-ts/TaskEither'
+import { formatBind } from '../../core/bind'
+import type { Inherited } from '../../core/inherit'
+import { STOP_SIGNALS } from '../../core/signal'
+import { describeServeError, type ServeError } from '../../errors'
+import { bindAll, checkInherited, type Listener, release, takeAll } from '../../shell/listener'
+import { reportFailed } from '../../shell/os/channel'
+import { readPidfile, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
+import { inheritPidlock, type Pidlock, takePidlock } from '../../shell/os/pidlock'
+import * as signals from '../../shell/os/signals'
+import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
+import { type MakeProtocol, run, type Serving, serving, STANDALONE_PARENT } from '../serving/run'
+
+const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
+  O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
+
+export const NO_LOCK: Pidlock = { fd: O.none, release: () => undefined }
+
+/** Undoes the listeners and lock of a start-up that then failed: socket files go only if they are ours. */
+const releaseAll =
+  (listeners: readonly Listener[], pidlock: Pidlock): T.Task<void> =>
+  async () => {
+    for (const l of listeners) await release(l)()
+    pidlock.release()
+  }
+
+/** Takes the pidfile's lock, if there is a pidfile: a second server given the same pidfile is refused. */
+export const lockPidfile = (p: Prepared): TE.TaskEither<ServeError, Pidlock> =>
+  O.isSome(p.pidfile) ? TE.fromEither(takePidlock(p.pidfile.value, readPidfile)) : TE.right(NO_LOCK)
+
+/** The first generation takes the pidfile's lock, binds, then writes the pidfile; if that fails, all is undone. */
+const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.Do,
+    TE.bindW('pidlock', () => lockPidfile(p)),
+    TE.bindW('listeners', ({ pidlock }) =>
+      pipe(
+        bindAll(s.makeServer, p.config.binds, {
+          socketMode: p.config.socketMode,
+          onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+        }),
+        TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
+      ),
+    ),
+    TE.tap(() => settleSignals),
+    TE.tap(({ listeners, pidlock }) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock)))),
+    TE.flatMapTask(({ listeners, pidlock }) => run(p, s, listeners, pidlock, STANDALONE_PARENT)),
+  )
+
+/**
+ * A successor checks its sockets and writes the pidfile before it listens: once it listens it must not
+ * fail, or it would drop what it had accepted. A stop that reached it while it was starting means it must
+ * not take over: it exits without listening, and never touches the shared socket files. From the pidfile
+ * to the ready line there is no turn of the event loop, so no signal comes in between.
+ */
+const startSuccessor = (p: Prepared, inherited: Inherited, s: Serving): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.fromEither(checkInherited(inherited, p.config.binds)),
+    TE.flatMap(() => settleSignals),
+    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
+      if (stoppedWhileStarting(p)) return TE.right({ code: 0 })
+      return pipe(
+        writeOwnPidfile(p),
+        TE.flatMap(() => takeAll(s.makeServer, inherited, p.config.socketMode)),
+        TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
+        TE.flatMapTask((listeners) => run(p, s, listeners, inheritPidlock(inherited.pidlockFd), STANDALONE_PARENT)),
+      )
+    }),
+  )
+
+/** A stop signal reached this process while it was starting: it exits without taking over. */
+export const stoppedWhileStarting = (p: Prepared): boolean => {
+  if (!signals.hasQueued(STOP_SIGNALS)) return false
+  p.log.warn({ event: 'stopped-before-ready' }, 'a stop signal arrived while this process was starting: exiting without taking over')
+  signals.unlisten(OWN_SIGNALS)
+  return true
+}
+
+/** A process started by a server that cannot start says why to it (the parent logs it with the failure). */
+export const tellParentWhy = <A>(inherited: Inherited, task: TE.TaskEither<ServeError, A>): TE.TaskEither<ServeError, A> =>
+  TE.tapError(task, (e) => TE.fromIO(() => reportFailed(inherited.channelFd, describeServeError(e))))
+
+/** Serves in this process, restarting by handing over to a successor. */
+export const standalone = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+  const s = serving(p, makeProtocol)
+  return O.isSome(p.inherited) ? tellParentWhy(p.inherited.value, startSuccessor(p, p.inherited.value, s)) : startFirst(p, s)
+}

@@ -1,0 +1,112 @@
+/**
+ * Supervisor mode: a small, stable process that owns the sockets and runs `workers` worker processes,
+ * which serve (DESIGN.md §7). It takes the pidfile's lock, binds every address without accepting,
+ * writes the pidfile with its own pid (which never changes), then runs the supervisor reducer: a restart
+ * signal starts a whole new generation of workers and the old one drains once the new one is ready; a
+ * worker that dies is replaced; a stop drains every worker, then the supervisor exits. Its pid stays the
+ * same across restarts, so it suits a container's PID 1 and a plain systemd service.
+ */
+import * as os from 'node:os'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as T from 'fp-ts/Task'
+import * as TE from 'fp-ts/TaskEither'
+import { formatBind } from '../../core/bind'
+import type { WorkerCount } from '../../core/config'
+import type { RestartOutcome } from '../../core/outcome'
+import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
+import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
+import type { ServeError } from '../../errors'
+import { type BoundSockets, bindAllUnaccepted, releaseBound } from '../../shell/listener/bound'
+import { writePidfile } from '../../shell/os/pidfile'
+import type { Pidlock } from '../../shell/os/pidlock'
+import * as signals from '../../shell/os/signals'
+import { createRuntime, type Runtime } from '../../shell/runtime'
+import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
+import { lockPidfile } from '../standalone'
+import { interpret } from './interpreter'
+import { supervisorCapabilities } from './wiring'
+
+export type Supervisor = Runtime<State, Event, Effect>
+
+/** `auto`: one worker per core. */
+export const workerCount = (w: WorkerCount): number => (w === 'auto' ? os.availableParallelism() : w)
+
+const toEvent = (p: Prepared, signal: NodeJS.Signals): O.Option<Event> =>
+  (STOP_SIGNALS as readonly string[]).includes(signal)
+    ? O.some({ _tag: 'StopRequested', signal: signal as StopSignal })
+    : isRestartSignal(signal) && signal === p.config.restartSignal
+      ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
+      : O.none
+
+/** Runs the supervisor on bound sockets; completes when it has exited. */
+const supervise =
+  (p: Prepared, sockets: BoundSockets, pidlock: Pidlock, size: number, answer: (requests: readonly number[], outcome: RestartOutcome) => void): T.Task<Stopped> =>
+  () =>
+    new Promise((resolve) => {
+      const { log, config } = p
+      const runtime: Supervisor = createRuntime(reduce, initial(size), (effect: Effect, error) =>
+        log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      const onSignal = (signal: NodeJS.Signals): void =>
+        O.match(
+          () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
+          (event: Event) => runtime.dispatch(event),
+        )(toEvent(p, signal))
+      const delivery = signals.take(onSignal)
+      const exec = interpret(
+        supervisorCapabilities({
+          ...p,
+          sockets,
+          pidlock,
+          dispatch: runtime.dispatch,
+          answer,
+          onExit: (code) => {
+            delivery.release()
+            signals.unlisten(OWN_SIGNALS)
+            resolve({ code })
+          },
+        }),
+      )
+      runtime.start(async (effect) => {
+        const r = await exec(effect)()
+        if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
+      })
+      for (const signal of delivery.queued) {
+        if (signal === config.restartSignal) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
+        else onSignal(signal)
+      }
+      log.info(
+        { event: 'supervising', binds: sockets.map((s) => s.address), workers: size },
+        `supervising ${size} worker(s) on ${sockets.map((s) => s.address).join(', ')}; the workers accept, this process never does`,
+      )
+      runtime.dispatch({ _tag: 'Start' })
+    })
+
+/** Supervises `size` workers. */
+export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.Do,
+    TE.bindW('pidlock', () => lockPidfile(p)),
+    TE.bindW('sockets', ({ pidlock }) =>
+      pipe(
+        bindAllUnaccepted(p.config.binds, {
+          socketMode: p.config.socketMode,
+          onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+        }),
+        TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
+      ),
+    ),
+    TE.tap(() => settleSignals),
+    TE.tap(({ sockets, pidlock }) =>
+      pipe(
+        O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined),
+        TE.orElseFirstTaskK(() => async () => {
+          for (const s of sockets) await releaseBound(s)()
+          pidlock.release()
+        }),
+      ),
+    ),
+    TE.flatMapTask(({ sockets, pidlock }) => supervise(p, sockets, pidlock, size, () => undefined)),
+  )

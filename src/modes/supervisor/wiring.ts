@@ -1,0 +1,170 @@
+/**
+ * Wiring: the real capabilities behind the supervisor's interpreter: worker processes (spawned with the
+ * sockets and a channel, asked to stop on it, killed with their process group), timers, the socket
+ * files, the pidfile and the log.
+ */
+import * as fs from 'node:fs'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import * as TE from 'fp-ts/TaskEither'
+import { encodeParentMessage } from '../../core/channel'
+import { formatCommand, startCommand } from '../../core/command'
+import { childLayout, inheritEnv } from '../../core/inherit'
+import type { RestartOutcome } from '../../core/outcome'
+import type { Event } from '../../core/supervisor'
+import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
+import { removeOwnSocketFile } from '../../shell/listener'
+import type { Child } from '../../shell/os/child'
+import { messageOf } from '../../shell/os/errno'
+import { loadChild } from '../../shell/os/lazy'
+import { removeOwnPidfile } from '../../shell/os/pidfile'
+import type { Pidlock } from '../../shell/os/pidlock'
+import { currentProcess } from '../../shell/os/self'
+import type { Prepared } from '../prepare'
+import type { Capabilities } from './interpreter'
+
+export interface Supervising extends Prepared {
+  readonly sockets: BoundSockets
+  readonly pidlock: Pidlock
+  readonly dispatch: (event: Event) => void
+  /** The outcome of a restart, for the control requests that asked for it. */
+  readonly answer: (requests: readonly number[], outcome: RestartOutcome) => void
+  readonly onExit: (code: number) => void
+}
+
+interface Running {
+  readonly child: Child
+  readonly startedAt: number
+  ready: boolean
+}
+
+export const supervisorCapabilities = (live: Supervising): Capabilities => {
+  const { config, sockets, log, dispatch } = live
+  const workers = new Map<number, Running>()
+  const timers = new Set<NodeJS.Timeout>()
+  const after = (ms: number, f: () => void): void => {
+    const t = setTimeout(() => {
+      timers.delete(t)
+      f()
+    }, ms)
+    timers.add(t)
+  }
+
+  const spawnWorker = (id: number, slot: number, generation: number): void => {
+    const command = startCommand(config.startCommand, currentProcess())
+    const layout = childLayout(sockets.length, false)
+    const env = {
+      ...process.env,
+      PWD: command.cwd,
+      ...inheritEnv({
+        role: 'worker',
+        generation,
+        parentPid: process.pid,
+        restartSignal: config.restartSignal,
+        channelFd: layout.channel,
+        // the socket files are the supervisor's: workers get no identity, so they never touch them
+        listeners: RNEA.mapWithIndex((i, s: BoundSocket) => ({ bind: s.bind, fd: layout.listeners[i] ?? -1, socketId: O.none }))(sockets),
+        pidlockFd: O.none,
+        slot: O.some(slot),
+      }),
+    }
+    const startedAt = Date.now()
+    try {
+      const child: Child = loadChild().spawnChild(
+        { command, env, pass: sockets.map((s) => s.fd), readyTimeoutMs: config.readyTimeoutMs },
+        {
+          ready: (pid) => {
+            const w = workers.get(id)
+            if (w !== undefined) w.ready = true
+            dispatch({ _tag: 'WorkerReady', id, pid })
+          },
+          failed: (pid, failure) => {
+            workers.delete(id)
+            child.killWatched() // a worker that timed out may still run, and a wrapper may leave children
+            dispatch({ _tag: 'WorkerFailed', id, pid, failure })
+          },
+          exited: (pid, code, signal) => {
+            workers.delete(id)
+            child.killWatched() // what it started goes with it
+            dispatch({ _tag: 'WorkerExited', id, pid, code, signal, upMs: Date.now() - startedAt })
+          },
+        },
+      )
+      workers.set(id, { child, startedAt, ready: false })
+      log.debug({ event: 'worker-spawned', worker: slot, generation, workerPid: child.pid ?? null, command: formatCommand(command) }, `worker ${slot} of generation ${generation} started (pid ${String(child.pid)})`)
+    } catch (err) {
+      dispatch({ _tag: 'WorkerFailed', id, pid: null, failure: { _tag: 'SpawnFailed', message: messageOf(err) } })
+    }
+  }
+
+  // a ready worker is asked on its channel (a signal to its process group would reach what it started too);
+  // one still starting does not read its channel yet: SIGTERM makes it exit without serving
+  const stopWorker = (id: number): void => {
+    const w = workers.get(id)
+    if (w === undefined) return
+    const channel = w.child.channel
+    if (w.ready && channel?.writable === true) channel.write(encodeParentMessage({ _tag: 'Stop' }))
+    else w.child.terminate()
+  }
+
+  const removeSocketFiles: TE.TaskEither<never, void> = TE.fromTask(async () => {
+    for (const s of sockets) {
+      await pipe(
+        removeOwnSocketFile(s),
+        TE.match(
+          (err) => log.error({ event: 'socket-file', outcome: 'failed', path: s.address, error: err.message }, `could not remove the socket file: ${err.message}`),
+          (outcome) => {
+            if (outcome !== 'none') log.info({ event: 'socket-file', outcome, path: s.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
+          },
+        ),
+      )()
+    }
+  })
+
+  return {
+    spawnWorker,
+    stopWorker,
+    killWorker: (id) => workers.get(id)?.child.killWatched(),
+    startProbation: (generation) => {
+      const passed = (): void => dispatch({ _tag: 'ProbationPassed', generation })
+      if (config.probationMs === 0) passed()
+      else after(config.probationMs, passed)
+    },
+    scheduleRespawn: (slot, generation, delayMs) => after(delayMs, () => dispatch({ _tag: 'RespawnDue', slot, generation })),
+    announceServing: (generation, pids) => {
+      const addresses = sockets.map((s) => s.address)
+      log.info(
+        { event: 'listening', bind: RNEA.head(sockets).address, ...(sockets.length > 1 ? { binds: addresses } : {}), inherited: false, supervisor: true, workers: pids.length, workerPids: [...pids], generation },
+        `listening on ${addresses.join(', ')}: ${pids.length} worker(s) of generation ${generation} serve (pids ${pids.join(', ')})`,
+      )
+    },
+    removeSocketFiles: () => removeSocketFiles,
+    answer: live.answer,
+    exit: (code, now) => async () => {
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      if (now) for (const w of workers.values()) w.child.kill()
+      const removed = await removeOwnPidfile(live.pidfile)()
+      if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left.message }, `could not remove the pidfile: ${removed.left.message}`)
+      for (const s of sockets) s.close()
+      live.pidlock.release()
+      if (live.exits) log.info({ event: 'exit', code }, `exiting with code ${code}`)
+      else log.info({ event: 'stopped', code }, `stopped; serveTask completes with code ${code}`)
+      live.onExit(code)
+      return E.right(undefined)
+    },
+    log: (level, event, msg, fields) => {
+      log[level]({ event, ...fields }, msg)
+      // a supervisor that cannot start says why on stderr too, as any server that cannot start does
+      if (event === 'start-failed') {
+        try {
+          fs.writeSync(2, `uninterruptible: ${msg}\n`)
+        } catch {
+          // stderr is gone: the exit code says it
+        }
+      }
+    },
+  }
+}

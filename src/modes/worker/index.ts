@@ -1,0 +1,63 @@
+/**
+ * Worker mode: this process serves for a supervisor, which started it with the listeners and a
+ * channel. It checks what it was given, listens, says ready on the channel and keeps it open: the
+ * supervisor asks it to stop there (and for its status), and when the supervisor is gone (its end
+ * closes, even after a SIGKILL) the worker drains and exits: no orphans. A worker never restarts
+ * itself, never writes the pidfile, and never touches the socket files (the supervisor owns them).
+ */
+import * as net from 'node:net'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as TE from 'fp-ts/TaskEither'
+import { createInterface } from 'node:readline'
+import { decodeParentMessage, encodeChildMessage } from '../../core/channel'
+import type { Inherited } from '../../core/inherit'
+import type { Event } from '../../core/lifecycle'
+import type { ServeError } from '../../errors'
+import { checkInherited, takeAll } from '../../shell/listener'
+import { NO_LOCK, stoppedWhileStarting, tellParentWhy } from '../standalone'
+import { type Prepared, settleSignals, type Stopped } from '../prepare'
+import { type Lifecycle, type MakeProtocol, type Parent, run, serving } from '../serving/run'
+
+const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
+const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
+
+/** The supervisor's side of the channel, as the worker sees it once it is ready. */
+const supervisorChannel = (inherited: Inherited): Parent => ({
+  keepChannel: true,
+  restartsElsewhere: O.some(inherited.parentPid),
+  attach: (runtime: Lifecycle) => {
+    const channel = new net.Socket({ fd: inherited.channelFd, readable: true, writable: true })
+    channel.unref() // it must not keep a drained worker alive
+    channel.on('error', () => undefined) // its close says what matters
+    channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
+    createInterface({ input: channel }).on('line', (line) => {
+      const m = decodeParentMessage(line)
+      if (m?._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
+      else if (m?._tag === 'StatusRequest') {
+        const state = runtime.state()
+        channel.write(encodeChildMessage({ _tag: 'Status', active: state.connections.active, accepted: state.connections.accepted, state: state._tag }))
+      }
+    })
+  },
+})
+
+/** Serves for the supervisor that started this process. */
+export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+  const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
+  const s = serving(own, makeProtocol)
+  return tellParentWhy(
+    inherited,
+    pipe(
+      TE.fromEither(checkInherited(inherited, p.config.binds)),
+      TE.flatMap(() => settleSignals),
+      TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
+        if (stoppedWhileStarting(own)) return TE.right({ code: 0 })
+        return pipe(
+          takeAll(s.makeServer, inherited, p.config.socketMode),
+          TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited))),
+        )
+      }),
+    ),
+  )
+}

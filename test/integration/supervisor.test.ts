@@ -1,0 +1,214 @@
+/**
+ * Supervisor mode with real processes: a stable process owns the sockets and runs workers. Restarts
+ * under load lose nothing and never change its pid; a worker that dies is replaced; a broken deploy
+ * leaves the old workers serving; workers never outlive their supervisor; a first generation that
+ * cannot start fails the start.
+ */
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { describe, it } from 'node:test'
+import { emptyStats, exchange, holdClients, record, startLoad, uniqueLine } from '../support/echoLoad'
+import { startEchoServer } from '../support/echoServer'
+import { DIST, ECHO, isGone, type LogLine, percentile, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
+
+const RESTARTS = 20
+const CONCURRENCY = 32
+const HELD_PER_RESTART = 4
+
+/** The pids of the workers of `generation` that said they listen. */
+const workersOf = (server: ServerProcess, generation: number): number[] =>
+  server.lines.filter((l) => l.event === 'listening' && l.worker !== undefined && l.generation === generation).map((l) => l.pid)
+
+/** Waits until all `count` workers of `generation` have said they listen (a worker says ready before it logs). */
+const listeningWorkers = async (server: ServerProcess, generation: number, count = 2): Promise<number[]> => {
+  for (let slot = 0; slot < count; slot++) {
+    await server.waitFor((l) => l.event === 'listening' && l.worker === slot && l.generation === generation, `worker ${slot} of generation ${generation} to listen`)
+  }
+  return workersOf(server, generation)
+}
+
+const replaced = (server: ServerProcess, generation: number): Promise<LogLine> =>
+  server.waitFor((l) => l.pid === server.pid && l.event === 'generation-replaced' && l.generation === generation, `generation ${generation} to take over`)
+
+const restartsUnderLoad = async (t: { diagnostic: (m: string) => void }, transport: 'tcp' | 'unix'): Promise<void> => {
+  const { dir, pidfile, socketPath, server, target } = await startEchoServer(transport, { workers: 2 })
+  let load: ReturnType<typeof startLoad> | undefined
+  try {
+    assert.equal(readPid(pidfile), server.pid)
+    load = startLoad(target, CONCURRENCY)
+    const heldStats = emptyStats()
+    const restartMs: number[] = []
+    const allWorkers = new Set(await listeningWorkers(server, 1))
+    assert.equal(allWorkers.size, 2)
+    for (let generation = 2; generation <= RESTARTS + 1; generation++) {
+      const before = load.stats.exchanges
+      const held = await holdClients(target, HELD_PER_RESTART)
+      record(heldStats, await exchange(target, uniqueLine(`probe${generation}`), 60_000))
+      process.kill(readPid(pidfile), 'SIGUSR1')
+      const requested = await server.waitFor((l) => l.pid === server.pid && l.event === 'restart-requested' && l.generation === generation, `restart to generation ${generation}`)
+      const done = await replaced(server, generation)
+      restartMs.push(done.time - requested.time)
+      for (const outcome of await held.finish()) record(heldStats, outcome)
+      const old = workersOf(server, generation - 1)
+      for (const pid of old) await waitGone(pid)
+      for (const pid of await listeningWorkers(server, generation)) allWorkers.add(pid)
+      assert.equal(readPid(pidfile), server.pid, 'the pidfile names the supervisor, always')
+      assert.ok(load.stats.exchanges > before, `restart ${generation - 1} happened while clients were exchanging`)
+    }
+    const stats = await load.stop()
+    t.diagnostic(
+      `${transport}, 2 workers: ${RESTARTS} restarts, ${stats.exchanges} looping and ${heldStats.exchanges} held or probe exchanges, ` +
+        `${stats.failed + heldStats.failed} failed ${JSON.stringify(stats.byKind)}; restart (signal to old generation draining) p50 ${percentile(restartMs, 50)} ms, max ${Math.max(...restartMs)} ms`,
+    )
+    assert.deepStrictEqual([...stats.examples, ...heldStats.examples], [], 'no failed exchange')
+    assert.equal(heldStats.exchanges, RESTARTS * (HELD_PER_RESTART + 1))
+    assert.equal(allWorkers.size, 2 * (RESTARTS + 1), 'each restart made two new workers')
+
+    process.kill(server.pid, 'SIGTERM')
+    assert.equal((await server.event(server.pid, 'exit')).code, 0)
+    await server.closed
+    for (const pid of [server.pid, ...allWorkers]) assert.ok(isGone(pid), `process ${pid} has exited`)
+    assert.ok(!fs.existsSync(pidfile), 'no pidfile is left')
+    assert.ok(!fs.existsSync(socketPath), 'no socket file is left')
+    assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['echo.json'])
+  } finally {
+    await load?.stop()
+    server.killAll()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe('supervisor: restarts under load', { timeout: 300_000 }, () => {
+  it(`TCP: ${RESTARTS} restarts of 2 workers with ${CONCURRENCY} looping clients and held clients lose nothing; the supervisor's pid never changes`, (t) =>
+    restartsUnderLoad(t, 'tcp'))
+  it(`UNIX: ${RESTARTS} restarts of 2 workers with ${CONCURRENCY} looping clients and held clients lose nothing; the supervisor's pid never changes`, (t) =>
+    restartsUnderLoad(t, 'unix'))
+})
+
+describe('supervisor: faults', { timeout: 180_000 }, () => {
+  it('a worker SIGKILLed under load is replaced: only what it held fails, then nothing does', async (t) => {
+    const { dir, server, target } = await startEchoServer('tcp', { workers: 2 })
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      load = startLoad(target, 16)
+      const [victim] = await listeningWorkers(server, 1)
+      assert.ok(victim !== undefined)
+      await until(() => load !== undefined && load.stats.exchanges > 200, 'some exchanges')
+      process.kill(victim, 'SIGKILL')
+      const exited = await server.waitFor((l) => l.pid === server.pid && l.event === 'worker-exited' && l.workerPid === victim, 'the supervisor to see the worker die')
+      assert.equal(exited.signal, 'SIGKILL')
+      assert.equal(exited.delayMs, 100)
+      const respawned = await server.waitFor((l) => l.event === 'listening' && l.worker === exited.worker && l.pid !== victim, 'its replacement')
+      const during = { ...load.stats, byKind: { ...load.stats.byKind } }
+      const after = load.stats.exchanges
+      await until(() => load !== undefined && load.stats.exchanges > after + 500, '500 more exchanges')
+      const stats = await load.stop()
+      t.diagnostic(`worker ${victim} killed, replaced by ${respawned.pid}: ${during.failed} exchanges failed while it died (${JSON.stringify(during.byKind)}), ${stats.failed - during.failed} of ${stats.exchanges - during.exchanges} after`)
+      assert.ok(during.failed <= 16, 'at most the connections the killed worker held fail')
+      assert.equal(stats.failed, during.failed, 'nothing fails once it is replaced')
+      await server.stop(server.pid)
+    } finally {
+      await load?.stop()
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a broken deploy (the entry file throws at start): the restart fails, saying why, and the old workers serve on with no failure', async (t) => {
+    const dir = tempDir()
+    const broken = path.join(dir, 'broken')
+    const config = path.join(dir, 'echo.json')
+    writeJson(config, {
+      bind: 'tcp://127.0.0.1:0',
+      pidfilePath: path.join(dir, 'echo.pid'),
+      workers: 2,
+      probationMs: 100,
+      readyTimeoutMs: 60_000,
+      startCommand: `if [ -e ${broken} ]; then exec ${process.execPath} ${path.join(DIST, 'test/fixtures/crash.js')}; else exec ${process.execPath} ${ECHO} ${config}; fi`,
+    })
+    const server = ServerProcess.echo(config)
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      const port = Number(/:(\d+)$/.exec(String((await server.event(server.pid, 'listening')).bind))?.[1])
+      const target = { host: '127.0.0.1', port }
+      const before = await listeningWorkers(server, 1)
+      load = startLoad(target, 16)
+      fs.writeFileSync(broken, '')
+      process.kill(server.pid, 'SIGUSR1')
+      const failed = await server.event(server.pid, 'generation-failed')
+      assert.equal(failed.generation, 2)
+      assert.match(failed.msg, /generation 2 failed: worker \d \(pid \d+\) exited with code 1 before it was ready \(it threw: broken deploy: thrown at import\); generation 1 serves on/)
+      await until(() => load !== undefined && load.stats.exchanges > 300, 'exchanges after the failure')
+      const stats = await load.stop()
+      t.diagnostic(`broken deploy: ${stats.exchanges} exchanges, ${stats.failed} failed`)
+      assert.deepStrictEqual(stats.examples, [])
+      for (const pid of before) assert.ok(!isGone(pid), `worker ${pid} of generation 1 still serves`)
+      fs.rmSync(broken)
+      process.kill(server.pid, 'SIGUSR1')
+      await replaced(server, 3) // the next good deploy is generation 3
+      await server.stop(server.pid)
+    } finally {
+      await load?.stop()
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a restart signal sent to a worker is ignored with a line naming the supervisor', async () => {
+    const { dir, server } = await startEchoServer('tcp', { workers: 2 })
+    try {
+      const [w] = await listeningWorkers(server, 1)
+      assert.ok(w !== undefined)
+      process.kill(w, 'SIGUSR1')
+      const ignored = await server.event(w, 'restart-ignored')
+      assert.equal(ignored.supervisorPid, server.pid)
+      assert.match(ignored.msg, new RegExp(`send it to the supervisor, pid ${server.pid}`))
+      assert.ok(!isGone(w))
+      await server.stop(server.pid)
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('workers notice a supervisor killed with SIGKILL, drain and exit: nothing is left running', async () => {
+    const { dir, server, target } = await startEchoServer('unix', { workers: 2 })
+    try {
+      const workers = await listeningWorkers(server, 1)
+      const held = await holdClients(target, 4)
+      process.kill(server.pid, 'SIGKILL')
+      for (const w of workers) {
+        const stop = await server.event(w, 'stop-requested')
+        assert.equal(stop.by, 'supervisor-gone')
+      }
+      assert.deepStrictEqual((await held.finish()).filter((o) => !o.ok), [], 'what they held is served')
+      for (const w of workers) await waitGone(w)
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a first generation that cannot start fails the start: exit 1, the reason on stderr, nothing left', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'echo.json'), {
+      bind: `unix://${dir}/echo.sock`,
+      pidfilePath: path.join(dir, 'echo.pid'),
+      workers: 2,
+      startCommand: 'exit 3',
+    })
+    const server = ServerProcess.echo(config)
+    try {
+      assert.equal((await server.closed).code, 1)
+      assert.ok(
+        server.text.some((l) => /uninterruptible: generation 1 could not start: worker \d \(pid \d+\) exited with code 3 before it was ready/.test(l)),
+        server.text.join('\n'),
+      )
+      assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { type Effect, type Event, initial, reduce, respawnDelay, RESPAWN_MAX_MS, STABLE_MS, type State, type Worker } from '../../src/core/supervisor'
+
+// Effects in a readable form: logs by their event name, the rest as data.
+type Summary = string | Exclude<Effect, { _tag: 'Log' }>
+const summary = (effects: readonly Effect[]): Summary[] =>
+  effects.filter((e) => !(e._tag === 'Log' && e.level === 'debug')).map((e) => (e._tag === 'Log' ? `log:${e.event}` : e))
+
+const run = (events: readonly Event[], size = 2): { readonly state: State; readonly effects: readonly Effect[] } => {
+  let state = initial(size)
+  const effects: Effect[] = []
+  for (const e of events) {
+    const [next, fx] = reduce(state, e)
+    state = next
+    effects.push(...fx)
+  }
+  return { state, effects }
+}
+
+const START: Event = { _tag: 'Start' }
+const ready = (id: number): Event => ({ _tag: 'WorkerReady', id, pid: 1000 + id })
+const exited = (id: number, upMs = 50, code: number | null = 1): Event => ({ _tag: 'WorkerExited', id, pid: 1000 + id, code, signal: null, upMs })
+const failed = (id: number, code = 3): Event => ({ _tag: 'WorkerFailed', id, pid: 1000 + id, failure: { _tag: 'Exited', code, signal: null, reason: null } })
+const USR1: Event = { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGUSR1' } }
+const request = (id: number): Event => ({ _tag: 'RestartRequested', by: { _tag: 'Request', id } })
+const TERM: Event = { _tag: 'StopRequested', signal: 'SIGTERM' }
+const passed = (generation: number): Event => ({ _tag: 'ProbationPassed', generation })
+
+/** Two workers (ids 1, 2) of generation 1 serving. */
+const SERVING = [START, ready(1), ready(2)]
+/** And generation 2 (ids 3, 4) ready, on probation. */
+const ON_PROBATION = [...SERVING, request(7), ready(3), ready(4)]
+
+describe('supervisor reduce: scenarios', () => {
+  it('starts a whole generation, and announces it only once every worker is ready', () => {
+    const a = run([START])
+    assert.deepStrictEqual(summary(a.effects), ['log:generation-started', { _tag: 'SpawnWorker', id: 1, slot: 0, generation: 1 }, { _tag: 'SpawnWorker', id: 2, slot: 1, generation: 1 }])
+    assert.equal(a.state.phase, 'Starting')
+    const b = run([START, ready(1)])
+    assert.equal(b.state.phase, 'Starting')
+    const c = run(SERVING)
+    assert.equal(c.state.phase, 'Running')
+    assert.equal(c.state.current, 1)
+    assert.deepStrictEqual(summary(reduce(b.state, ready(2))[1]), ['log:generation-ready', { _tag: 'AnnounceServing', generation: 1, pids: [1001, 1002] }])
+  })
+
+  it('a first generation that fails exits 1, killing the rest and removing the socket files', () => {
+    const { state } = run([START, ready(1)])
+    const [after, fx] = reduce(state, failed(2))
+    assert.deepStrictEqual(summary(fx), ['log:start-failed', { _tag: 'KillWorker', id: 1 }, { _tag: 'RemoveSocketFiles' }])
+    assert.equal(after.phase, 'Stopping')
+    const [done, last] = reduce(after, exited(1))
+    assert.equal(done.phase, 'Exited')
+    assert.deepStrictEqual(summary(last).at(-1), { _tag: 'Exit', code: 1, now: false })
+  })
+
+  it('a restart: the new generation starts beside the old; old workers drain only once all new ones are ready and passed probation; the requester gets the pids', () => {
+    const { state: s1, effects: e1 } = run([...SERVING, request(7)])
+    assert.deepStrictEqual(summary(e1).slice(-3), ['log:restart-requested', { _tag: 'SpawnWorker', id: 3, slot: 0, generation: 2 }, { _tag: 'SpawnWorker', id: 4, slot: 1, generation: 2 }])
+    const [s2, e2] = reduce(s1, ready(3))
+    assert.ok(!summary(e2).some((e) => typeof e !== 'string' && e._tag === 'StopWorker'), 'nothing drains while a new worker is still starting')
+    const [s3, e3] = reduce(s2, ready(4))
+    assert.deepStrictEqual(summary(e3), ['log:generation-ready', { _tag: 'StartProbation', generation: 2 }])
+    const [s4, e4] = reduce(s3, passed(2))
+    assert.deepStrictEqual(summary(e4), [
+      'log:generation-replaced',
+      { _tag: 'StopWorker', id: 1 },
+      { _tag: 'StopWorker', id: 2 },
+      { _tag: 'Answer', requests: [7], outcome: { _tag: 'Restarted', generation: 2, pids: [1003, 1004] } },
+    ])
+    assert.equal(s4.current, 2)
+    assert.equal(s4.pending, null)
+  })
+
+  it('a new worker that fails ends the attempt: the rest of the new generation is killed, the old one serves on, the requester hears why', () => {
+    const { state } = run([...SERVING, request(7), ready(3)])
+    const [after, fx] = reduce(state, failed(4, 3))
+    assert.deepStrictEqual(summary(fx), [
+      { _tag: 'KillWorker', id: 3 },
+      'log:generation-failed',
+      {
+        _tag: 'Answer',
+        requests: [7],
+        outcome: { _tag: 'RestartFailed', generation: 2, reason: 'worker 1 (pid 1004) exited with code 3 before it was ready', failure: { _tag: 'Exited', code: 3, signal: null, reason: null } },
+      },
+    ])
+    assert.equal(after.current, 1)
+    assert.equal(after.pending, null)
+    // the next attempt gets a fresh generation number
+    const [, next] = reduce(after, USR1)
+    assert.ok(summary(next).some((e) => typeof e !== 'string' && e._tag === 'SpawnWorker' && e.generation === 3))
+  })
+
+  it('a new worker that dies during the probation ends the attempt too', () => {
+    const { state } = run(ON_PROBATION)
+    const [after, fx] = reduce(state, exited(3, 200, null))
+    assert.equal(after.current, 1)
+    assert.ok(summary(fx).includes('log:generation-failed'))
+    assert.deepStrictEqual(reduce(after, passed(2))[0], after, 'a late probation timer changes nothing')
+  })
+
+  it('a second restart while one is in progress is refused with the reason', () => {
+    const { state } = run([...SERVING, USR1])
+    assert.deepStrictEqual(summary(reduce(state, request(9))[1]), [
+      'log:restart-ignored',
+      { _tag: 'Answer', requests: [9], outcome: { _tag: 'RestartRefused', reason: 'a restart is in progress (generation 2)' } },
+    ])
+  })
+
+  it('a serving worker that dies is respawned after a backoff that grows while it keeps dying quickly, and resets once it served long', () => {
+    const { state } = run(SERVING)
+    const [s1, e1] = reduce(state, exited(1))
+    assert.deepStrictEqual(summary(e1), ['log:worker-exited', { _tag: 'ScheduleRespawn', slot: 0, generation: 1, delayMs: 100 }])
+    const [s2, e2] = reduce(s1, { _tag: 'RespawnDue', slot: 0, generation: 1 })
+    assert.deepStrictEqual(summary(e2), ['log:worker-respawn', { _tag: 'SpawnWorker', id: 3, slot: 0, generation: 1 }])
+    const [s3, e3] = reduce(s2, failed(3))
+    assert.deepStrictEqual(summary(e3).at(-1), { _tag: 'ScheduleRespawn', slot: 0, generation: 1, delayMs: 200 })
+    const [s4] = reduce(s3, { _tag: 'RespawnDue', slot: 0, generation: 1 })
+    const [s5] = reduce(s4, ready(4))
+    const [, e6] = reduce(s5, exited(4, STABLE_MS))
+    assert.deepStrictEqual(summary(e6).at(-1), { _tag: 'ScheduleRespawn', slot: 0, generation: 1, delayMs: 100 })
+  })
+
+  it('stopping: socket files go first, every worker drains, exit 0 after the last; a second signal kills them and exits at once', () => {
+    const { state } = run(SERVING)
+    const [s1, e1] = reduce(state, TERM)
+    assert.deepStrictEqual(summary(e1), ['log:stop-requested', { _tag: 'RemoveSocketFiles' }, { _tag: 'StopWorker', id: 1 }, { _tag: 'StopWorker', id: 2 }])
+    const [s2] = reduce(s1, exited(1, 999, 0))
+    const [s3, e3] = reduce(s2, exited(2, 999, 0))
+    assert.equal(s3.phase, 'Exited')
+    assert.deepStrictEqual(summary(e3).at(-1), { _tag: 'Exit', code: 0, now: false })
+    const [s4, e4] = reduce(s2, { _tag: 'StopRequested', signal: 'SIGINT' })
+    assert.equal(s4.phase, 'Exited')
+    assert.deepStrictEqual(summary(e4).slice(1), [{ _tag: 'KillWorker', id: 2 }, { _tag: 'Exit', code: 130, now: true }])
+  })
+
+  it('a stop during a restart answers the requester and stops both generations', () => {
+    const { state } = run([...SERVING, request(5), ready(3)])
+    const [, fx] = reduce(state, TERM)
+    assert.deepStrictEqual(summary(fx).slice(1, 3), [
+      { _tag: 'Answer', requests: [5], outcome: { _tag: 'RestartFailed', generation: 2, reason: 'the server is stopping', failure: null } },
+      { _tag: 'RemoveSocketFiles' },
+    ])
+    assert.deepStrictEqual(
+      fx.flatMap((e) => (e._tag === 'StopWorker' ? [e.id] : [])),
+      [1, 2, 3, 4],
+    )
+  })
+
+  it('the backoff doubles from 100 ms up to 30 s', () => {
+    assert.deepStrictEqual([1, 2, 3, 4, 20].map(respawnDelay), [100, 200, 400, 800, RESPAWN_MAX_MS])
+  })
+})
+
+// ---- properties over random event sequences ----------------------------------------------------
+
+const SIZE = 3
+
+/** Events about workers refer to ids the run may have given out (and some it has not). */
+const event: fc.Arbitrary<Event> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<Event>(START) },
+  { weight: 2, arbitrary: fc.constantFrom<Event>(USR1, request(1), request(2)) },
+  { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, { _tag: 'StopRequested', signal: 'SIGINT' }) },
+  { weight: 8, arbitrary: fc.integer({ min: 1, max: 16 }).map(ready) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 16 }).map((id) => failed(id)) },
+  { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 1, max: 16 }), fc.constantFrom(10, STABLE_MS)).map(([id, up]) => exited(id, up)) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 5 }).map(passed) },
+  { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: SIZE - 1 }), fc.integer({ min: 1, max: 5 })).map(([slot, generation]): Event => ({ _tag: 'RespawnDue', slot, generation })) },
+)
+
+interface StepTrace {
+  readonly before: State
+  readonly event: Event
+  readonly after: State
+  readonly effects: readonly Effect[]
+}
+
+const trace = (events: readonly Event[]): readonly StepTrace[] => {
+  let state = initial(SIZE)
+  return events.map((e) => {
+    const [after, effects] = reduce(state, e)
+    const step = { before: state, event: e, after, effects }
+    state = after
+    return step
+  })
+}
+
+const live = (s: State, generation: number): readonly Worker[] => s.workers.filter((w) => w.generation === generation && w.phase !== 'stopping')
+
+describe('supervisor reduce: properties', () => {
+  const sequences = fc.array(event, { maxLength: 150 })
+
+  it('at most one new generation at a time, and never more than two generations of live workers', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        for (const { after, effects } of trace(events)) {
+          for (const e of effects) {
+            if (e._tag === 'SpawnWorker') assert.ok(e.generation === after.current || e.generation === after.pending?.generation, `worker spawned for generation ${e.generation}`)
+          }
+          const generations = new Set(after.workers.filter((w) => w.phase !== 'stopping').map((w) => w.generation))
+          assert.ok(generations.size <= 2)
+          assert.ok(after.workers.filter((w) => w.phase !== 'stopping').length <= 2 * SIZE)
+        }
+      }),
+    )
+  })
+
+  it('serving workers are asked to drain only after the whole new generation is ready and has passed its probation, or at a stop', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        for (const { before, event: e, effects } of trace(events)) {
+          const drained = effects.filter((x) => x._tag === 'StopWorker')
+          if (drained.length === 0 || e._tag === 'StopRequested') continue
+          assert.ok(e._tag === 'ProbationPassed' || before.phase === 'Starting', `${e._tag} drained workers`)
+          if (e._tag === 'ProbationPassed') {
+            const gen = before.pending?.generation ?? -1
+            assert.equal(before.pending?.probation, true)
+            assert.equal(live(before, gen).length, SIZE)
+            assert.ok(live(before, gen).every((w) => w.phase === 'ready'))
+          }
+        }
+      }),
+    )
+  })
+
+  it('outside restarts, every slot of the serving generation has a worker or a respawn on its way', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        const due = new Set<string>()
+        for (const { after, effects, event: e } of trace(events)) {
+          if (e._tag === 'RespawnDue') due.delete(`${e.slot}/${e.generation}`)
+          for (const x of effects) if (x._tag === 'ScheduleRespawn') due.add(`${x.slot}/${x.generation}`)
+          if (after.phase !== 'Running') continue
+          for (let slot = 0; slot < SIZE; slot++) {
+            const has = after.workers.some((w) => w.generation === after.current && w.slot === slot && w.phase !== 'stopping')
+            assert.ok(has || due.has(`${slot}/${after.current}`), `slot ${slot} of generation ${after.current} is empty with no respawn due`)
+          }
+        }
+      }),
+    )
+  })
+
+  it('exits once: when nothing is alive, or forced by a second stop signal; every answer goes to a request that asked', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let exits = 0
+        const asked = new Set<number>()
+        for (const { before, event: e, after, effects } of trace(events)) {
+          if (e._tag === 'RestartRequested' && e.by._tag === 'Request') asked.add(e.by.id)
+          for (const x of effects) if (x._tag === 'Answer') for (const r of x.requests) assert.ok(asked.has(r))
+          const exit = effects.find((x) => x._tag === 'Exit')
+          if (exit === undefined) continue
+          exits += 1
+          assert.equal(after.phase, 'Exited')
+          assert.ok(exit.now ? before.phase === 'Stopping' && e._tag === 'StopRequested' : after.workers.length === 0)
+        }
+        assert.ok(exits <= 1)
+      }),
+    )
+  })
+})
