@@ -81,6 +81,7 @@ export const handoff = async (samples: number): Promise<Handoff> => {
         listeners: [{ bind: tcp('127.0.0.1', 0), fd: 3, socketId: O.none }],
         pidlockFd: O.none,
         slot: O.none,
+        control: O.none,
       }),
     }
     const floorMs: number[] = []

@@ -33,6 +33,8 @@ export const describeServeError = (e: ServeError): string => {
     case 'InheritedFdUnusable':
     case 'ReadyFdUnusable':
     case 'BindChanged':
+    case 'ControlChanged':
+    case 'ActivationMismatch':
     case 'ListenFailed':
       return describeListenError(e)
     case 'PidfileUnwritable':

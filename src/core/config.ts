@@ -10,7 +10,7 @@ import * as O from 'fp-ts/Option'
 import * as RA from 'fp-ts/ReadonlyArray'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
-import { type Bind, type BindError, type Binds, formatBind, parseBind, sameBind } from './bind'
+import { type Bind, type BindError, type Binds, formatBind, MAX_UNIX_PATH_BYTES, parseBind, sameBind } from './bind'
 import { BindFromString, described, type Problem, problemsOf, show } from './codec'
 import type { Env } from './inherit'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
@@ -59,6 +59,12 @@ const WorkerCount = described<WorkerCount>(
 
 const NonEmptyString = described('a non-empty string', (u): u is string => typeof u === 'string' && u.trim().length > 0)
 
+/** The control socket's path: absolute (a command run from anywhere reads it from the config), short enough for a socket. */
+const ControlPath = described(
+  `an absolute path for a UNIX socket, at most ${MAX_UNIX_PATH_BYTES} bytes`,
+  (u): u is string => typeof u === 'string' && u.startsWith('/') && !u.endsWith('/') && !u.includes('\0') && Buffer.byteLength(u) <= MAX_UNIX_PATH_BYTES,
+)
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 const oneOf = <K extends string>(keys: readonly K[]) =>
@@ -79,6 +85,7 @@ const fields = {
   idleGraceMs: Milliseconds,
   probationMs: MillisecondsOrZero,
   workers: WorkerCount,
+  controlPath: ControlPath,
 }
 const Settings = t.partial(fields)
 type Settings = t.TypeOf<typeof Settings>
@@ -116,6 +123,8 @@ export interface Config {
   readonly probationMs: Milliseconds
   /** Set: the first process supervises this many workers (see modes/supervisor); none: it serves itself. */
   readonly workers: O.Option<WorkerCount>
+  /** Where the server listens for control requests (restart, status, stop); none: it does not. */
+  readonly controlPath: O.Option<string>
 }
 
 export const DEFAULTS = {
@@ -202,6 +211,7 @@ const toConfig = (binds: Binds, s: Settings, env: Env): Config => ({
   idleGraceMs: s.idleGraceMs ?? DEFAULTS.idleGraceMs,
   probationMs: s.probationMs ?? DEFAULTS.probationMs,
   workers: O.fromNullable(s.workers),
+  controlPath: O.fromNullable(s.controlPath),
 })
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)

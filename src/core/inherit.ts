@@ -54,6 +54,13 @@ export interface Inherited {
   readonly pidlockFd: O.Option<number>
   /** A worker's place among its supervisor's workers, from 0. */
   readonly slot: O.Option<number>
+  /** The control socket (listening; its file's identity when this server created it): a successor takes it over. */
+  readonly control: O.Option<InheritedControl>
+}
+
+export interface InheritedControl {
+  readonly fd: number
+  readonly socketId: O.Option<SocketId>
 }
 
 export const bindsOf = (i: Inherited): Binds => RNEA.map((l: InheritedListener) => l.bind)(i.listeners)
@@ -106,20 +113,24 @@ const InheritJson = t.type({
   listeners: NonEmpty(ListenerJson),
   pidlock: optional(Fd),
   slot: optional(intBetween(0, 65535, 'a worker slot number from 0')),
+  control: optional(t.type({ fd: Fd, socketId: optional(SocketIdFromString) }, 'the control socket: {"fd": N, "socketId": "dev:ino"}')),
 })
 
 /**
  * Where a child finds what its parent passes: the listeners at fds 3, 4, ... in order, then the pidfile
- * lock if there is one, then the channel.
+ * lock and the control socket if there are, then the channel.
  */
-export const childLayout = (listeners: number, pidlock: boolean): { readonly listeners: readonly number[]; readonly pidlock: O.Option<number>; readonly channel: number } => {
+export const childLayout = (
+  listeners: number,
+  pidlock: boolean,
+  control: boolean,
+): { readonly listeners: readonly number[]; readonly pidlock: O.Option<number>; readonly control: O.Option<number>; readonly channel: number } => {
   const first = 3
-  const after = first + listeners
-  return {
-    listeners: Array.from({ length: listeners }, (_, i) => first + i),
-    pidlock: pidlock ? O.some(after) : O.none,
-    channel: pidlock ? after + 1 : after,
-  }
+  let next = first + listeners
+  const take = (present: boolean): O.Option<number> => (present ? O.some(next++) : O.none)
+  const pidlockFd = take(pidlock)
+  const controlFd = take(control)
+  return { listeners: Array.from({ length: listeners }, (_, i) => first + i), pidlock: pidlockFd, control: controlFd, channel: next }
 }
 
 // ---- reading and writing ----------------------------------------------------------------------------
@@ -136,11 +147,13 @@ const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<Inhe
     listeners: RNEA.map((l: t.TypeOf<typeof ListenerJson>): InheritedListener => ({ bind: l.bind, fd: l.fd, socketId: O.fromNullable(l.socketId) }))(j.listeners),
     pidlockFd: O.fromNullable(j.pidlock),
     slot: O.fromNullable(j.slot),
+    control: j.control === undefined ? O.none : O.some({ fd: j.control.fd, socketId: O.fromNullable(j.control.socketId) }),
   }
   const named: readonly (readonly [string, number])[] = [
     ['channel', inherited.channelFd],
     ...inherited.listeners.map((l, i) => [`listeners.${i}.fd`, l.fd] as const),
     ...(O.isSome(inherited.pidlockFd) ? [['pidlock', inherited.pidlockFd.value] as const] : []),
+    ...(O.isSome(inherited.control) ? [['control.fd', inherited.control.value.fd] as const] : []),
   ]
   const twice = named.find(([, fd], i) => named.findIndex(([, other]) => other === fd) < i)
   if (twice !== undefined) {
@@ -180,5 +193,8 @@ export const inheritEnv = (i: Inherited): Record<string, string> => ({
     listeners: i.listeners.map((l) => ({ bind: formatBind(l.bind), fd: l.fd, ...(O.isSome(l.socketId) ? { socketId: formatSocketId(l.socketId.value) } : {}) })),
     ...(O.isSome(i.pidlockFd) ? { pidlock: i.pidlockFd.value } : {}),
     ...(O.isSome(i.slot) ? { slot: i.slot.value } : {}),
+    ...(O.isSome(i.control)
+      ? { control: { fd: i.control.value.fd, ...(O.isSome(i.control.value.socketId) ? { socketId: formatSocketId(i.control.value.socketId.value) } : {}) } }
+      : {}),
   }),
 })

@@ -16,7 +16,8 @@
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
 import { type ChildFailure, describeFailure, type Fields, failureFields } from './failure'
-import { forcedExitCode, type RestartSignal, type StopSignal } from './signal'
+import { failedBecause, type RestartBy, type RestartOutcome, requestIds } from './outcome'
+import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
 
@@ -26,6 +27,8 @@ interface Common {
   readonly connections: C.Counter
   /** Restart attempts so far; the next one is numbered `attempts + 1`. */
   readonly attempts: number
+  /** This process's generation (its successor's is one more). */
+  readonly generation: number
 }
 
 export interface Listening extends Common {
@@ -34,11 +37,14 @@ export interface Listening extends Common {
 export interface Restarting extends Common {
   readonly _tag: 'Restarting'
   readonly attempt: number
+  /** Who asked for this restart (control requests get its outcome). */
+  readonly by: readonly RestartBy[]
 }
 export interface Probation extends Common {
   readonly _tag: 'Probation'
   readonly attempt: number
   readonly successorPid: number
+  readonly by: readonly RestartBy[]
 }
 export interface Draining extends Common {
   readonly _tag: 'Draining'
@@ -53,7 +59,7 @@ export interface Exited extends Common {
 
 export type State = Listening | Restarting | Probation | Draining | Exited
 
-export const initial: State = { _tag: 'Listening', connections: C.empty, attempts: 0 }
+export const initial = (generation: number): State => ({ _tag: 'Listening', connections: C.empty, attempts: 0, generation })
 
 // ---- events ------------------------------------------------------------------------------------
 
@@ -62,14 +68,14 @@ export type SuccessorFailure = ChildFailure
 
 /**
  * Who asked this process to stop: a signal; its supervisor (a worker); nobody any more (a worker whose
- * supervisor is gone). Only a second stop signal forces an exit.
+ * supervisor is gone); a control request. Only a second stop signal forces an exit.
  */
-export type StopBy = StopSignal | 'supervisor' | 'supervisor-gone'
+export type StopBy = StopSignal | 'supervisor' | 'supervisor-gone' | 'control'
 
-const isSignal = (by: StopBy): by is StopSignal => by !== 'supervisor' && by !== 'supervisor-gone'
+const isSignal = (by: StopBy): by is StopSignal => by === 'SIGTERM' || by === 'SIGINT'
 
 export type Event =
-  | { readonly _tag: 'RestartRequested'; readonly signal: RestartSignal }
+  | { readonly _tag: 'RestartRequested'; readonly by: RestartBy }
   | { readonly _tag: 'StopRequested'; readonly by: StopBy }
   | { readonly _tag: 'SuccessorReady'; readonly attempt: number; readonly pid: number }
   | { readonly _tag: 'SuccessorFailed'; readonly attempt: number; readonly pid: number | null; readonly failure: SuccessorFailure }
@@ -107,6 +113,8 @@ export type Effect =
   | { readonly _tag: 'DestroyConnections' }
   /** End the process with `code`; `now`: at once (a second stop signal), without the application's exit hook. */
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
+  /** A restart ended: its outcome goes to the control requests that asked for it (if any), and on record. */
+  | { readonly _tag: 'Answer'; readonly requests: readonly number[]; readonly outcome: RestartOutcome }
   | { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
 
 export type Step = readonly [State, readonly Effect[]]
@@ -133,13 +141,13 @@ const ignore = (state: State, event: Event, why: string): Step => [
 const withConnections = (state: Exclude<State, Exited>, connections: C.Counter): State => {
   switch (state._tag) {
     case 'Listening':
-      return { _tag: 'Listening', connections, attempts: state.attempts }
+      return { _tag: 'Listening', connections, attempts: state.attempts, generation: state.generation }
     case 'Restarting':
-      return { _tag: 'Restarting', connections, attempts: state.attempts, attempt: state.attempt }
+      return { _tag: 'Restarting', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, by: state.by }
     case 'Probation':
-      return { _tag: 'Probation', connections, attempts: state.attempts, attempt: state.attempt, successorPid: state.successorPid }
+      return { _tag: 'Probation', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, successorPid: state.successorPid, by: state.by }
     case 'Draining':
-      return { _tag: 'Draining', connections, attempts: state.attempts, reason: state.reason, accepting: state.accepting }
+      return { _tag: 'Draining', connections, attempts: state.attempts, generation: state.generation, reason: state.reason, accepting: state.accepting }
   }
 }
 
@@ -154,7 +162,7 @@ const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'Connectio
 
 /** `final`: no successor serves, so this process is the last to accept (see StopAccepting). */
 const startDraining = (state: State, reason: DrainReason, final: boolean, before: readonly Effect[]): Step => [
-  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, reason, accepting: true },
+  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, generation: state.generation, reason, accepting: true },
   [
     ...before,
     { _tag: 'StopAccepting', reason, final },
@@ -169,7 +177,7 @@ const startDraining = (state: State, reason: DrainReason, final: boolean, before
 const settle = ([state, effects]: Step): Step =>
   state._tag === 'Draining' && !state.accepting && C.isDrained(state.connections)
     ? [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: 0 },
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: 0 },
         [
           ...effects,
           log('info', 'drained', 'all connections closed', { reason: state.reason, accepted: state.connections.accepted }),
@@ -185,12 +193,34 @@ const failed = (attempt: number, pid: number | null, failure: SuccessorFailure):
     ...failureFields(failure),
   })
 
+/** How a restart request is named in a log line. */
+const asker = (by: RestartBy): string => (by._tag === 'Signal' ? `${by.signal} received` : `control request ${by.id}`)
+const askerFields = (by: RestartBy): Fields => (by._tag === 'Signal' ? { signal: by.signal } : { request: by.id })
+
+/** A restart request that cannot be acted on: logged, and a control request gets the reason. */
+const refuse = (by: RestartBy, reason: string, fields: Fields): readonly Effect[] => [
+  log('warn', 'restart-ignored', `${by._tag === 'Signal' ? by.signal : `control request ${by.id}`} ignored: ${reason}`, { ...askerFields(by), ...fields }),
+  ...(by._tag === 'Request' ? [{ _tag: 'Answer' as const, requests: [by.id], outcome: { _tag: 'RestartRefused' as const, reason } }] : []),
+]
+
+/** How a restart ended, for those who asked (and for the record: a status reports the last one). */
+const answer = (by: readonly RestartBy[], outcome: RestartOutcome): readonly Effect[] => [{ _tag: 'Answer', requests: requestIds(by), outcome }]
+
+const failedOutcome = (state: Restarting | Probation, failure: SuccessorFailure): RestartOutcome => ({
+  _tag: 'RestartFailed',
+  generation: state.generation + 1,
+  reason: failedBecause('the new process', failure),
+  failure,
+})
+
 const stopRequested = (by: StopBy): Effect => {
   switch (by) {
     case 'supervisor':
       return log('info', 'stop-requested', 'the supervisor asked this worker to stop', { by })
     case 'supervisor-gone':
       return log('warn', 'stop-requested', 'the supervisor is gone (its end of the channel closed): stopping', { by })
+    case 'control':
+      return log('info', 'stop-requested', 'a control request asked this server to stop', { by })
     default:
       return log('info', 'stop-requested', `${by} received: stopping`, { signal: by })
   }
@@ -201,9 +231,9 @@ const onListening = (state: Listening, event: Event): Step => {
     case 'RestartRequested': {
       const attempt = state.attempts + 1
       return [
-        { _tag: 'Restarting', connections: state.connections, attempts: attempt, attempt },
+        { _tag: 'Restarting', connections: state.connections, attempts: attempt, generation: state.generation, attempt, by: [event.by] },
         [
-          log('info', 'restart-requested', `${event.signal} received: starting a successor`, { signal: event.signal, attempt }),
+          log('info', 'restart-requested', `${asker(event.by)}: starting a successor`, { ...askerFields(event.by), attempt }),
           { _tag: 'SpawnSuccessor', attempt },
         ],
       ]
@@ -228,26 +258,19 @@ const onListening = (state: Listening, event: Event): Step => {
 const onRestarting = (state: Restarting, event: Event): Step => {
   switch (event._tag) {
     case 'RestartRequested':
-      return [
-        state,
-        [
-          log('warn', 'restart-ignored', `${event.signal} ignored: restart attempt ${state.attempt} is in progress`, {
-            signal: event.signal,
-            attempt: state.attempt,
-          }),
-        ],
-      ]
+      return [state, refuse(event.by, `restart attempt ${state.attempt} is in progress`, { attempt: state.attempt })]
     case 'StopRequested':
       return startDraining(state, 'stop', true, [
         stopRequested(event.by),
         { _tag: 'StopSuccessor', attempt: state.attempt },
         { _tag: 'RestorePidfile' },
         log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
+        ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the server is stopping', failure: null }),
       ])
     case 'SuccessorReady':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
       return [
-        { _tag: 'Probation', connections: state.connections, attempts: state.attempts, attempt: state.attempt, successorPid: event.pid },
+        { _tag: 'Probation', connections: state.connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, successorPid: event.pid, by: state.by },
         [
           log('info', 'successor-ready', `successor ${event.pid} is ready and serves; this process hands over once the successor has passed its probation`, {
             attempt: event.attempt,
@@ -259,11 +282,12 @@ const onRestarting = (state: Restarting, event: Event): Step => {
     case 'SuccessorFailed':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
       return [
-        { _tag: 'Listening', connections: state.connections, attempts: state.attempts },
+        { _tag: 'Listening', connections: state.connections, attempts: state.attempts, generation: state.generation },
         [
           { _tag: 'KillSuccessor', attempt: event.attempt },
           { _tag: 'RestorePidfile' },
           failed(event.attempt, event.pid, event.failure),
+          ...answer(state.by, failedOutcome(state, event.failure)),
         ],
       ]
     case 'ConnectionOpened':
@@ -279,31 +303,31 @@ const onRestarting = (state: Restarting, event: Event): Step => {
   }
 }
 
+/** The successor died on probation: this process serves on, as if the restart had never happened. */
+const crashed = (state: Probation, crash: SuccessorFailure): Step => [
+  { _tag: 'Listening', connections: state.connections, attempts: state.attempts, generation: state.generation },
+  [{ _tag: 'KillSuccessor', attempt: state.attempt }, { _tag: 'RestorePidfile' }, failed(state.attempt, state.successorPid, crash), ...answer(state.by, failedOutcome(state, crash))],
+]
+
 const onProbation = (state: Probation, event: Event): Step => {
   const { attempt, successorPid } = state
   switch (event._tag) {
     case 'RestartRequested':
-      return [
-        state,
-        [
-          log('warn', 'restart-ignored', `${event.signal} ignored: successor ${successorPid} of restart attempt ${attempt} is on probation`, {
-            signal: event.signal,
-            attempt,
-          }),
-        ],
-      ]
+      return [state, refuse(event.by, `successor ${successorPid} of restart attempt ${attempt} is on probation`, { attempt })]
     case 'StopRequested':
       // the successor serves on: this process only drains, and leaves the shared socket file alone
       return startDraining(state, 'stop', false, [
         stopRequested(event.by),
         { _tag: 'ReleaseSuccessor', attempt },
         log('info', 'successor-released', `successor ${successorPid} serves on without its probation`, { attempt, successorPid }),
+        ...answer(state.by, { _tag: 'Restarted', generation: state.generation + 1, pids: [successorPid] }),
       ])
     case 'ProbationPassed':
       if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
       return startDraining(state, 'handoff', false, [
         { _tag: 'ReleaseSuccessor', attempt },
         log('info', 'handed-over', `successor ${successorPid} passed its probation; handing over`, { attempt, successorPid }),
+        ...answer(state.by, { _tag: 'Restarted', generation: state.generation + 1, pids: [successorPid] }),
       ])
     case 'SuccessorExited':
       if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
@@ -315,16 +339,10 @@ const onProbation = (state: Probation, event: Event): Step => {
             attempt,
             successorPid,
           }),
+          ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the new process was stopped during its probation; the server is stopping', failure: null }),
         ])
       }
-      return [
-        { _tag: 'Listening', connections: state.connections, attempts: state.attempts },
-        [
-          { _tag: 'KillSuccessor', attempt },
-          { _tag: 'RestorePidfile' },
-          failed(attempt, successorPid, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal }),
-        ],
-      ]
+      return crashed(state, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal })
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
@@ -341,10 +359,7 @@ const onProbation = (state: Probation, event: Event): Step => {
 const onDraining = (state: Draining, event: Event): Step => {
   switch (event._tag) {
     case 'RestartRequested':
-      return [
-        state,
-        [log('warn', 'restart-ignored', `${event.signal} ignored: this process is draining`, { signal: event.signal, reason: state.reason })],
-      ]
+      return [state, refuse(event.by, 'this process is draining', { reason: state.reason })]
     case 'StopRequested': {
       const { by } = event
       if (state.reason === 'handoff') {
@@ -355,7 +370,7 @@ const onDraining = (state: Draining, event: Event): Step => {
       }
       if (!isSignal(by)) return ignore(state, event, 'already stopping')
       return [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: forcedExitCode(by) },
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: forcedExitCode(by) },
         [
           log('warn', 'forced-exit', `second stop signal (${by}): exiting now with ${state.connections.active} connection(s) open`, {
             signal: by,
@@ -388,7 +403,7 @@ const onDraining = (state: Draining, event: Event): Step => {
       return ignore(state, event, 'draining')
     case 'DrainTimedOut':
       return [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, code: 0 },
+        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: 0 },
         [
           log('warn', 'drain-timeout', `drain timeout: closing ${state.connections.active} connection(s) still open`, {
             active: state.connections.active,

@@ -76,7 +76,8 @@ export const initial = (size: number): State => ({
 export type Event =
   | { readonly _tag: 'Start' }
   | { readonly _tag: 'RestartRequested'; readonly by: RestartBy }
-  | { readonly _tag: 'StopRequested'; readonly signal: StopSignal }
+  /** By a signal, or by a control request (only a second signal forces). */
+  | { readonly _tag: 'StopRequested'; readonly by: StopSignal | 'control' }
   | { readonly _tag: 'WorkerReady'; readonly id: number; readonly pid: number }
   /** It could not be started, or exited or timed out before it was ready. */
   | { readonly _tag: 'WorkerFailed'; readonly id: number; readonly pid: number | null; readonly failure: ChildFailure }
@@ -311,8 +312,11 @@ const onRespawnDue = (state: State, event: Extract<Event, { _tag: 'RespawnDue' }
   ]
 }
 
-const onStop = (state: State, signal: StopSignal): Step => {
+const onStop = (state: State, event: Extract<Event, { _tag: 'StopRequested' }>): Step => {
+  const { by } = event
   if (state.phase === 'Stopping') {
+    if (by === 'control') return ignore(state, event, 'already stopping')
+    const signal = by
     const alive = state.workers
     return [
       { ...state, phase: 'Exited' },
@@ -323,7 +327,11 @@ const onStop = (state: State, signal: StopSignal): Step => {
       ],
     ]
   }
-  return stopAll(state, state.code, [log('info', 'stop-requested', `${signal} received: stopping; the workers drain`, { signal })])
+  return stopAll(state, state.code, [
+    by === 'control'
+      ? log('info', 'stop-requested', 'a control request asked this server to stop; the workers drain', { by })
+      : log('info', 'stop-requested', `${by} received: stopping; the workers drain`, { signal: by }),
+  ])
 }
 
 export const reduce = (state: State, event: Event): Step => {
@@ -340,7 +348,7 @@ export const reduce = (state: State, event: Event): Step => {
     case 'RestartRequested':
       return onRestart(state, event.by)
     case 'StopRequested':
-      return onStop(state, event.signal)
+      return onStop(state, event)
     case 'WorkerReady':
       return onReady(state, event)
     case 'WorkerFailed':

@@ -15,7 +15,8 @@ import { describeServeError, type ServeError } from '../errors'
 import { type ConfigInput, readConfigSource } from '../shell/configSource'
 import { makeHooks, type Hooks } from '../shell/hooks'
 import { type Log, openLog } from '../shell/log/logger'
-import { inheritedEnv } from '../shell/os/boot'
+import { type Activation, readActivation } from '../shell/listener/activation'
+import { activationEnv, inheritedEnv } from '../shell/os/boot'
 import * as signals from '../shell/os/signals'
 import { type ServeOptions, type ServerInfo, setServerInfo } from './options'
 
@@ -35,6 +36,8 @@ export interface Prepared {
   readonly pidfile: O.Option<string>
   /** Whether the process exits when the server stops (`serve`), or goes on (`serveTask`). */
   readonly exits: boolean
+  /** Sockets systemd passed to the first generation, to adopt instead of binding. */
+  readonly activation: O.Option<Activation>
 }
 
 /** The signal listeners given back when a server is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
@@ -67,6 +70,7 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.let('hooks', ({ info, log }) => makeHooks(options, info, log)),
     TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
     TE.let('exits', () => exits),
+    TE.let('activation', ({ inherited }) => (O.isNone(inherited) ? readActivation(activationEnv, process.pid) : O.none)),
     TE.tap(({ info }) => TE.fromIO(() => setServerInfo(info))),
     TE.tapError(() => TE.fromIO(() => signals.unlisten(OWN_SIGNALS))),
   )

@@ -68,6 +68,13 @@ export class Unprivileged {
     return new ServerProcess([file, configFile], { cwd: path.dirname(file), ...options, ...NOBODY })
   }
 
+  /** The copy's file, for a wrapper that switches to `nobody` itself (root only). */
+  file(): string {
+    const { file, problem } = this.copy()
+    if (problem !== undefined) throw new Error(problem)
+    return file
+  }
+
   /** Deletes the copy, if one was built. */
   remove(): void {
     if (this.built !== undefined) fs.rmSync(path.dirname(this.built.file), { recursive: true, force: true })

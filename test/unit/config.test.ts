@@ -18,6 +18,7 @@ const defaults = (bind: Bind): Config => ({
   idleGraceMs: 1000 as Config['idleGraceMs'],
   probationMs: 1000 as Config['probationMs'],
   workers: O.none,
+  controlPath: O.none,
 })
 
 const rejected = (input: unknown, env = {}): string => {
@@ -42,6 +43,7 @@ describe('decodeConfig', () => {
         idleGraceMs: 250,
         probationMs: 0,
         workers: 'auto',
+        controlPath: '/run/echo.control',
       },
       {},
     )
@@ -60,6 +62,7 @@ describe('decodeConfig', () => {
         idleGraceMs: 250,
         probationMs: 0,
         workers: O.some('auto'),
+        controlPath: O.some('/run/echo.control'),
       }),
     )
   })
@@ -103,6 +106,7 @@ describe('decodeConfig rejects, naming the key and what was expected', () => {
     ['a bad bind', { bind: 'localhost:80' }, {}, /bind: "localhost:80" is not an address: expected tcp:\/\/host:port/],
     ['a bind that is not a string', { bind: 80 }, {}, /bind: got 80, expected an address: .*, or a non-empty list of addresses/],
     ['an empty bind list', { bind: [] }, {}, /bind: is an empty list: expected an address/],
+    ['a relative controlPath', { bind: 'tcp://a:1', controlPath: 'run/echo.control' }, {}, /controlPath: got "run\/echo.control", expected an absolute path for a UNIX socket/],
     ['zero workers', { bind: 'tcp://a:1', workers: 0 }, {}, /workers: got 0, expected a whole number of workers from 1 to 1024, or "auto" \(one per core\)/],
     ['workers as a word', { bind: 'tcp://a:1', workers: 'many' }, {}, /workers: got "many", expected a whole number of workers/],
     ['a bad address in a list', { bind: ['tcp://a:1', 'b:2'] }, {}, /bind\.1: "b:2" is not an address/],

@@ -35,6 +35,7 @@ describe('readInherited', () => {
           listeners: [{ bind: tcp('0.0.0.0', 6789), fd: 3, socketId: O.none }],
           pidlockFd: O.none,
           slot: O.none,
+          control: O.none,
         }),
       ),
     )
@@ -107,21 +108,33 @@ describe('readInherited', () => {
         restartSignal: fc.constantFrom(...RESTART_SIGNALS),
         listeners: fc.uniqueArray(listener, { minLength: 1, maxLength: 4, selector: (l) => JSON.stringify(l.bind) }),
         pidlock: fc.boolean(),
+        control: fc.constantFrom('none' as const, 'not ours' as const, 'ours' as const),
+        controlId: fc.tuple(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
       })
       .chain((r) => fc.nat({ max: 64 }).map((slot) => ({ ...r, slot: r.role === 'worker' ? O.some(slot) : O.none })))
-      .map(({ listeners, pidlock, ...rest }) => {
-        const layout = childLayout(listeners.length, pidlock)
+      .map(({ listeners, pidlock, control, controlId, ...rest }) => {
+        const layout = childLayout(listeners.length, pidlock, control !== 'none')
         const [first, ...others] = listeners.map((l, i) => ({ ...l, fd: layout.listeners[i] ?? 0 }))
         if (first === undefined) throw new Error('minLength 1')
-        return { ...rest, listeners: [first, ...others], channelFd: layout.channel, pidlockFd: layout.pidlock }
+        const controlFd = layout.control
+        return {
+          ...rest,
+          listeners: [first, ...others],
+          channelFd: layout.channel,
+          pidlockFd: layout.pidlock,
+          control: O.isSome(controlFd)
+            ? O.some({ fd: controlFd.value, socketId: control === 'ours' ? O.some({ dev: String(controlId[0]), ino: String(controlId[1]) }) : O.none })
+            : O.none,
+        }
       })
     fc.assert(fc.property(inherited, (i) => assert.deepStrictEqual(readInherited(inheritEnv(i)), E.right(O.some(i)))))
   })
 })
 
 describe('childLayout', () => {
-  it('puts the listeners from fd 3, then the pidfile lock, then the channel', () => {
-    assert.deepStrictEqual(childLayout(2, true), { listeners: [3, 4], pidlock: O.some(5), channel: 6 })
-    assert.deepStrictEqual(childLayout(1, false), { listeners: [3], pidlock: O.none, channel: 4 })
+  it('puts the listeners from fd 3, then the pidfile lock and the control socket, then the channel', () => {
+    assert.deepStrictEqual(childLayout(2, true, true), { listeners: [3, 4], pidlock: O.some(5), control: O.some(6), channel: 7 })
+    assert.deepStrictEqual(childLayout(1, false, true), { listeners: [3], pidlock: O.none, control: O.some(4), channel: 5 })
+    assert.deepStrictEqual(childLayout(1, false, false), { listeners: [3], pidlock: O.none, control: O.none, channel: 4 })
   })
 })

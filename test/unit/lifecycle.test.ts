@@ -3,25 +3,31 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import type { Counter } from '../../src/core/counter'
 import { type Effect, type Event, initial, reduce, type State, type SuccessorFailure } from '../../src/core/lifecycle'
+import type { RestartBy } from '../../src/core/outcome'
 
 // Effects in a readable form: logs by their event name, the rest as data.
 type Summary = string | Exclude<Effect, { _tag: 'Log' }>
 const summary = (effects: readonly Effect[]): Summary[] =>
-  effects.filter((e) => !(e._tag === 'Log' && e.level === 'debug')).map((e) => (e._tag === 'Log' ? `log:${e.event}` : e))
+  effects
+    .filter((e) => !(e._tag === 'Log' && e.level === 'debug'))
+    .map((e) => (e._tag === 'Log' ? `log:${e.event}` : e._tag === 'Answer' ? `answer:${e.outcome._tag}:[${e.requests.join(',')}]` : e))
 
 const conns = (active: number, accepted = active): Counter => ({ active, accepted })
-const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts })
-const restarting = (active = 1, attempt = 1): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, attempt })
+const SIGNAL: RestartBy = { _tag: 'Signal', signal: 'SIGUSR1' }
+const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts, generation: 1 })
+const restarting = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL]): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, generation: 1, attempt, by })
 const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, accepting = false): State => ({
   _tag: 'Draining',
   connections: conns(active),
   attempts,
+  generation: 1,
   reason,
   accepting,
 })
-const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, code })
+const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, generation: 1, code })
 
-const RESTART: Event = { _tag: 'RestartRequested', signal: 'SIGUSR1' }
+const RESTART: Event = { _tag: 'RestartRequested', by: SIGNAL }
+const request = (id: number): Event => ({ _tag: 'RestartRequested', by: { _tag: 'Request', id } })
 const TERM: Event = { _tag: 'StopRequested', by: 'SIGTERM' }
 const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const INT: Event = { _tag: 'StopRequested', by: 'SIGINT' }
@@ -34,7 +40,15 @@ const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const DRAIN_TIMEOUT: Event = { _tag: 'DrainTimedOut' }
 const LISTENER_CLOSED: Event = { _tag: 'ListenerClosed' }
 const STOP_ACCEPTING = (final: boolean, reason: 'stop' | 'handoff' = final ? 'stop' : 'handoff'): Summary => ({ _tag: 'StopAccepting', reason, final })
-const probation = (active = 1, attempt = 1): State => ({ _tag: 'Probation', connections: conns(active), attempts: attempt, attempt, successorPid: 200 })
+const probation = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL]): State => ({
+  _tag: 'Probation',
+  connections: conns(active),
+  attempts: attempt,
+  generation: 1,
+  attempt,
+  successorPid: 200,
+  by,
+})
 const PASSED1: Event = { _tag: 'ProbationPassed', attempt: 1 }
 const PASSED_STALE: Event = { _tag: 'ProbationPassed', attempt: 7 }
 const CRASHED1: Event = { _tag: 'SuccessorExited', attempt: 1, pid: 200, code: 1, signal: null }
@@ -59,24 +73,29 @@ const table: readonly Row[] = [
   ['Listening + listener closed', listening(1), LISTENER_CLOSED, listening(1), []],
   // Restarting
   ['Restarting + restart is ignored', restarting(), RESTART, restarting(), ['log:restart-ignored']],
-  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING(true), 'log:draining']],
-  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', STOP_ACCEPTING(true), 'log:draining']],
+  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', 'answer:RestartFailed:[]', STOP_ACCEPTING(true), 'log:draining']],
+  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', 'answer:RestartFailed:[]', STOP_ACCEPTING(true), 'log:draining']],
   ['Restarting + ready starts the probation', restarting(3), READY1, probation(3), ['log:successor-ready', { _tag: 'StartProbation', attempt: 1 }]],
   ['Restarting + stale ready', restarting(), READY_STALE, restarting(), []],
-  ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
+  ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
+  ['Listening + a control request restarts for it', listening(0), request(5), restarting(0, 1, [{ _tag: 'Request', id: 5 }]), ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 1 }]],
+  ['Restarting + a control request is refused with the reason', restarting(), request(6), restarting(), ['log:restart-ignored', 'answer:RestartRefused:[6]']],
+  ['Restarting(request 5) + failure answers it', restarting(0, 1, [{ _tag: 'Request', id: 5 }]), FAILED1, listening(0, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[5]']],
   ['Restarting + stale failure', restarting(), FAILED_STALE, restarting(), []],
   ['Restarting + opened', restarting(1), OPENED, { ...restarting(2), connections: conns(2, 2) }, []],
   ['Restarting + closed', restarting(1), CLOSED, { ...restarting(0), connections: conns(0, 1) }, []],
   ['Restarting + drain timeout', restarting(), DRAIN_TIMEOUT, restarting(), []],
   ['Restarting + listener closed', restarting(), LISTENER_CLOSED, restarting(), []],
   // Probation: the successor serves, this process still accepts
-  ['Probation + passed hands over', probation(3), PASSED1, draining('handoff', 3, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', STOP_ACCEPTING(false), 'log:draining']],
-  ['Probation(0) + passed hands over, waiting for the close', probation(0), PASSED1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + passed hands over', probation(3), PASSED1, draining('handoff', 3, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[]', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation(0) + passed hands over, waiting for the close', probation(0), PASSED1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[]', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation(request 5) + passed answers it', probation(0, 1, [{ _tag: 'Request', id: 5 }]), PASSED1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[5]', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + a control request is refused', probation(), request(6), probation(), ['log:restart-ignored', 'answer:RestartRefused:[6]']],
   ['Probation + stale passed', probation(), PASSED_STALE, probation(), []],
-  ['Probation + a crash goes back to Listening', probation(2), CRASHED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
-  ['Probation + a kill goes back to Listening', probation(2), KILLED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed']],
-  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
-  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
+  ['Probation + a crash goes back to Listening', probation(2), CRASHED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
+  ['Probation + a kill goes back to Listening', probation(2), KILLED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
+  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', 'answer:RestartFailed:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
+  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', 'answer:Restarted:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
   ['Probation + restart is ignored', probation(), RESTART, probation(), ['log:restart-ignored']],
   ['Probation + ready', probation(), READY1, probation(), []],
   ['Probation + failure', probation(), FAILED1, probation(), []],
@@ -152,7 +171,7 @@ describe('reduce: every state and event', () => {
 // ---- properties over random event sequences ----------------------------------------------------
 
 const event: fc.Arbitrary<Event> = fc.oneof(
-  { weight: 2, arbitrary: fc.constantFrom<Event>(RESTART, { _tag: 'RestartRequested', signal: 'SIGHUP' }) },
+  { weight: 2, arbitrary: fc.constantFrom<Event>(RESTART, { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGHUP' } }, request(1), request(2)) },
   { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, INT, BY_SUPERVISOR) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }).map((attempt): Event => ({ _tag: 'SuccessorReady', attempt, pid: 100 + attempt })) },
   {
@@ -180,7 +199,7 @@ interface Trace {
 }
 
 const run = (events: readonly Event[]): Trace => {
-  let state = initial
+  let state = initial(1)
   const steps = events.map((event) => {
     const [after, effects] = reduce(state, event)
     const step = { before: state, event, after, effects }
@@ -295,6 +314,23 @@ describe('reduce: properties', () => {
           if (after._tag === 'Draining' && before._tag !== 'Draining' && event._tag !== 'StopRequested') {
             assert.equal(before._tag, 'Probation', 'a handoff drain starts only from a probation')
           }
+        }
+      }),
+    )
+  })
+
+  it('each control request gets one answer at most, and only once it was asked; a restart in flight answers when it ends', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        const asked = new Map<number, number>()
+        for (const { before, event, after, effects } of run(events).steps) {
+          if (event._tag === 'RestartRequested' && event.by._tag === 'Request' && before._tag !== 'Exited') asked.set(event.by.id, (asked.get(event.by.id) ?? 0) + 1)
+          for (const e of effects) {
+            if (e._tag !== 'Answer') continue
+            for (const r of e.requests) assert.ok((asked.get(r) ?? 0) > 0, `answered request ${r}, which nobody sent`)
+          }
+          const ended = (before._tag === 'Restarting' || before._tag === 'Probation') && after._tag !== before._tag && !(before._tag === 'Restarting' && after._tag === 'Probation')
+          if (ended) assert.equal(effects.filter((e) => e._tag === 'Answer').length, 1, `${before._tag} ended on ${event._tag} without one outcome`)
         }
       }),
     )

@@ -25,7 +25,8 @@ const exited = (id: number, upMs = 50, code: number | null = 1): Event => ({ _ta
 const failed = (id: number, code = 3): Event => ({ _tag: 'WorkerFailed', id, pid: 1000 + id, failure: { _tag: 'Exited', code, signal: null, reason: null } })
 const USR1: Event = { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGUSR1' } }
 const request = (id: number): Event => ({ _tag: 'RestartRequested', by: { _tag: 'Request', id } })
-const TERM: Event = { _tag: 'StopRequested', signal: 'SIGTERM' }
+const TERM: Event = { _tag: 'StopRequested', by: 'SIGTERM' }
+const STOP_BY_CONTROL: Event = { _tag: 'StopRequested', by: 'control' }
 const passed = (generation: number): Event => ({ _tag: 'ProbationPassed', generation })
 
 /** Two workers (ids 1, 2) of generation 1 serving. */
@@ -131,9 +132,14 @@ describe('supervisor reduce: scenarios', () => {
     const [s3, e3] = reduce(s2, exited(2, 999, 0))
     assert.equal(s3.phase, 'Exited')
     assert.deepStrictEqual(summary(e3).at(-1), { _tag: 'Exit', code: 0, now: false })
-    const [s4, e4] = reduce(s2, { _tag: 'StopRequested', signal: 'SIGINT' })
+    const [s4, e4] = reduce(s2, { _tag: 'StopRequested', by: 'SIGINT' })
     assert.equal(s4.phase, 'Exited')
     assert.deepStrictEqual(summary(e4).slice(1), [{ _tag: 'KillWorker', id: 2 }, { _tag: 'Exit', code: 130, now: true }])
+  })
+
+  it('a second stop by a control request does not force', () => {
+    const { state } = run([...SERVING, TERM])
+    assert.deepStrictEqual(reduce(state, STOP_BY_CONTROL)[0], state)
   })
 
   it('a stop during a restart answers the requester and stops both generations', () => {
@@ -162,7 +168,7 @@ const SIZE = 3
 const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Event>(START) },
   { weight: 2, arbitrary: fc.constantFrom<Event>(USR1, request(1), request(2)) },
-  { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, { _tag: 'StopRequested', signal: 'SIGINT' }) },
+  { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, STOP_BY_CONTROL, { _tag: 'StopRequested', by: 'SIGINT' }) },
   { weight: 8, arbitrary: fc.integer({ min: 1, max: 16 }).map(ready) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 16 }).map((id) => failed(id)) },
   { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 1, max: 16 }), fc.constantFrom(10, STABLE_MS)).map(([id, up]) => exited(id, up)) },
@@ -254,7 +260,7 @@ describe('supervisor reduce: properties', () => {
           if (exit === undefined) continue
           exits += 1
           assert.equal(after.phase, 'Exited')
-          assert.ok(exit.now ? before.phase === 'Stopping' && e._tag === 'StopRequested' : after.workers.length === 0)
+          assert.ok(exit.now ? before.phase === 'Stopping' && e._tag === 'StopRequested' && e.by !== 'control' : after.workers.length === 0)
         }
         assert.ok(exits <= 1)
       }),

@@ -7,6 +7,7 @@ import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import type { Fields } from '../../core/failure'
 import type { DrainReason, Effect, LogLevel } from '../../core/lifecycle'
+import type { RestartOutcome } from '../../core/outcome'
 import { messageOf } from '../../shell/os/errno'
 
 export interface EffectError {
@@ -24,6 +25,7 @@ export interface Capabilities {
   readonly restorePidfile: () => TE.TaskEither<string, void>
   readonly stopAccepting: (reason: DrainReason, final: boolean) => TE.TaskEither<string, void>
   readonly destroyConnections: () => void
+  readonly answer: (requests: readonly number[], outcome: RestartOutcome) => void
   readonly exit: (code: number, now: boolean) => TE.TaskEither<string, void>
   readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
 }
@@ -48,6 +50,8 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
       return caps.stopAccepting(effect.reason, effect.final)
     case 'DestroyConnections':
       return sync(() => caps.destroyConnections())
+    case 'Answer':
+      return sync(() => caps.answer(effect.requests, effect.outcome))
     case 'Exit':
       return caps.exit(effect.code, effect.now)
     case 'Log':

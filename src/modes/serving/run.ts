@@ -1,8 +1,8 @@
 /**
  * A serving process, whichever mode it is in (standalone, or a supervisor's worker): the connection
- * counting, the lifecycle runtime and its interpreter, and the run itself once the listeners are
- * acquired: signals become lifecycle events, the parent hears ready, the log says where it listens.
- * Completes when the Exit effect has run.
+ * counting, the lifecycle runtime and its interpreter, the control socket's answers, and the run itself
+ * once the listeners are acquired: signals and control requests become lifecycle events, the parent
+ * hears ready, the log says where it listens. Completes when the Exit effect has run.
  */
 import * as net from 'node:net'
 import * as E from 'fp-ts/Either'
@@ -10,23 +10,27 @@ import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import type * as T from 'fp-ts/Task'
 import type { Config } from '../../core/config'
+import { outcomeJson, type Status } from '../../core/control'
 import type { Inherited } from '../../core/inherit'
 import { type Effect, type Event, initial, reduce, type State } from '../../core/lifecycle'
+import type { RestartOutcome } from '../../core/outcome'
 import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
+import { type ControlHandler, serveControl } from '../../shell/control/server'
+import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
 import { describeReadyError, reportReady } from '../../shell/os/channel'
 import type { Pidlock } from '../../shell/os/pidlock'
+import { handoffEndsService } from '../../shell/os/self'
 import * as signals from '../../shell/os/signals'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
 import type { Protocol } from '../../shell/protocol/protocol'
-import { handoffEndsService } from '../../shell/os/self'
 import { createRuntime, type Runtime } from '../../shell/runtime'
+import { OWN_SIGNALS, type Prepared, type Stopped } from '../prepare'
+import { interpret } from './interpreter'
+import { type Control, liveCapabilities } from './wiring'
 
 /** The lifecycle's runtime. */
 export type Lifecycle = Runtime<State, Event, Effect>
-import { OWN_SIGNALS, type Prepared, type Stopped } from '../prepare'
-import { interpret } from './interpreter'
-import { liveCapabilities } from './wiring'
 
 /** Builds the protocol once the config is known and the log is open. */
 export type MakeProtocol = (p: Pick<Prepared, 'log' | 'config' | 'info'>) => Protocol
@@ -46,7 +50,7 @@ export interface Serving {
 }
 
 export const serving = (p: Prepared, makeProtocol: MakeProtocol): Serving => {
-  const runtime: Lifecycle = createRuntime(reduce, initial, (effect: Effect, error) =>
+  const runtime: Lifecycle = createRuntime(reduce, initial(p.generation), (effect: Effect, error) =>
     p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
   )
   const protocol = makeProtocol(p)
@@ -56,21 +60,43 @@ export const serving = (p: Prepared, makeProtocol: MakeProtocol): Serving => {
 
 /** How this process reports ready to the process that started it, and goes on talking to it. */
 export interface Parent {
-  /** A successor says ready and closes its end; a worker keeps it open to its supervisor. */
+  /** A successor with a control socket, and a worker, keep the channel open after ready; others close it. */
   readonly keepChannel: boolean
   /** A worker: what a restart signal is told (the supervisor's pid), since a worker never restarts itself. */
   readonly restartsElsewhere: O.Option<number>
-  /** Called once ready has been sent, with the runtime to feed (a worker listens to its supervisor). */
+  /** Called once ready has been sent, with the runtime to feed. */
   readonly attach: (runtime: Lifecycle) => void
 }
 
-export const STANDALONE_PARENT: Parent = { keepChannel: false, restartsElsewhere: O.none, attach: () => undefined }
+/** A standalone process: the first has no parent; a successor's parent lets go by closing the channel. */
+export const standaloneParent = (inherited: O.Option<Inherited>, control: O.Option<ControlSocket>): Parent => {
+  if (O.isNone(inherited) || O.isNone(control)) return { keepChannel: false, restartsElsewhere: O.none, attach: () => openNow(control) }
+  const { channelFd } = inherited.value
+  const socket = control.value
+  return {
+    keepChannel: true,
+    restartsElsewhere: O.none,
+    attach: () => {
+      // the parent closes its end once this process has passed its probation (or when it dies): then
+      // control requests are this process's to answer
+      const channel = new net.Socket({ fd: channelFd, readable: true, writable: false })
+      channel.unref()
+      channel.on('error', () => undefined)
+      channel.once('close', () => socket.open())
+      channel.resume()
+    },
+  }
+}
+
+const openNow = (control: O.Option<ControlSocket>): void => {
+  if (O.isSome(control)) control.value.open()
+}
 
 const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
   (STOP_SIGNALS as readonly string[]).includes(signal)
     ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
     : isRestartSignal(signal) && signal === config.restartSignal
-      ? O.some({ _tag: 'RestartRequested', signal })
+      ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
       : O.none
 
 const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): Record<string, unknown> => ({
@@ -81,14 +107,52 @@ const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): 
   ...(O.isSome(inherited) ? { parentPid: inherited.value.parentPid } : {}),
 })
 
+const startedAt = Date.now()
+
+/** Answers control requests from the lifecycle's state. */
+const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutcome | undefined, refuse: (n: number, reason: string) => void): ControlHandler => ({
+  restart: (n) => {
+    const fatal = handoffEndsService()
+    if (O.isSome(fatal)) refuse(n, `${fatal.value}; set \`workers\` in the config: a supervisor keeps its pid across restarts`)
+    else runtime.dispatch({ _tag: 'RestartRequested', by: { _tag: 'Request', id: n } })
+  },
+  status: () => {
+    const state = runtime.state()
+    const outcome = last()
+    const status: Status = {
+      pid: process.pid,
+      mode: 'standalone',
+      generation: p.generation,
+      state: state._tag,
+      connections: { active: state.connections.active, accepted: state.connections.accepted },
+      uptimeMs: Date.now() - startedAt,
+      lastRestart: outcome === undefined ? null : outcomeJson(outcome),
+    }
+    return Promise.resolve(status)
+  },
+  stop: () => {
+    const state = runtime.state()
+    if (state._tag === 'Restarting' || state._tag === 'Probation') return E.left(`a restart is in progress (attempt ${state.attempt}); ask again once it is over`)
+    runtime.dispatch({ _tag: 'StopRequested', by: 'control' })
+    return E.right([process.pid])
+  },
+})
+
 /** Starts the lifecycle on acquired listeners; completes when the Exit effect has run. */
 export const run =
-  (p: Prepared, s: Serving, listeners: Listeners, pidlock: Pidlock, parent: Parent): T.Task<Stopped> =>
+  (p: Prepared, s: Serving, listeners: Listeners, pidlock: Pidlock, parent: Parent, controlSocket: O.Option<ControlSocket> = O.none): T.Task<Stopped> =>
   () =>
     new Promise((resolve) => {
       const { log, config } = p
       const { runtime, protocol, connections } = s
       for (const l of listeners) l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
+      // a successor's last restart is the one that made it
+      let lastRestart: RestartOutcome | undefined = p.generation > 1 && p.info.mode === 'standalone' ? { _tag: 'Restarted', generation: p.generation, pids: [process.pid] } : undefined
+      let control: O.Option<Control> = O.none
+      const refuse = (n: number, reason: string): void => {
+        if (O.isSome(control)) control.value.server.answer([n], { _tag: 'RestartRefused', reason })
+      }
+      control = O.map((socket: ControlSocket): Control => ({ socket, server: serveControl(socket.server, controlHandler(p, runtime, () => lastRestart, refuse), log) }))(controlSocket)
       const onSignal = (signal: NodeJS.Signals): void => {
         if (O.isSome(parent.restartsElsewhere) && signal === config.restartSignal) {
           log.warn({ event: 'restart-ignored', signal, supervisorPid: parent.restartsElsewhere.value }, `${signal} ignored: this is a worker; send it to the supervisor, pid ${parent.restartsElsewhere.value}`)
@@ -113,6 +177,10 @@ export const run =
           ...p,
           listeners,
           pidlock,
+          control,
+          record: (outcome) => {
+            lastRestart = outcome
+          },
           dispatch: runtime.dispatch,
           connections,
           protocol,

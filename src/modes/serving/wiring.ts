@@ -1,6 +1,6 @@
 /**
- * Wiring: the real capabilities behind the standalone interpreter, built in one place from the running
- * parts (listeners, pidfile lock, logger, connections, protocol) and the OS.
+ * Wiring: the real capabilities behind a serving process's interpreter, built in one place from the
+ * running parts (listeners, pidfile lock, control socket, logger, connections, protocol) and the OS.
  */
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
@@ -11,6 +11,9 @@ import * as TE from 'fp-ts/TaskEither'
 import { formatCommand, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/inherit'
 import type { DrainReason, Event } from '../../core/lifecycle'
+import type { RestartOutcome } from '../../core/outcome'
+import type { ControlServer } from '../../shell/control/server'
+import type { ControlSocket } from '../../shell/control/socket'
 import { type Listeners, removeOwnSocketFile } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
@@ -26,9 +29,18 @@ import type { Capabilities } from './interpreter'
 /** At most this many event-loop turns are spent accepting queued connections before a final close. */
 const MAX_ACCEPT_TURNS = 100
 
+/** The control socket and the server answering on it. */
+export interface Control {
+  readonly socket: ControlSocket
+  readonly server: ControlServer
+}
+
 export interface Live extends Prepared {
   readonly listeners: Listeners
   readonly pidlock: Pidlock
+  readonly control: O.Option<Control>
+  /** A restart ended: the status reports it. */
+  readonly record: (outcome: RestartOutcome) => void
   readonly dispatch: (event: Event) => void
   readonly connections: Connections
   readonly protocol: Protocol
@@ -46,9 +58,10 @@ export const liveCapabilities = (live: Live): Capabilities => {
 
   const spawn = (attempt: number): void => {
     const command = startCommand(config.startCommand, currentProcess())
-    // the successor finds the listeners at 3, 4, ..., then the pidfile lock, then the channel
-    const pass = [...listeners.map((l) => l.fd), ...(O.isSome(live.pidlock.fd) ? [live.pidlock.fd.value] : [])]
-    const layout = childLayout(listeners.length, O.isSome(live.pidlock.fd))
+    // the successor finds the listeners at 3, 4, ..., then the pidfile lock and the control socket, then the channel
+    const controlFd = O.map((c: Control) => c.socket.fd)(live.control)
+    const pass = [...listeners.map((l) => l.fd), ...(O.isSome(live.pidlock.fd) ? [live.pidlock.fd.value] : []), ...(O.isSome(controlFd) ? [controlFd.value] : [])]
+    const layout = childLayout(listeners.length, O.isSome(live.pidlock.fd), O.isSome(controlFd))
     const env = {
       ...process.env,
       PWD: command.cwd,
@@ -61,6 +74,10 @@ export const liveCapabilities = (live: Live): Capabilities => {
         listeners: RNEA.mapWithIndex((i, l: Listeners[number]) => ({ bind: l.bind, fd: layout.listeners[i] ?? -1, socketId: l.socketId }))(listeners),
         pidlockFd: layout.pidlock,
         slot: O.none,
+        control: pipe(
+          layout.control,
+          O.flatMap((fd) => O.map((c: Control) => ({ fd, socketId: c.socket.socketId }))(live.control)),
+        ),
       }),
     }
     const failed = (pid: number | null, failure: Extract<Event, { _tag: 'SuccessorFailed' }>['failure']): void =>
@@ -125,6 +142,8 @@ export const liveCapabilities = (live: Live): Capabilities => {
     })
 
   let drainTimer: NodeJS.Timeout | undefined
+  // a final stop leaves nobody to answer on the control socket: its file goes at exit
+  let final = false
   let probationTimer: NodeJS.Timeout | undefined
 
   const startProbation = (attempt: number): void => {
@@ -133,9 +152,12 @@ export const liveCapabilities = (live: Live): Capabilities => {
     else probationTimer = setTimeout(passed, config.probationMs)
   }
 
-  const stopAccepting = (reason: DrainReason, final: boolean): TE.TaskEither<string, void> =>
+  const stopAccepting = (reason: DrainReason, last: boolean): TE.TaskEither<string, void> =>
     pipe(
-      final ? pipe(removeSocketFiles, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined),
+      TE.fromIO(() => {
+        final = last
+      }),
+      TE.flatMap(() => (last ? pipe(removeSocketFiles, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined))),
       TE.map(() => {
         for (const l of listeners) l.server.close()
         live.protocol.drain(live.connections.openSockets())
@@ -164,6 +186,8 @@ export const liveCapabilities = (live: Live): Capabilities => {
     startProbation,
     releaseSuccessor: (attempt) => {
       clearTimeout(probationTimer)
+      // the successor is in charge now: it takes the control socket once its channel closes
+      if (O.isSome(live.control)) live.control.value.server.close()
       take(attempt)?.release()
     },
     restorePidfile: () =>
@@ -171,6 +195,10 @@ export const liveCapabilities = (live: Live): Capabilities => {
     stopAccepting,
     destroyConnections: () => {
       live.connections.destroyAll()
+    },
+    answer: (requests, outcome) => {
+      if (outcome._tag !== 'RestartRefused') live.record(outcome)
+      if (O.isSome(live.control)) live.control.value.server.answer(requests, outcome)
     },
     exit: (code, now) => async () => {
       clearTimeout(drainTimer)
@@ -180,6 +208,11 @@ export const liveCapabilities = (live: Live): Capabilities => {
       if (!now) {
         live.protocol.stopped()
         await live.hooks.exit(code)
+      }
+      if (O.isSome(live.control)) {
+        const { socket, server } = live.control.value
+        server.destroyAll()
+        if (final) await socket.removeFile()()
       }
       const removed = await removePidfile()
       if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left }, `could not remove the pidfile: ${removed.left}`)

@@ -3,6 +3,7 @@
  * pidfile lock, acquire the listeners or check the inherited ones, write the pidfile, tell the parent we
  * are ready) that ends in the running lifecycle and completes when this process has stopped.
  */
+import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as T from 'fp-ts/Task'
@@ -11,13 +12,15 @@ import { formatBind } from '../../core/bind'
 import type { Inherited } from '../../core/inherit'
 import { STOP_SIGNALS } from '../../core/signal'
 import { describeServeError, type ServeError } from '../../errors'
-import { bindAll, checkInherited, type Listener, release, takeAll } from '../../shell/listener'
+import { bindControl, type ControlSocket, inheritControl } from '../../shell/control/socket'
+import { adoptAll, bindAll, checkInherited, type Listener, release, takeAll } from '../../shell/listener'
+import { matchActivation } from '../../shell/listener/activation'
 import { reportFailed } from '../../shell/os/channel'
 import { readPidfile, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
 import { inheritPidlock, type Pidlock, takePidlock } from '../../shell/os/pidlock'
 import * as signals from '../../shell/os/signals'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
-import { type MakeProtocol, run, type Serving, serving, STANDALONE_PARENT } from '../serving/run'
+import { type MakeProtocol, run, type Serving, serving, standaloneParent } from '../serving/run'
 
 const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
   O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
@@ -26,15 +29,25 @@ export const NO_LOCK: Pidlock = { fd: O.none, release: () => undefined }
 
 /** Undoes the listeners and lock of a start-up that then failed: socket files go only if they are ours. */
 const releaseAll =
-  (listeners: readonly Listener[], pidlock: Pidlock): T.Task<void> =>
+  (listeners: readonly Listener[], pidlock: Pidlock, control: O.Option<ControlSocket> = O.none): T.Task<void> =>
   async () => {
     for (const l of listeners) await release(l)()
+    if (O.isSome(control)) {
+      await control.value.removeFile()()
+      control.value.server.close()
+    }
     pidlock.release()
   }
 
 /** Takes the pidfile's lock, if there is a pidfile: a second server given the same pidfile is refused. */
 export const lockPidfile = (p: Prepared): TE.TaskEither<ServeError, Pidlock> =>
   O.isSome(p.pidfile) ? TE.fromEither(takePidlock(p.pidfile.value, readPidfile)) : TE.right(NO_LOCK)
+
+/** The control socket at `controlPath`, if the config sets one (the supervisor binds it the same way). */
+export const controlSocket = (p: Prepared): TE.TaskEither<ServeError, O.Option<ControlSocket>> =>
+  O.isSome(p.config.controlPath)
+    ? TE.map((c: ControlSocket) => O.some(c))(bindControl(p.config.controlPath.value, () => p.log.warn({ event: 'stale-socket', path: p.config.controlPath }, 'replacing a stale control socket file nobody answers on')))
+    : TE.right(O.none)
 
 /** The first generation takes the pidfile's lock, binds, then writes the pidfile; if that fails, all is undone. */
 const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped> =>
@@ -43,17 +56,31 @@ const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped>
     TE.bindW('pidlock', () => lockPidfile(p)),
     TE.bindW('listeners', ({ pidlock }) =>
       pipe(
-        bindAll(s.makeServer, p.config.binds, {
-          socketMode: p.config.socketMode,
-          onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
-        }),
+        O.isSome(p.activation)
+          ? pipe(
+              TE.fromEither(matchActivation(p.config.binds, p.activation.value)),
+              TE.flatMap((adopted) => adoptAll(s.makeServer, adopted, p.config.socketMode)),
+            )
+          : bindAll(s.makeServer, p.config.binds, {
+              socketMode: p.config.socketMode,
+              onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+            }),
         TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
       ),
     ),
+    TE.bindW('control', ({ listeners, pidlock }) => pipe(controlSocket(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock)))),
     TE.tap(() => settleSignals),
-    TE.tap(({ listeners, pidlock }) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock)))),
-    TE.flatMapTask(({ listeners, pidlock }) => run(p, s, listeners, pidlock, STANDALONE_PARENT)),
+    TE.tap(({ listeners, pidlock, control }) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock, control)))),
+    TE.flatMapTask(({ listeners, pidlock, control }) => run(p, s, listeners, pidlock, standaloneParent(O.none, control), control)),
   )
+
+/** A restart keeps the control socket as it keeps the listeners: the config may not add or drop it. */
+const checkControl = (p: Prepared, inherited: Inherited): E.Either<ServeError, O.Option<ControlSocket>> => {
+  const { controlPath } = p.config
+  if (O.isSome(controlPath) && O.isSome(inherited.control)) return E.right(O.some(inheritControl(inherited.control.value, controlPath.value)))
+  if (O.isNone(controlPath) && O.isNone(inherited.control)) return E.right(O.none)
+  return E.left({ _tag: 'ControlChanged', added: O.isSome(controlPath) })
+}
 
 /**
  * A successor checks its sockets and writes the pidfile before it listens: once it listens it must not
@@ -64,14 +91,15 @@ const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped>
 const startSuccessor = (p: Prepared, inherited: Inherited, s: Serving): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.fromEither(checkInherited(inherited, p.config.binds)),
-    TE.flatMap(() => settleSignals),
-    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
+    TE.flatMapEither(() => checkControl(p, inherited)),
+    TE.tap(() => settleSignals),
+    TE.flatMap((control): TE.TaskEither<ServeError, Stopped> => {
       if (stoppedWhileStarting(p)) return TE.right({ code: 0 })
       return pipe(
         writeOwnPidfile(p),
         TE.flatMap(() => takeAll(s.makeServer, inherited, p.config.socketMode)),
         TE.orElseFirstTaskK(() => removeOwnPidfile(p.pidfile)),
-        TE.flatMapTask((listeners) => run(p, s, listeners, inheritPidlock(inherited.pidlockFd), STANDALONE_PARENT)),
+        TE.flatMapTask((listeners) => run(p, s, listeners, inheritPidlock(inherited.pidlockFd), standaloneParent(p.inherited, control), control)),
       )
     }),
   )

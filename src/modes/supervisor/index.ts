@@ -14,19 +14,23 @@ import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { formatBind } from '../../core/bind'
 import type { WorkerCount } from '../../core/config'
+import { outcomeJson, type WorkerStatus } from '../../core/control'
 import type { RestartOutcome } from '../../core/outcome'
 import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
 import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
 import type { ServeError } from '../../errors'
-import { type BoundSockets, bindAllUnaccepted, releaseBound } from '../../shell/listener/bound'
+import { type ControlHandler, serveControl } from '../../shell/control/server'
+import type { ControlSocket } from '../../shell/control/socket'
+import { matchActivation } from '../../shell/listener/activation'
+import { adoptBound, type BoundSockets, bindAllUnaccepted, releaseBound } from '../../shell/listener/bound'
 import { writePidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
 import * as signals from '../../shell/os/signals'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
-import { lockPidfile } from '../standalone'
-import { interpret } from './interpreter'
-import { supervisorCapabilities } from './wiring'
+import { controlSocket, lockPidfile } from '../standalone'
+import { type Capabilities, interpret } from './interpreter'
+import { supervisorCapabilities, type WorkerStatuses } from './wiring'
 
 export type Supervisor = Runtime<State, Event, Effect>
 
@@ -35,14 +39,46 @@ export const workerCount = (w: WorkerCount): number => (w === 'auto' ? os.availa
 
 const toEvent = (p: Prepared, signal: NodeJS.Signals): O.Option<Event> =>
   (STOP_SIGNALS as readonly string[]).includes(signal)
-    ? O.some({ _tag: 'StopRequested', signal: signal as StopSignal })
+    ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
     : isRestartSignal(signal) && signal === p.config.restartSignal
       ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
       : O.none
 
+const startedAt = Date.now()
+
+/** Answers control requests from the supervisor's state and its workers' own counts. */
+const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () => RestartOutcome | undefined): ControlHandler => ({
+  restart: (n) => runtime.dispatch({ _tag: 'RestartRequested', by: { _tag: 'Request', id: n } }),
+  stop: () => {
+    const pids = runtime.state().workers.flatMap((w) => (w.pid !== null ? [w.pid] : []))
+    runtime.dispatch({ _tag: 'StopRequested', by: 'control' })
+    return E.right([process.pid, ...pids])
+  },
+  status: async () => {
+    const state = runtime.state()
+    const each = await Promise.all(
+      state.workers.map(async (w): Promise<WorkerStatus> => {
+        const counts = await workers.ask(w.id)
+        return { pid: w.pid, generation: w.generation, worker: w.slot, state: counts?.state ?? w.phase, connections: counts === null ? null : { active: counts.active, accepted: counts.accepted } }
+      }),
+    )
+    const outcome = last()
+    return {
+      pid: process.pid,
+      mode: 'supervisor',
+      generation: state.current,
+      state: state.pending !== null ? `${state.phase} (generation ${state.pending.generation} starting)` : state.phase,
+      connections: each.reduce((sum, w) => ({ active: sum.active + (w.connections?.active ?? 0), accepted: sum.accepted + (w.connections?.accepted ?? 0) }), { active: 0, accepted: 0 }),
+      uptimeMs: Date.now() - startedAt,
+      lastRestart: outcome === undefined ? null : outcomeJson(outcome),
+      workers: each,
+    }
+  },
+})
+
 /** Runs the supervisor on bound sockets; completes when it has exited. */
 const supervise =
-  (p: Prepared, sockets: BoundSockets, pidlock: Pidlock, size: number, answer: (requests: readonly number[], outcome: RestartOutcome) => void): T.Task<Stopped> =>
+  (p: Prepared, sockets: BoundSockets, pidlock: Pidlock, controlSocket: O.Option<ControlSocket>, size: number): T.Task<Stopped> =>
   () =>
     new Promise((resolve) => {
       const { log, config } = p
@@ -55,20 +91,26 @@ const supervise =
           (event: Event) => runtime.dispatch(event),
         )(toEvent(p, signal))
       const delivery = signals.take(onSignal)
-      const exec = interpret(
-        supervisorCapabilities({
-          ...p,
-          sockets,
-          pidlock,
-          dispatch: runtime.dispatch,
-          answer,
-          onExit: (code) => {
-            delivery.release()
-            signals.unlisten(OWN_SIGNALS)
-            resolve({ code })
-          },
-        }),
-      )
+      let lastRestart: RestartOutcome | undefined
+      // the control server needs the capabilities (to ask workers), which need the control server (to answer)
+      const statuses: WorkerStatuses = { ask: (id) => caps.ask(id) }
+      const control = O.map((socket: ControlSocket) => ({ socket, server: serveControl(socket.server, controlHandler(runtime, statuses, () => lastRestart), log) }))(controlSocket)
+      const caps: Capabilities & WorkerStatuses = supervisorCapabilities({
+        ...p,
+        sockets,
+        pidlock,
+        control,
+        dispatch: runtime.dispatch,
+        record: (outcome) => {
+          lastRestart = outcome
+        },
+        onExit: (code) => {
+          delivery.release()
+          signals.unlisten(OWN_SIGNALS)
+          resolve({ code })
+        },
+      })
+      const exec = interpret(caps)
       runtime.start(async (effect) => {
         const r = await exec(effect)()
         if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
@@ -84,6 +126,18 @@ const supervise =
       runtime.dispatch({ _tag: 'Start' })
     })
 
+/** Gives back what a start that then failed had taken. */
+const releaseAll =
+  (sockets: BoundSockets, pidlock: Pidlock, control: O.Option<ControlSocket>): T.Task<void> =>
+  async () => {
+    for (const s of sockets) await releaseBound(s)()
+    if (O.isSome(control)) {
+      await control.value.removeFile()()
+      control.value.server.close()
+    }
+    pidlock.release()
+  }
+
 /** Supervises `size` workers. */
 export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError, Stopped> =>
   pipe(
@@ -91,22 +145,22 @@ export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError,
     TE.bindW('pidlock', () => lockPidfile(p)),
     TE.bindW('sockets', ({ pidlock }) =>
       pipe(
-        bindAllUnaccepted(p.config.binds, {
-          socketMode: p.config.socketMode,
-          onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
-        }),
+        O.isSome(p.activation)
+          ? TE.fromEither(E.map(adoptBound)(matchActivation(p.config.binds, p.activation.value)))
+          : bindAllUnaccepted(p.config.binds, {
+              socketMode: p.config.socketMode,
+              onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+            }),
         TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
       ),
     ),
+    TE.bindW('control', ({ sockets, pidlock }) => pipe(controlSocket(p), TE.orElseFirstTaskK(() => releaseAll(sockets, pidlock, O.none)))),
     TE.tap(() => settleSignals),
-    TE.tap(({ sockets, pidlock }) =>
+    TE.tap(({ sockets, pidlock, control }) =>
       pipe(
         O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined),
-        TE.orElseFirstTaskK(() => async () => {
-          for (const s of sockets) await releaseBound(s)()
-          pidlock.release()
-        }),
+        TE.orElseFirstTaskK(() => releaseAll(sockets, pidlock, control)),
       ),
     ),
-    TE.flatMapTask(({ sockets, pidlock }) => supervise(p, sockets, pidlock, size, () => undefined)),
+    TE.flatMapTask(({ sockets, pidlock, control }) => supervise(p, sockets, pidlock, control, size)),
   )

@@ -14,6 +14,8 @@ import { formatCommand, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/inherit'
 import type { RestartOutcome } from '../../core/outcome'
 import type { Event } from '../../core/supervisor'
+import type { ControlServer } from '../../shell/control/server'
+import type { ControlSocket } from '../../shell/control/socket'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
 import { removeOwnSocketFile } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
@@ -28,9 +30,10 @@ import type { Capabilities } from './interpreter'
 export interface Supervising extends Prepared {
   readonly sockets: BoundSockets
   readonly pidlock: Pidlock
+  readonly control: O.Option<{ readonly socket: ControlSocket; readonly server: ControlServer }>
   readonly dispatch: (event: Event) => void
-  /** The outcome of a restart, for the control requests that asked for it. */
-  readonly answer: (requests: readonly number[], outcome: RestartOutcome) => void
+  /** A restart ended: the status reports it. */
+  readonly record: (outcome: RestartOutcome) => void
   readonly onExit: (code: number) => void
 }
 
@@ -38,9 +41,25 @@ interface Running {
   readonly child: Child
   readonly startedAt: number
   ready: boolean
+  /** Status requests sent on its channel, answered in order. */
+  readonly asked: ((s: WorkerCounts | null) => void)[]
 }
 
-export const supervisorCapabilities = (live: Supervising): Capabilities => {
+export interface WorkerCounts {
+  readonly active: number
+  readonly accepted: number
+  readonly state: string
+}
+
+/** How long a worker may take to answer a status request. */
+const STATUS_TIMEOUT_MS = 1000
+
+/** Asks the running workers for their counts: what a status reports. */
+export interface WorkerStatuses {
+  readonly ask: (id: number) => Promise<WorkerCounts | null>
+}
+
+export const supervisorCapabilities = (live: Supervising): Capabilities & WorkerStatuses => {
   const { config, sockets, log, dispatch } = live
   const workers = new Map<number, Running>()
   const timers = new Set<NodeJS.Timeout>()
@@ -54,7 +73,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities => {
 
   const spawnWorker = (id: number, slot: number, generation: number): void => {
     const command = startCommand(config.startCommand, currentProcess())
-    const layout = childLayout(sockets.length, false)
+    const layout = childLayout(sockets.length, false, false)
     const env = {
       ...process.env,
       PWD: command.cwd,
@@ -68,6 +87,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities => {
         listeners: RNEA.mapWithIndex((i, s: BoundSocket) => ({ bind: s.bind, fd: layout.listeners[i] ?? -1, socketId: O.none }))(sockets),
         pidlockFd: O.none,
         slot: O.some(slot),
+        control: O.none,
       }),
     }
     const startedAt = Date.now()
@@ -86,13 +106,17 @@ export const supervisorCapabilities = (live: Supervising): Capabilities => {
             dispatch({ _tag: 'WorkerFailed', id, pid, failure })
           },
           exited: (pid, code, signal) => {
+            for (const answer of workers.get(id)?.asked ?? []) answer(null)
             workers.delete(id)
             child.killWatched() // what it started goes with it
             dispatch({ _tag: 'WorkerExited', id, pid, code, signal, upMs: Date.now() - startedAt })
           },
+          message: (m) => {
+            if (m._tag === 'Status') workers.get(id)?.asked.shift()?.({ active: m.active, accepted: m.accepted, state: m.state })
+          },
         },
       )
-      workers.set(id, { child, startedAt, ready: false })
+      workers.set(id, { child, startedAt, ready: false, asked: [] })
       log.debug({ event: 'worker-spawned', worker: slot, generation, workerPid: child.pid ?? null, command: formatCommand(command) }, `worker ${slot} of generation ${generation} started (pid ${String(child.pid)})`)
     } catch (err) {
       dispatch({ _tag: 'WorkerFailed', id, pid: null, failure: { _tag: 'SpawnFailed', message: messageOf(err) } })
@@ -141,7 +165,28 @@ export const supervisorCapabilities = (live: Supervising): Capabilities => {
       )
     },
     removeSocketFiles: () => removeSocketFiles,
-    answer: live.answer,
+    answer: (requests, outcome) => {
+      if (outcome._tag !== 'RestartRefused') live.record(outcome)
+      if (O.isSome(live.control)) live.control.value.server.answer(requests, outcome)
+    },
+    ask: (id) => {
+      const w = workers.get(id)
+      const channel = w?.child.channel
+      if (w === undefined || !w.ready || channel?.writable !== true) return Promise.resolve(null)
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          const i = w.asked.indexOf(answer)
+          if (i >= 0) w.asked.splice(i, 1)
+          resolve(null)
+        }, STATUS_TIMEOUT_MS)
+        const answer = (s: WorkerCounts | null): void => {
+          clearTimeout(timer)
+          resolve(s)
+        }
+        w.asked.push(answer)
+        channel.write(encodeParentMessage({ _tag: 'StatusRequest' }))
+      })
+    },
     exit: (code, now) => async () => {
       for (const t of timers) clearTimeout(t)
       timers.clear()
@@ -149,6 +194,10 @@ export const supervisorCapabilities = (live: Supervising): Capabilities => {
       const removed = await removeOwnPidfile(live.pidfile)()
       if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left.message }, `could not remove the pidfile: ${removed.left.message}`)
       for (const s of sockets) s.close()
+      if (O.isSome(live.control)) {
+        live.control.value.server.destroyAll()
+        await live.control.value.socket.removeFile()()
+      }
       live.pidlock.release()
       if (live.exits) log.info({ event: 'exit', code }, `exiting with code ${code}`)
       else log.info({ event: 'stopped', code }, `stopped; serveTask completes with code ${code}`)

@@ -9,12 +9,12 @@ import * as net from 'node:net'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
-import { createInterface } from 'node:readline'
 import { decodeParentMessage, encodeChildMessage } from '../../core/channel'
 import type { Inherited } from '../../core/inherit'
 import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../../errors'
 import { checkInherited, takeAll } from '../../shell/listener'
+import { readLines } from '../../shell/os/lines'
 import { NO_LOCK, stoppedWhileStarting, tellParentWhy } from '../standalone'
 import { type Prepared, settleSignals, type Stopped } from '../prepare'
 import { type Lifecycle, type MakeProtocol, type Parent, run, serving } from '../serving/run'
@@ -31,7 +31,7 @@ const supervisorChannel = (inherited: Inherited): Parent => ({
     channel.unref() // it must not keep a drained worker alive
     channel.on('error', () => undefined) // its close says what matters
     channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
-    createInterface({ input: channel }).on('line', (line) => {
+    readLines(channel, (line) => {
       const m = decodeParentMessage(line)
       if (m?._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
       else if (m?._tag === 'StatusRequest') {

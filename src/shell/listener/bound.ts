@@ -5,6 +5,7 @@
  * serving process's (stale probe, atomic publish, removal only while still ours).
  */
 import { lookup } from 'node:dns/promises'
+import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
@@ -13,7 +14,7 @@ import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { type Bind, type Binds, formatBind, type Tcp, type Unix } from '../../core/bind'
-import type { SocketId } from '../../core/inherit'
+import type { InheritedListener, SocketId } from '../../core/inherit'
 import { toErrno } from '../os/errno'
 import { type BoundHandle, bindPipe, bindTcpHandle } from '../os/handles'
 import { fromErrno, type ListenError } from './common'
@@ -97,3 +98,7 @@ export const bindAllUnaccepted = (binds: Binds, o: BindOptions): TE.TaskEither<L
   }
   return TE.map((all: readonly BoundSocket[]) => all as unknown as BoundSockets)(step([], binds))
 }
+
+/** systemd's sockets (already listening), held as they are; closing one only closes this process's fd. */
+export const adoptBound = (adopted: RNEA.ReadonlyNonEmptyArray<InheritedListener>): BoundSockets =>
+  RNEA.map((l: InheritedListener): BoundSocket => ({ bind: l.bind, fd: l.fd, address: formatBind(l.bind), socketId: O.none, close: () => fs.closeSync(l.fd) }))(adopted)

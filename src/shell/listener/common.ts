@@ -32,6 +32,8 @@ export type ListenError =
   | { readonly _tag: 'InheritedFdUnusable'; readonly fd: number; readonly reason: string }
   | { readonly _tag: 'ReadyFdUnusable'; readonly fd: number; readonly reason: string }
   | { readonly _tag: 'BindChanged'; readonly added: readonly string[]; readonly removed: readonly string[] }
+  | { readonly _tag: 'ControlChanged'; readonly added: boolean }
+  | { readonly _tag: 'ActivationMismatch'; readonly detail: string }
   | { readonly _tag: 'ListenFailed'; readonly address: string; readonly message: string }
 
 const list = (xs: readonly string[]): string => xs.join(', ')
@@ -56,6 +58,10 @@ export const describeListenError = (e: ListenError): string => {
       const what = [e.added.length > 0 ? `adds ${list(e.added)}` : '', e.removed.length > 0 ? `removes ${list(e.removed)}` : ''].filter((x) => x !== '').join(' and ')
       return `the config's bind changed: it ${what}; a restart keeps the listening sockets, so it cannot change the addresses: stop the server and start it again instead`
     }
+    case 'ControlChanged':
+      return `the config's controlPath was ${e.added ? 'added' : 'removed'}: a restart keeps the control socket, as it keeps the listening sockets; stop the server and start it again instead`
+    case 'ActivationMismatch':
+      return `socket activation: ${e.detail}`
     case 'ListenFailed':
       return `cannot listen on ${e.address}: ${e.message}`
   }

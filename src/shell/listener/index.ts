@@ -9,7 +9,7 @@ import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import type { Bind } from '../../core/bind'
-import type { Inherited } from '../../core/inherit'
+import type { Inherited, InheritedListener } from '../../core/inherit'
 import { type Listener, type ListenError } from './common'
 import { takeInherited } from './inherited'
 import { bindTcp } from './tcp'
@@ -56,6 +56,10 @@ export type MakeServer = () => net.Server
 /** Binds every address, each on a server of its own. */
 export const bindAll = (makeServer: MakeServer, binds: RNEA.ReadonlyNonEmptyArray<Bind>, o: AcquireOptions): TE.TaskEither<ListenError, Listeners> =>
   allOrNothing(binds, (bind) => (bind._tag === 'Tcp' ? bindTcp(makeServer(), bind) : bindUnix(makeServer(), bind, o.socketMode, () => o.onStale(bind))))
+
+/** Listens on each adopted socket (systemd's), each on a server of its own. */
+export const adoptAll = (makeServer: MakeServer, adopted: RNEA.ReadonlyNonEmptyArray<InheritedListener>, socketMode: number): TE.TaskEither<ListenError, Listeners> =>
+  allOrNothing(adopted, (l) => takeInherited(makeServer(), l, socketMode))
 
 /** Listens on every inherited fd, each on a server of its own; `checkInherited` has passed already. */
 export const takeAll = (makeServer: MakeServer, inherited: Inherited, socketMode: number): TE.TaskEither<ListenError, Listeners> =>

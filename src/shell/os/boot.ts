@@ -5,10 +5,12 @@
  *   queued instead of killing it or, for SIGUSR1, opening the Node inspector.
  * - Take the inheritance variables out of the environment, so nothing this process spawns (other than
  *   its own successor, which gets fresh ones) believes it inherited a socket.
+ * - Take systemd's socket activation variables out too (read once here, see listener/activation.ts).
  * - In a process a server started, report a crash before `serve` runs (a throw at import) to it.
  */
 import { ENV_KEYS, type Env, INHERIT_ENV } from '../../core/inherit'
 import { RESTART_SIGNALS } from '../../core/signal'
+import { ACTIVATION_ENV } from '../listener/activation'
 import { reportCrashAtExit } from './channel'
 import { listen } from './signals'
 
@@ -22,6 +24,19 @@ for (const key of ENV_KEYS) {
 
 /** The inheritance variables this process was started with. */
 export const inheritedEnv: Env = Object.freeze(snapshot)
+
+// systemd's socket activation variables, read once and removed: a successor or a worker gets the sockets
+// from its parent, and a subprocess of a handler must not take them for its own
+const activation: Record<string, string> = {}
+for (const key of ACTIVATION_ENV) {
+  const value = process.env[key]
+  if (value !== undefined) activation[key] = value
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removing systemd's variables, as sd_listen_fds does
+  delete process.env[key]
+}
+
+/** LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES as this process was started with them. */
+export const activationEnv: Env = Object.freeze(activation)
 
 // started by a server: a throw before serve runs is reported to it (the full check comes in serve)
 const channel = ((): unknown => {

@@ -7,10 +7,10 @@
  * channel first; the reason goes with the failure.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import type { Duplex } from 'node:stream'
 import type { Command } from '../../core/command'
 import { type ChildMessage, decodeChildMessage } from '../../core/channel'
+import { readLines } from './lines'
 import type { SuccessorFailure } from '../../core/lifecycle'
 
 export interface ChildSpec {
@@ -100,12 +100,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
   })
   if (channel !== undefined && channel !== null) {
     channel.on('error', () => undefined) // EPIPE/ECONNRESET when the child dies: its exit reports it
-    const lines = createInterface({ input: channel })
-    lines.once('close', () => {
-      channelEnded = true
-      onChannelEnd()
-    })
-    lines.on('line', (line) => {
+    const lines = readLines(channel, (line) => {
       const m = decodeChildMessage(line)
       if (m === undefined) return
       if (m._tag === 'Failed') reason = m.reason
@@ -114,6 +109,10 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
         clearTimeout(timer)
         on.ready(child.pid)
       } else if (phase === 'ready') on.message?.(m)
+    })
+    lines.once('close', () => {
+      channelEnded = true
+      onChannelEnd()
     })
   }
   const timer = setTimeout(() => {

@@ -1,0 +1,141 @@
+/**
+ * The `uninterruptible` command: asks a running server, through its control socket, to restart (and
+ * waits for the outcome), for its status, or to stop (and waits until everything has exited).
+ *
+ *   uninterruptible restart CONFIG      exit 0: the new generation serves; 1: it failed, the old one serves on
+ *   uninterruptible status CONFIG [--json]
+ *   uninterruptible stop CONFIG         returns once every process of the server has exited
+ *   (--control PATH instead of CONFIG; --timeout MS)   exit 2: no server answers, or a usage error
+ */
+import * as fs from 'node:fs'
+import * as E from 'fp-ts/Either'
+import type { OutcomeJson, Status } from '../core/control'
+import { type ControlError, describeControlError } from '../shell/control/client'
+import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from '../shell/control/operations'
+
+const USAGE = `usage: uninterruptible restart|status|stop (CONFIG | --control PATH) [--json] [--timeout MS]
+  restart   restart the server and wait: exit 0 once the new generation serves, 1 when it failed (the old one serves on)
+  status    pid, generation, state, connections, uptime, the last restart, and the workers of a supervisor
+  stop      drain and stop the server; returns once every one of its processes has exited
+  CONFIG    the server's JSON config file (its controlPath is used); --control PATH names the socket itself
+  exit 2    no server answers, or the command line is wrong`
+
+const out = (s: string): void => {
+  fs.writeSync(1, `${s}\n`)
+}
+const err = (s: string): void => {
+  fs.writeSync(2, `${s}\n`)
+}
+
+interface Args {
+  readonly op: 'restart' | 'status' | 'stop'
+  readonly target: ControlTarget
+  readonly json: boolean
+  readonly options: ControlOptions
+}
+
+const parse = (argv: readonly string[]): E.Either<string, Args> => {
+  const [op, ...rest] = argv
+  if (op !== 'restart' && op !== 'status' && op !== 'stop') return E.left(op === undefined ? 'no command given' : `unknown command ${JSON.stringify(op)}`)
+  let target: ControlTarget | undefined
+  let json = false
+  let timeoutMs: number | undefined
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i] ?? ''
+    if (a === '--json') json = true
+    else if (a === '--control' || a === '--timeout') {
+      const value = rest[++i]
+      if (value === undefined) return E.left(`${a} needs a value`)
+      if (a === '--control') target = { controlPath: value }
+      else if (/^\d+$/.test(value) && Number(value) > 0) timeoutMs = Number(value)
+      else return E.left(`--timeout takes a number of milliseconds, not ${JSON.stringify(value)}`)
+    } else if (a.startsWith('-')) return E.left(`unknown option ${a}`)
+    else if (target === undefined) target = a
+    else return E.left(`one CONFIG only (got ${JSON.stringify(a)} too)`)
+  }
+  if (target === undefined) return E.left('give the server\'s CONFIG file, or --control PATH')
+  return E.right({ op, target, json, options: timeoutMs !== undefined ? { timeoutMs } : {} })
+}
+
+const describeOutcome = (o: OutcomeJson): string => {
+  switch (o.result) {
+    case 'restarted':
+      return `restarted: generation ${o.generation} serves (pid${o.pids.length === 1 ? '' : 's'} ${o.pids.join(', ')})`
+    case 'failed': {
+      const details = o.failure === null ? '' : `\n  ${Object.entries(o.failure).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}`
+      return `restart failed: generation ${o.generation}: ${o.reason}; the old generation serves on${details}`
+    }
+    case 'refused':
+      return `restart refused: ${o.reason}`
+  }
+}
+
+const duration = (ms: number): string => {
+  const s = Math.floor(ms / 1000)
+  const parts = [[Math.floor(s / 86400), 'd'], [Math.floor((s % 86400) / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']] as const
+  const shown = parts.filter(([n], i) => n > 0 || i === parts.length - 1)
+  return shown.map(([n, u]) => `${n}${u}`).join(' ')
+}
+
+const table = (rows: readonly (readonly string[])[]): string[] => {
+  const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), [])
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
+}
+
+const describeStatus = (s: Status): string => {
+  const lines = table([
+    ['pid', `${s.pid} (${s.mode})`],
+    ['generation', String(s.generation)],
+    ['state', s.state],
+    ['connections', `${s.connections.active} active, ${s.connections.accepted} accepted`],
+    ['uptime', duration(s.uptimeMs)],
+    ['last restart', s.lastRestart === null ? 'none' : describeOutcome(s.lastRestart)],
+  ])
+  if (s.workers !== undefined) {
+    lines.push('workers:')
+    const rows = table([
+      ['worker', 'pid', 'generation', 'state', 'active', 'accepted'],
+      ...s.workers.map((w) => [String(w.worker), String(w.pid ?? '-'), String(w.generation), w.state, String(w.connections?.active ?? '-'), String(w.connections?.accepted ?? '-')]),
+    ])
+    lines.push(...rows.map((r) => `  ${r}`))
+  }
+  return lines.join('\n')
+}
+
+/** Exit 2 for "no server"; a server that refused a stop (busy) is 1. */
+const fail = (e: ControlError): number => {
+  err(`uninterruptible: ${describeControlError(e)}`)
+  return e._tag === 'NoServer' || e._tag === 'NoControlPath' ? 2 : 1
+}
+
+const main = async (argv: readonly string[]): Promise<number> => {
+  const args = parse(argv)
+  if (E.isLeft(args)) {
+    err(`uninterruptible: ${args.left}\n${USAGE}`)
+    return 2
+  }
+  const { op, target, json, options } = args.right
+  switch (op) {
+    case 'restart': {
+      const r = await restartServerTask(target, options)()
+      if (E.isLeft(r)) return fail(r.left)
+      if (json) out(JSON.stringify(r.right))
+      else (r.right.result === 'restarted' ? out : err)(describeOutcome(r.right))
+      return r.right.result === 'restarted' ? 0 : 1
+    }
+    case 'status': {
+      const r = await serverStatusTask(target, options)()
+      if (E.isLeft(r)) return fail(r.left)
+      out(json ? JSON.stringify(r.right) : describeStatus(r.right))
+      return 0
+    }
+    case 'stop': {
+      const r = await stopServerTask(target, options)()
+      if (E.isLeft(r)) return fail(r.left)
+      out(json ? JSON.stringify({ stopped: r.right.pids }) : `stopped: pid${r.right.pids.length === 1 ? '' : 's'} ${r.right.pids.join(', ')} exited`)
+      return 0
+    }
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => process.exit(code))

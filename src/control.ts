@@ -1,0 +1,25 @@
+/**
+ * Control from a program: restart a running server and wait for the outcome, read its status, stop it
+ * and wait until every process has exited (what the `uninterruptible` command does), as TaskEithers and
+ * as Promises. The server is named by its JSON config file (its `controlPath`) or by the socket's path.
+ */
+import * as E from 'fp-ts/Either'
+import type * as TE from 'fp-ts/TaskEither'
+import type { OutcomeJson, Status } from './core/control'
+import { type ControlError, describeControlError } from './shell/control/client'
+import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
+
+export type { OutcomeJson as RestartResult, Status as ServerStatus, WorkerStatus } from './core/control'
+export { type ControlError, describeControlError } from './shell/control/client'
+export { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
+
+const promise = <A>(task: TE.TaskEither<ControlError, A>): Promise<A> =>
+  task().then((r) => (E.isRight(r) ? r.right : Promise.reject(new Error(describeControlError(r.left)))))
+
+/** Restarts the server; resolves with the outcome (`restarted`, or `failed`/`refused` with the reason), rejects when no server answers. */
+export const restartServer = (target: ControlTarget, options?: ControlOptions): Promise<OutcomeJson> => promise(restartServerTask(target, options))
+
+export const serverStatus = (target: ControlTarget, options?: ControlOptions): Promise<Status> => promise(serverStatusTask(target, options))
+
+/** Stops the server; resolves once every one of its processes has exited. */
+export const stopServer = (target: ControlTarget, options?: ControlOptions): Promise<{ readonly pids: readonly number[] }> => promise(stopServerTask(target, options))

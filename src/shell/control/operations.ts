@@ -1,0 +1,112 @@
+/**
+ * What a program (or the `uninterruptible` command) can ask a running server: restart and wait for the
+ * outcome, status, stop and wait until every process has exited. Each is a TaskEither; the public API
+ * also gives Promise forms. The server is named by its JSON config file (its `controlPath`), or by the
+ * control socket's path.
+ */
+import * as fs from 'node:fs'
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as TE from 'fp-ts/TaskEither'
+import type { OutcomeJson, Status } from '../../core/control'
+import { ask, type ControlError, type RawReply } from './client'
+
+/** A config file's path (its `controlPath` is used), or the control socket itself. */
+export type ControlTarget = string | { readonly controlPath: string }
+
+export interface ControlOptions {
+  /** How long to wait: for a restart's outcome (default 10 minutes), a status or a stop's reply (5 s); a stop then waits for the exits without limit unless set. */
+  readonly timeoutMs?: number
+}
+
+const controlPathOf = (target: ControlTarget): E.Either<ControlError, string> => {
+  if (typeof target !== 'string') return E.right(target.controlPath)
+  let json: unknown
+  try {
+    json = JSON.parse(fs.readFileSync(target, 'utf8'))
+  } catch (err) {
+    return E.left({ _tag: 'NoControlPath', config: target, reason: err instanceof Error ? err.message : String(err) })
+  }
+  const p = typeof json === 'object' && json !== null ? (json as { controlPath?: unknown }).controlPath : undefined
+  return typeof p === 'string' && p.startsWith('/')
+    ? E.right(p)
+    : E.left({ _tag: 'NoControlPath', config: target, reason: 'it sets no controlPath (an absolute path); set one, and restart the server so it listens there' })
+}
+
+const request = (target: ControlTarget, op: 'restart' | 'status' | 'stop', timeoutMs: number) =>
+  pipe(
+    TE.fromEither(controlPathOf(target)),
+    TE.flatMap((path) =>
+      pipe(
+        ask(path, op, timeoutMs),
+        TE.map((c) => ({ ...c, path })),
+      ),
+    ),
+  )
+
+const field = (reply: RawReply, key: string): unknown => reply[key]
+
+const badReply = (path: string, reply: RawReply): ControlError => ({ _tag: 'BadReply', path, line: JSON.stringify(reply) })
+
+/** The server's answer to a refused request (another restart in progress, a bad request). */
+const errorOf = (path: string, reply: RawReply): ControlError => {
+  const e = field(reply, 'error') as { message?: unknown } | undefined
+  return typeof e?.message === 'string' ? { _tag: 'NoReply', path, reason: e.message } : badReply(path, reply)
+}
+
+/** Restarts the server and waits for the outcome: the new generation serves, or it failed and the old one serves on. */
+export const restartServerTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, OutcomeJson> =>
+  pipe(
+    request(target, 'restart', options.timeoutMs ?? 600_000),
+    TE.flatMapEither(({ reply, path }) => {
+      const outcome = field(reply, 'outcome') as OutcomeJson | undefined
+      return outcome !== undefined && typeof outcome.result === 'string' ? E.right(outcome) : E.left(field(reply, 'error') !== undefined ? errorOf(path, reply) : badReply(path, reply))
+    }),
+  )
+
+export const serverStatusTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, Status> =>
+  pipe(
+    request(target, 'status', options.timeoutMs ?? 5_000),
+    TE.flatMapEither(({ reply, path }) => (reply.ok && typeof field(reply, 'status') === 'object' ? E.right(field(reply, 'status') as Status) : E.left(errorOf(path, reply)))),
+  )
+
+/** A process is gone once /proc has no entry for it or it is a zombie (its parent reaps it); elsewhere, once kill(0) fails. */
+const isGone = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    if (process.platform === 'linux') return true
+    try {
+      process.kill(pid, 0)
+      return false
+    } catch {
+      return true
+    }
+  }
+}
+
+const allGone = (pids: readonly number[], deadline: number): TE.TaskEither<ControlError, void> => async () => {
+  for (;;) {
+    const left = pids.filter((p) => !isGone(p))
+    if (left.length === 0) return E.right(undefined)
+    if (Date.now() > deadline) return E.left({ _tag: 'NoReply', path: '', reason: `still running after the timeout: pid ${left.join(', ')}` })
+    await new Promise((r) => setTimeout(r, 50)) // other processes' exits give no event to wait on
+  }
+}
+
+/** Stops the server (it drains), and settles once every one of its processes has exited. */
+export const stopServerTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, { readonly pids: readonly number[] }> =>
+  pipe(
+    request(target, 'stop', options.timeoutMs ?? 5_000),
+    TE.flatMapEither(({ reply, path, closed }) => {
+      const stopping = field(reply, 'stopping') as { pids?: unknown } | undefined
+      const pids = stopping?.pids
+      return reply.ok && Array.isArray(pids) && pids.every((p) => typeof p === 'number')
+        ? E.right({ pids, closed })
+        : E.left(errorOf(path, reply))
+    }),
+    TE.tap(({ closed }) => TE.fromTask(() => closed)),
+    TE.tap(({ pids }) => allGone(pids, options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity)),
+    TE.map(({ pids }) => ({ pids })),
+  )

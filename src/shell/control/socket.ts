@@ -1,0 +1,55 @@
+/**
+ * The control socket itself: a UNIX socket at `controlPath` (mode 0600, so only the server's own user
+ * can connect; the kernel refuses others), bound with a listener's care (stale probe, atomic publish,
+ * removal only while still ours). It is passed from generation to generation like a listener; a
+ * successor starts accepting on it only once its parent has let go, so that requests always reach the
+ * generation in charge.
+ */
+import * as net from 'node:net'
+import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
+import * as TE from 'fp-ts/TaskEither'
+import { unix } from '../../core/bind'
+import type { InheritedControl, SocketId } from '../../core/inherit'
+import type { ListenError } from '../listener'
+import { bindUnix, removeOwnSocketFile, type SocketFileOutcome } from '../listener/unix'
+import type { Errno } from '../os/errno'
+
+/** Only the server's own user may connect. */
+export const CONTROL_MODE = 0o600
+
+export interface ControlSocket {
+  readonly server: net.Server
+  readonly fd: number
+  readonly path: string
+  /** The socket file, when this server created it. */
+  readonly socketId: O.Option<SocketId>
+  /** Starts accepting (a successor does once its parent has let go; a bound socket accepts already). */
+  readonly open: () => void
+  /** Removes the socket file if it is still ours (at a final stop). */
+  readonly removeFile: () => TE.TaskEither<Errno, SocketFileOutcome>
+}
+
+const removing = (path: string, socketId: O.Option<SocketId>) => (): TE.TaskEither<Errno, SocketFileOutcome> => removeOwnSocketFile({ bind: unix(path), socketId })
+
+/** A new control socket at `path`, accepting at once. */
+export const bindControl = (path: string, onStale: () => void): TE.TaskEither<ListenError, ControlSocket> =>
+  pipe(
+    bindUnix(net.createServer(), { _tag: 'Unix', path }, CONTROL_MODE, onStale),
+    TE.map((l): ControlSocket => ({ server: l.server, fd: l.fd, path, socketId: l.socketId, open: () => undefined, removeFile: removing(path, l.socketId) })),
+  )
+
+/** The control socket a parent passed down; it accepts once `open` is called. */
+export const inheritControl = (c: InheritedControl, path: string): ControlSocket => {
+  const server = net.createServer()
+  return {
+    server,
+    fd: c.fd,
+    path,
+    socketId: c.socketId,
+    open: () => {
+      if (!server.listening) server.listen({ fd: c.fd })
+    },
+    removeFile: removing(path, c.socketId),
+  }
+}

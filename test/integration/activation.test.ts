@@ -1,0 +1,122 @@
+/**
+ * Socket activation: started by `systemd-socket-activate` (Debian's systemd package), which binds the
+ * address, sets LISTEN_FDS and LISTEN_PID, and execs the server when the first client connects. The
+ * server adopts the socket instead of binding, passes it on at every restart, and refuses a config
+ * whose addresses and the passed sockets disagree. An adopted privileged port needs no root.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { after, describe, it } from 'node:test'
+import { exchange, startLoad, uniqueLine } from '../support/echoLoad'
+import { DIST, ECHO, freePort, ServerProcess, tempDir, writeJson } from '../support/harness'
+import { isRoot, Unprivileged } from '../support/unprivileged'
+
+const ACTIVATE = '/usr/bin/systemd-socket-activate'
+const CLI = path.join(DIST, 'lib/cli.js')
+const missing = fs.existsSync(ACTIVATE) ? false : `${ACTIVATE} is not installed (Debian's systemd package has it)`
+
+const cli = (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+
+/** The server as systemd-socket-activate starts it: on the first connection, which is then served. */
+const activated = async (port: number, command: readonly string[]): Promise<ServerProcess> => {
+  const server = new ServerProcess(['-l', `127.0.0.1:${port}`, ...command], { command: ACTIVATE })
+  await server.waitForText((l) => l.startsWith('Listening on'), 'systemd-socket-activate to listen')
+  return server
+}
+
+const RESTARTS = 10
+const nobody = new Unprivileged()
+after(() => nobody.remove())
+
+describe('socket activation', { timeout: 240_000, skip: missing }, () => {
+  for (const workers of [undefined, 2] as const) {
+    it(`${workers === undefined ? 'standalone' : 'supervising 2 workers'}: adopts the passed socket, and ${RESTARTS} confirmed restarts under load lose nothing`, async (t) => {
+      const dir = tempDir()
+      const port = await freePort()
+      const config = writeJson(path.join(dir, 'echo.json'), {
+        bind: `tcp://127.0.0.1:${port}`,
+        controlPath: path.join(dir, 'control.sock'),
+        probationMs: 100,
+        readyTimeoutMs: 60_000,
+        ...(workers !== undefined ? { workers } : {}),
+      })
+      const server = await activated(port, [process.execPath, ECHO, config])
+      const target = { host: '127.0.0.1', port }
+      try {
+        // the first client makes systemd-socket-activate start the server, which serves it
+        assert.deepStrictEqual(await exchange(target, uniqueLine('first'), 60_000), { ok: true })
+        const listening = await server.waitFor((l) => l.event === 'listening' && (workers === undefined || l.supervisor === true), 'listening')
+        assert.equal(listening.bind, `tcp://127.0.0.1:${port}`)
+        const load = startLoad(target, 16)
+        for (let i = 0; i < RESTARTS; i++) {
+          const r = await cli(['restart', config])
+          assert.equal(r.code, 0, r.stderr)
+        }
+        const stats = await load.stop()
+        t.diagnostic(`socket activation, ${workers ?? 1} process(es) serving: ${RESTARTS} confirmed restarts, ${stats.exchanges} exchanges, ${stats.failed} failed ${JSON.stringify(stats.byKind)}`)
+        assert.deepStrictEqual(stats.examples, [])
+        assert.equal((await cli(['stop', config])).code, 0)
+      } finally {
+        server.killAll()
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
+
+  it('a config whose bind is not among the passed sockets is refused, naming both', async () => {
+    const dir = tempDir()
+    const port = await freePort()
+    const other = await freePort()
+    const config = writeJson(path.join(dir, 'echo.json'), { bind: `tcp://127.0.0.1:${other}` })
+    const server = await activated(port, [process.execPath, ECHO, config])
+    try {
+      await exchange({ host: '127.0.0.1', port }, uniqueLine('wake'), 30_000)
+      await server.closed
+      assert.ok(
+        server.text.some((l) => l.includes(`socket activation: tcp://127.0.0.1:${other} is not among the sockets systemd passed (fd 3: tcp://127.0.0.1:${port})`)),
+        server.text.join('\n'),
+      )
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a privileged port passed by systemd is served by a server that is not root', async (t) => {
+    if (!isRoot()) {
+      t.skip('needs root, for systemd-socket-activate to bind port 999 and the server to run as nobody')
+      return
+    }
+    const problem = nobody.problem()
+    if (problem !== undefined) {
+      t.skip(problem)
+      return
+    }
+    const dir = tempDir()
+    fs.chmodSync(dir, 0o755)
+    const config = writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:999' })
+    fs.chmodSync(config, 0o644)
+    const server = await activated(999, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, nobody.file(), config])
+    try {
+      assert.deepStrictEqual(await exchange({ host: '127.0.0.1', port: 999 }, uniqueLine('privileged'), 60_000), { ok: true })
+      const listening = await server.waitFor((l) => l.event === 'listening', 'listening')
+      const uid = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${listening.pid}/status`, 'utf8'))?.[1]
+      assert.equal(uid, '65534', 'the server runs as nobody')
+      process.kill(listening.pid, 'SIGTERM')
+      await server.closed
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
