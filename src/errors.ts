@@ -6,13 +6,14 @@ import { type ConfigError, describeConfigError } from './core/config'
 import { describeInheritError, type InheritError } from './core/inherit'
 import { type ConfigSourceError, describeConfigSourceError } from './shell/configSource'
 import { describeUnsupportedServer, type UnsupportedServer } from './shell/protocol/http'
+import { describeTlsError, type TlsError } from './shell/protocol/tls'
 import { describeListenError, type ListenError } from './shell/listener'
 import { describeLogError, type LogError } from './shell/log/logger'
 import { describePidfileError, type PidfileError } from './shell/os/pidfile'
 import { describePidfileHeld, type PidfileHeld } from './shell/os/pidlock'
 import { describeProcessRefused, type ProcessRefused } from './modes/serve'
 
-export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | PidfileHeld | UnsupportedServer | ProcessRefused
+export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | PidfileHeld | UnsupportedServer | ProcessRefused | TlsError
 
 export const describeServeError = (e: ServeError): string => {
   switch (e._tag) {
@@ -47,5 +48,7 @@ export const describeServeError = (e: ServeError): string => {
       return describeProcessRefused(e)
     case 'UnsupportedServer':
       return describeUnsupportedServer(e)
+    case 'TlsUnusable':
+      return describeTlsError(e)
   }
 }

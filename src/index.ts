@@ -25,6 +25,7 @@ export type { Stopped } from './modes/prepare'
 export type { ConfigInput } from './shell/configSource'
 export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from './shell/protocol/handler'
 export type { Logger } from './shell/log/logger'
+export { listenerOf } from './shell/protocol/listenerOf'
 export { readLine } from './shell/protocol/readLine'
 
 /**

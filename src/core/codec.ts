@@ -55,3 +55,12 @@ export const BindFromString = new t.Type<Bind, string>(
         )(parseBind(u)),
   formatBind,
 )
+
+/** A field that may be absent; its errors name the field, not the alternatives of a union. */
+export const optional = <A, O>(c: t.Type<A, O>): t.Type<A | undefined, O | undefined> =>
+  new t.Type<A | undefined, O | undefined>(
+    c.name,
+    (u): u is A | undefined => u === undefined || c.is(u),
+    (u, ctx) => (u === undefined ? t.success(undefined) : c.validate(u, ctx)),
+    (a) => (a === undefined ? undefined : c.encode(a)),
+  )

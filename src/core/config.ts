@@ -11,7 +11,8 @@ import * as RA from 'fp-ts/ReadonlyArray'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
 import { type Bind, type BindError, type Binds, formatBind, MAX_UNIX_PATH_BYTES, parseBind, sameBind } from './bind'
-import { BindFromString, described, type Problem, problemsOf, show } from './codec'
+import { type Cidr, formatCidr, parseCidr } from './cidr'
+import { BindFromString, described, optional, type Problem, problemsOf, show } from './codec'
 import type { Env } from './inherit'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
@@ -65,6 +66,54 @@ const ControlPath = described(
   (u): u is string => typeof u === 'string' && u.startsWith('/') && !u.endsWith('/') && !u.includes('\0') && Buffer.byteLength(u) <= MAX_UNIX_PATH_BYTES,
 )
 
+/** A list of networks: each a CIDR (or one address), checked with what is wrong about it. */
+const Networks = new t.Type<readonly Cidr[], readonly string[]>(
+  'a list of networks such as ["10.0.0.0/8", "2001:db8::/32"]',
+  (u): u is readonly Cidr[] => Array.isArray(u),
+  (u, c) => {
+    if (!Array.isArray(u) || !u.every((x) => typeof x === 'string')) return t.failure(u, c)
+    const parsed = (u as readonly string[]).map(parseCidr)
+    const bad = parsed.findIndex(E.isLeft)
+    const problem = parsed[bad]
+    return problem !== undefined && E.isLeft(problem) ? t.failure(u, c, `entry ${bad}: ${problem.left}`) : t.success(parsed.flatMap((p) => (E.isRight(p) ? [p.right] : [])))
+  },
+  (cs) => cs.map(formatCidr),
+)
+
+export const CLIENT_CERTIFICATES = ['none', 'request', 'require'] as const
+export type ClientCertificates = (typeof CLIENT_CERTIFICATES)[number]
+
+const Path = (what: string) => described(`a path to ${what}`, (u): u is string => typeof u === 'string' && u !== '')
+
+const TLS_FIELDS = {
+  certPath: Path('a PEM certificate (chain)'),
+  keyPath: Path('a PEM private key'),
+  caPath: optional(Path('PEM CA certificates')),
+  clientCertificates: optional(described<ClientCertificates>(`one of ${CLIENT_CERTIFICATES.join(', ')}`, (u): u is ClientCertificates => (CLIENT_CERTIFICATES as readonly unknown[]).includes(u))),
+  handshakeTimeoutMs: optional(Milliseconds),
+}
+
+/** TLS: where the PEM files are (read by each generation as it starts), and whether clients show certificates. */
+const TlsJson = new t.Type<t.TypeOf<t.TypeC<typeof TLS_FIELDS>>, t.OutputOf<t.TypeC<typeof TLS_FIELDS>>>(
+  'an object: { "certPath": ..., "keyPath": ..., "caPath"?: ..., "clientCertificates"?: "none" | "request" | "require", "handshakeTimeoutMs"?: ... }',
+  (u): u is t.TypeOf<t.TypeC<typeof TLS_FIELDS>> => t.type(TLS_FIELDS).is(u),
+  (u, c) => {
+    const unknown = typeof u === 'object' && u !== null ? Object.keys(u).filter((k) => !(k in TLS_FIELDS)) : []
+    if (unknown.length > 0) return t.failure(u, c, `${unknown.join(', ')}: not a key of tls; the keys are ${Object.keys(TLS_FIELDS).join(', ')}`)
+    return t.type(TLS_FIELDS).validate(u, c)
+  },
+  (v) => t.type(TLS_FIELDS).encode(v),
+)
+
+export interface TlsConfig {
+  readonly certPath: string
+  readonly keyPath: string
+  readonly caPath: O.Option<string>
+  readonly clientCertificates: ClientCertificates
+  /** A handshake not done by then is given up. */
+  readonly handshakeTimeoutMs: Milliseconds
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 const oneOf = <K extends string>(keys: readonly K[]) =>
@@ -86,6 +135,8 @@ const fields = {
   probationMs: MillisecondsOrZero,
   workers: WorkerCount,
   controlPath: ControlPath,
+  tls: TlsJson,
+  allowedNetworks: Networks,
 }
 const Settings = t.partial(fields)
 type Settings = t.TypeOf<typeof Settings>
@@ -125,6 +176,9 @@ export interface Config {
   readonly workers: O.Option<WorkerCount>
   /** Where the server listens for control requests (restart, status, stop); none: it does not. */
   readonly controlPath: O.Option<string>
+  readonly tls: O.Option<TlsConfig>
+  /** Only clients from these networks are served (TCP); none: every client is. */
+  readonly allowedNetworks: O.Option<readonly Cidr[]>
 }
 
 export const DEFAULTS = {
@@ -134,6 +188,7 @@ export const DEFAULTS = {
   socketMode: 0o660 as FileMode,
   idleGraceMs: 1_000 as Milliseconds,
   probationMs: 1_000 as Milliseconds,
+  handshakeTimeoutMs: 10_000 as Milliseconds,
 } as const
 
 // ---- errors ---------------------------------------------------------------------------------------
@@ -212,6 +267,16 @@ const toConfig = (binds: Binds, s: Settings, env: Env): Config => ({
   probationMs: s.probationMs ?? DEFAULTS.probationMs,
   workers: O.fromNullable(s.workers),
   controlPath: O.fromNullable(s.controlPath),
+  tls: O.map(
+    (j: NonNullable<Settings['tls']>): TlsConfig => ({
+      certPath: j.certPath,
+      keyPath: j.keyPath,
+      caPath: O.fromNullable(j.caPath),
+      clientCertificates: j.clientCertificates ?? 'none',
+      handshakeTimeoutMs: j.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+    }),
+  )(O.fromNullable(s.tls)),
+  allowedNetworks: O.fromNullable(s.allowedNetworks),
 })
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)

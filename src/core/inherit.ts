@@ -11,7 +11,7 @@ import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
 import { type Bind, type Binds, formatBind } from './bind'
-import { BindFromString, described, intBetween, type Problem, problemsOf } from './codec'
+import { BindFromString, described, intBetween, optional, type Problem, problemsOf } from './codec'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
 export const INHERIT_ENV = 'UNINTERRUPTIBLE_INHERIT'
@@ -93,8 +93,6 @@ const SocketIdFromString = new t.Type<SocketId, string>(
   formatSocketId,
 )
 
-/** An optional field (t.type keeps error paths plain, where t.intersection would add its own indices). */
-const optional = <C extends t.Mixed>(c: C) => t.union([c, t.undefined], c.name)
 
 const ListenerJson = t.type({ bind: BindFromString, fd: Fd, socketId: optional(SocketIdFromString) })
 

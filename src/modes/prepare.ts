@@ -16,6 +16,7 @@ import { type ConfigInput, readConfigSource } from '../shell/configSource'
 import { makeHooks, type Hooks } from '../shell/hooks'
 import { type Log, openLog } from '../shell/log/logger'
 import { type Activation, readActivation } from '../shell/listener/activation'
+import { loadTlsSettings, type TlsSettings } from '../shell/protocol/tls'
 import { activationEnv, inheritedEnv } from '../shell/os/boot'
 import * as signals from '../shell/os/signals'
 import { type ServeOptions, type ServerInfo, setServerInfo } from './options'
@@ -38,6 +39,8 @@ export interface Prepared {
   readonly exits: boolean
   /** Sockets systemd passed to the first generation, to adopt instead of binding. */
   readonly activation: O.Option<Activation>
+  /** The certificate and key this generation read as it started. */
+  readonly tls: O.Option<TlsSettings>
 }
 
 /** The signal listeners given back when a server is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
@@ -50,6 +53,7 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.bindW('json', () => readConfigSource(input)),
     TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
+    TE.bindW('tls', ({ config }) => TE.fromEither(O.traverse(E.Applicative)(loadTlsSettings)(config.tls))),
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
     TE.let('info', ({ config, inherited, generation }): ServerInfo => {
       if (O.isNone(inherited)) return { pid: process.pid, generation, mode: O.isSome(config.workers) ? 'supervisor' : 'standalone' }

@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import * as net from 'node:net'
+import * as tls from 'node:tls'
 
-export type Target = { readonly host: string; readonly port: number } | { readonly path: string }
+/** Where clients connect; with `tls`, each exchange is a TLS connection (a full handshake) with these options. */
+export type Target = ({ readonly host: string; readonly port: number } | { readonly path: string }) & { readonly tls?: tls.ConnectionOptions }
 
 export const FAILURE_KINDS = ['refused', 'reset', 'enoent', 'wrong-echo', 'no-reply', 'timeout', 'other'] as const
 export type FailureKind = (typeof FAILURE_KINDS)[number]
@@ -64,7 +66,8 @@ export class EchoClient {
   private failure: Outcome | undefined
 
   constructor(target: Target, hangMs: number) {
-    this.socket = net.connect(target)
+    const { tls: secure, ...address } = target
+    this.socket = secure !== undefined ? tls.connect({ ...address, ...secure }) : net.connect(address)
     this.socket.setEncoding('utf8')
     this.socket.setTimeout(hangMs, () => {
       this.failure ??= { ok: false, kind: 'timeout', detail: `no progress for ${hangMs} ms (sent ${JSON.stringify(this.line)}, got ${JSON.stringify(this.received)})` }
@@ -75,7 +78,7 @@ export class EchoClient {
       this.failure ??= { ok: false, kind: classify(err), detail: `${err.code ?? ''} ${err.message}` }
     })
     this.connected = new Promise((resolve) => {
-      this.socket.once('connect', () => resolve(true))
+      this.socket.once(secure !== undefined ? 'secureConnect' : 'connect', () => resolve(true))
       this.socket.once('close', () => resolve(false))
     })
     this.result = new Promise((resolve) => {

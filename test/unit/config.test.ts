@@ -19,6 +19,8 @@ const defaults = (bind: Bind): Config => ({
   probationMs: 1000 as Config['probationMs'],
   workers: O.none,
   controlPath: O.none,
+  tls: O.none,
+  allowedNetworks: O.none,
 })
 
 const rejected = (input: unknown, env = {}): string => {
@@ -44,6 +46,8 @@ describe('decodeConfig', () => {
         probationMs: 0,
         workers: 'auto',
         controlPath: '/run/echo.control',
+        tls: { certPath: 'cert.pem', keyPath: 'key.pem', clientCertificates: 'require', caPath: 'ca.pem' },
+        allowedNetworks: ['127.0.0.1/32', '10.0.0.0/8', '::1'],
       },
       {},
     )
@@ -63,6 +67,12 @@ describe('decodeConfig', () => {
         probationMs: 0,
         workers: O.some('auto'),
         controlPath: O.some('/run/echo.control'),
+        tls: O.some({ certPath: 'cert.pem', keyPath: 'key.pem', caPath: O.some('ca.pem'), clientCertificates: 'require', handshakeTimeoutMs: 10000 }),
+        allowedNetworks: O.some([
+          { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
+          { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+          { address: '::1', prefix: 128, family: 'ipv6' },
+        ]),
       }),
     )
   })
@@ -107,6 +117,11 @@ describe('decodeConfig rejects, naming the key and what was expected', () => {
     ['a bind that is not a string', { bind: 80 }, {}, /bind: got 80, expected an address: .*, or a non-empty list of addresses/],
     ['an empty bind list', { bind: [] }, {}, /bind: is an empty list: expected an address/],
     ['a relative controlPath', { bind: 'tcp://a:1', controlPath: 'run/echo.control' }, {}, /controlPath: got "run\/echo.control", expected an absolute path for a UNIX socket/],
+    ['a tls without keyPath', { bind: 'tcp://a:1', tls: { certPath: 'c.pem' } }, {}, /tls\.keyPath: got undefined, expected a path to a PEM private key/],
+    ['a tls with a typo', { bind: 'tcp://a:1', tls: { certPath: 'c.pem', keyPath: 'k.pem', cacert: 'x' } }, {}, /tls: cacert: not a key of tls; the keys are certPath, keyPath, caPath, clientCertificates, handshakeTimeoutMs/],
+    ['a tls clientCertificates word', { bind: 'tcp://a:1', tls: { certPath: 'c.pem', keyPath: 'k.pem', clientCertificates: 'yes' } }, {}, /tls\.clientCertificates: got "yes", expected one of none, request, require/],
+    ['a bad network', { bind: 'tcp://a:1', allowedNetworks: ['10.0.0.0/8', '10.0.0.0/33'] }, {}, /allowedNetworks: entry 1: "10\.0\.0\.0\/33" has prefix length "33": expected a whole number from 0 to 32/],
+    ['a network that is a host name', { bind: 'tcp://a:1', allowedNetworks: ['example.com'] }, {}, /allowedNetworks: entry 0: "example\.com" does not start with an IPv4 or IPv6 address/],
     ['zero workers', { bind: 'tcp://a:1', workers: 0 }, {}, /workers: got 0, expected a whole number of workers from 1 to 1024, or "auto" \(one per core\)/],
     ['workers as a word', { bind: 'tcp://a:1', workers: 'many' }, {}, /workers: got "many", expected a whole number of workers/],
     ['a bad address in a list', { bind: ['tcp://a:1', 'b:2'] }, {}, /bind\.1: "b:2" is not an address/],

@@ -23,7 +23,10 @@ import type { Pidlock } from '../../shell/os/pidlock'
 import { handoffEndsService } from '../../shell/os/self'
 import * as signals from '../../shell/os/signals'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
+import { nameListener } from '../../shell/protocol/listenerOf'
+import { networkGate } from '../../shell/protocol/networks'
 import type { Protocol } from '../../shell/protocol/protocol'
+import { tlsLayer } from '../../shell/protocol/tls'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import { OWN_SIGNALS, type Prepared, type Stopped } from '../prepare'
 import { interpret } from './interpreter'
@@ -49,11 +52,18 @@ export interface Serving {
   readonly makeServer: () => net.Server
 }
 
+/** The application's protocol, behind TLS and the allowed networks when the config asks for them. */
+const layered = (p: Prepared, makeProtocol: MakeProtocol): Protocol => {
+  const app = makeProtocol(p)
+  const secured = O.isSome(p.tls) ? tlsLayer(app, p.tls.value, p.log) : app
+  return O.isSome(p.config.allowedNetworks) ? networkGate(secured, p.config.allowedNetworks.value, p.log) : secured
+}
+
 export const serving = (p: Prepared, makeProtocol: MakeProtocol): Serving => {
   const runtime: Lifecycle = createRuntime(reduce, initial(p.generation), (effect: Effect, error) =>
     p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
   )
-  const protocol = makeProtocol(p)
+  const protocol = layered(p, makeProtocol)
   const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
   return { runtime, protocol, connections, makeServer: () => net.createServer(protocol.serverOptions, connections.onConnection) }
 }
@@ -145,7 +155,10 @@ export const run =
     new Promise((resolve) => {
       const { log, config } = p
       const { runtime, protocol, connections } = s
-      for (const l of listeners) l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
+      for (const l of listeners) {
+        nameListener(l.server, l.address)
+        l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
+      }
       // a successor's last restart is the one that made it
       let lastRestart: RestartOutcome | undefined = p.generation > 1 && p.info.mode === 'standalone' ? { _tag: 'Restarted', generation: p.generation, pids: [process.pid] } : undefined
       let control: O.Option<Control> = O.none

@@ -2,7 +2,8 @@
  * The few places that reach into Node's internals, kept together: a listening server's file descriptor
  * (Node exposes it only through the server's internal handle), and sockets bound without listening
  * (`net._createServerHandle`, which node:cluster's primary uses to create shared handles): a pidfile
- * lock, and a supervisor's listeners, which only its workers accept on.
+ * lock, and a supervisor's listeners, which only its workers accept on; and the plain socket under a
+ * TLS socket.
  */
 import * as net from 'node:net'
 import type { Server } from 'node:net'
@@ -76,3 +77,9 @@ export const bindTcpHandle = (ip: string, port: number): E.Either<NodeJS.ErrnoEx
 
 /** Adopts a socket fd this process was given (systemd's, or a parent's) without listening on it again. */
 export const adoptFd = (fd: number): E.Either<NodeJS.ErrnoException, BoundHandle> => made(create(undefined, undefined, undefined, fd, 0), `adopt fd ${fd}`)
+
+/** The plain socket a TLS socket wraps (a server's TLSSocket made from an accepted connection). */
+export const plainSocketOf = (tlsSocket: net.Socket): net.Socket | undefined => {
+  const parent = (tlsSocket as unknown as { readonly _parent?: unknown })._parent
+  return parent instanceof net.Socket ? parent : undefined
+}

@@ -13,6 +13,8 @@ export interface ConnectionContext {
   readonly id: number
   /** This process's generation: 1 for the process started by hand, one more for each restart. */
   readonly generation: number
+  /** The address of the listener the connection came in on, as the `listening` line names it. */
+  readonly listener: string | undefined
   /** A pino logger carrying the connection id (pino is loaded on first use). */
   readonly log: Logger
 }
@@ -24,7 +26,8 @@ export type HandlerResult<E> = void | PromiseLike<unknown> | E.Either<E, unknown
 /**
  * A connection handler. The socket is ended when what it returns settles, so return a promise that
  * settles when you are done with the socket: a handler that only attaches listeners and returns nothing
- * has its socket ended at once.
+ * has its socket ended at once. With `tls` in the config the socket is a `tls.TLSSocket`, its handshake
+ * done (`getPeerCertificate()` gives a client's certificate).
  */
 export type Handler<E = unknown> = (socket: Socket, context: ConnectionContext) => HandlerResult<E>
 

@@ -35,7 +35,7 @@ export interface UnsupportedServer {
 
 export const describeUnsupportedServer = (e: UnsupportedServer): string =>
   e.got === 'https.Server'
-    ? 'serveHttp was given an https.Server, which it cannot serve: the library accepts the connections itself, so give it the request listener or a plain http.Server, and terminate TLS in front of it (a proxy)'
+    ? 'serveHttp was given an https.Server, which it cannot serve: the library accepts the connections itself (and does TLS when the config sets `tls`), so give it the request listener or a plain http.Server, and set `tls` in the config'
     : `serveHttp takes a (req, res) listener or an http.Server, not ${e.got}`
 
 /** The http.Server to feed, and the application's listener when the server is ours to make. */

@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { type ConnectionContext, type Handler, type HandlerFailure, runHandler } from './handler'
 import type { Config } from '../../core/config'
 import type { ServerInfo } from '../../modes/options'
+import { listenerOf } from './listenerOf'
 import type { Log } from '../log/logger'
 import type { Protocol } from './protocol'
 
@@ -51,7 +52,12 @@ class Context implements ConnectionContext {
     readonly id: number,
     readonly generation: number,
     private readonly parent: Log,
+    private readonly socket: Socket,
   ) {}
+
+  get listener(): string | undefined {
+    return listenerOf(this.socket)
+  }
 
   get log(): Logger {
     return (this.child ??= this.parent.child({ connection: this.id }).pino())
@@ -78,7 +84,7 @@ export const rawProtocol =
     return {
       serverOptions: {}, // Node's defaults, as a plain net.Server has
       accept: (socket: Finishable, id) => {
-        void runHandler(handler, socket, new Context(id, info.generation, connections))().then((result) => {
+        void runHandler(handler, socket, new Context(id, info.generation, connections, socket))().then((result) => {
           if (E.isLeft(result)) {
             const remote = remoteOf(socket)
             connections.error(

@@ -1,0 +1,22 @@
+/**
+ * A warning that may come in floods (failed TLS handshakes from scanners, clients from a network that is
+ * not allowed): every occurrence is logged at debug, and a warning at most once a minute, saying how
+ * many there were since the last one.
+ */
+import type { Log } from './logger'
+
+export const WARN_EVERY_MS = 60_000
+
+export const rateLimited = (log: Log, event: string, everyMs = WARN_EVERY_MS): ((fields: Readonly<Record<string, unknown>>, message: string) => void) => {
+  let last = -Infinity
+  let since = 0
+  return (fields, message) => {
+    since += 1
+    log.debug({ event, ...fields }, message)
+    const now = Date.now()
+    if (now - last < everyMs) return
+    log.warn({ event, ...fields, count: since }, since > 1 ? `${message} (${since} such since the last warning)` : message)
+    last = now
+    since = 0
+  }
+}
