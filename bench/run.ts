@@ -30,6 +30,7 @@ const pairedRatio = <A>(library: readonly A[], raw: readonly A[], value: (a: A) 
   median(library.map((l, i) => value(l) / value(raw[i] ?? l)))
 const ms = (xs: readonly number[]): string => `${fmt(percentile(xs, 50))} / ${fmt(percentile(xs, 99))}`
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**')
+const pct = (x: number): string => `${fmt(100 * x, 0)} %`
 const plainVerdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET')
 const table = (head: readonly string[], rows: readonly (readonly string[])[]): string =>
   [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
@@ -230,6 +231,10 @@ const main = async (): Promise<void> => {
       ],
     ),
     '',
+    "How the HTTP load spread over the 2 workers: the busiest worker's share of the workers' CPU time in each",
+    'round (a kept-alive connection stays with the worker that accepted it, for the whole round), median /',
+    `max: uninterruptible ${pct(median(svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.library))}, node:cluster ${pct(median(svHttp.busiestShare.cluster))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}.`,
+    '',
     'Ratios are uninterruptible / the other server (for the restarts: exchanges/s from the first restart to',
     'the last one done, for information). Failures: failed exchanges, or HTTP errors, timeouts, non-2xx',
     'responses and wrong bodies.',
@@ -258,7 +263,7 @@ const main = async (): Promise<void> => {
     `drain at scale: ${dr.servedByOld} / ${dr.idle} idle connections served by the old process, last close to exit ${fmt(dr.lastCloseToExitMs)} ms`,
     `HTTP against raw http.Server: ratio ${fmt(rpsRatio, 3)} (target ≥ 0.95: ${plainVerdict(rpsRatio >= 0.95)}), errors ${webErrors}`,
     `supervisor echo, workers: 2 / node:cluster 2 workers: ${fmt(svEchoRatio, 3)} exchanges/s, CPU/exchange ${fmt(svEchoCpuRatio, 3)} (target ≥ 1.2: ${plainVerdict(svEchoMet)}), failures ${svEchoFailures.library} / ${svEchoFailures.cluster}`,
-    `supervisor HTTP keep-alive, workers: 2 / node:cluster 2 workers: ${fmt(svHttpRatio, 3)} req/s (target ≥ 0.95: ${plainVerdict(svHttpMet)}), errors ${svHttpErrors.library} / ${svHttpErrors.cluster}`,
+    `supervisor HTTP keep-alive, workers: 2 / node:cluster 2 workers: ${fmt(svHttpRatio, 3)} req/s (target ≥ 0.95: ${plainVerdict(svHttpMet)}), errors ${svHttpErrors.library} / ${svHttpErrors.cluster}; busiest worker's share of the workers' CPU, median ${pct(median(svHttp.busiestShare.library))} / ${pct(median(svHttp.busiestShare.cluster))}, max ${pct(Math.max(...svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}`,
     `${settings.reloads} restarts under echo load: uninterruptible ${svReloads.stats.failed} failed of ${svReloads.stats.exchanges + svReloads.stats.failed} (target 0: ${plainVerdict(svReloadsMet)}); pm2 reload ${pm2Reloads.stats.failed} failed of ${pm2Reloads.stats.exchanges + pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`,
   ]
   for (const line of summary) log(`summary: ${line}`)

@@ -13,6 +13,7 @@ import { DIST, freePort, type LogLine, portOf, ServerProcess, tempDir, waitGone,
 import { type HttpOptions, type HttpRound, httpRound } from './http'
 import { type OverheadOptions, round, type Round } from './overhead'
 import { Pm2 } from './pm2'
+import { cpuNs } from './proc'
 
 const CLUSTER_ECHO = path.join(DIST, 'bench/servers/clusterEcho.js')
 const CLUSTER_HTTP = path.join(DIST, 'bench/servers/clusterHttp.js')
@@ -68,22 +69,44 @@ export const echoVersusCluster = async (o: OverheadOptions): Promise<VersusClust
   }
 }
 
+export interface HttpVersusCluster extends VersusCluster<HttpRound> {
+  /**
+   * Per round, the busiest worker's share of the workers' CPU time. A kept-alive connection stays with
+   * the worker that accepted it, so how the connections spread at the start holds for the whole round.
+   */
+  readonly busiestShare: VersusCluster<number>
+}
+
+/** An autocannon round, and the busiest worker's share of the CPU time `workers` used in it. */
+const httpRoundShare = async (port: number, workers: readonly number[], o: HttpOptions): Promise<{ round: HttpRound; share: number }> => {
+  const before = workers.map(cpuNs)
+  const r = await httpRound(port, o.seconds, o.connections)
+  const used = workers.map((pid, i) => cpuNs(pid) - (before[i] ?? 0))
+  return { round: r, share: Math.max(...used) / used.reduce((a, b) => a + b, 0) }
+}
+
 /** Keep-alive HTTP (autocannon): the HTTP example with `workers: 2` against clusterHttp.js. */
-export const httpVersusCluster = async (o: HttpOptions): Promise<VersusCluster<HttpRound>> => {
+export const httpVersusCluster = async (o: HttpOptions): Promise<HttpVersusCluster> => {
   const dir = tempDir()
   const lib = new ServerProcess([path.join(DIST, 'examples/http.js'), writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', workers: WORKERS })])
   const cluster = new ServerProcess([CLUSTER_HTTP, '0', String(WORKERS)])
   try {
-    const libPort = portOf(await lib.event(lib.pid, 'listening'))
-    const clusterPort = portOf(await cluster.event(cluster.pid, 'listening'))
+    const libListening = await lib.event(lib.pid, 'listening')
+    const clusterListening = await cluster.event(cluster.pid, 'listening')
+    const [libPort, clusterPort] = [portOf(libListening), portOf(clusterListening)]
+    const [libWorkers, clusterWorkers] = [processesOf(libListening).slice(1), processesOf(clusterListening).slice(1)]
     await httpRound(libPort, 1, o.connections) // warm both up
     await httpRound(clusterPort, 1, o.connections)
     const r = await alternate(
       o.rounds,
-      () => httpRound(libPort, o.seconds, o.connections),
-      () => httpRound(clusterPort, o.seconds, o.connections),
+      () => httpRoundShare(libPort, libWorkers, o),
+      () => httpRoundShare(clusterPort, clusterWorkers, o),
     )
-    return { library: r.a, cluster: r.b }
+    return {
+      library: r.a.map((x) => x.round),
+      cluster: r.b.map((x) => x.round),
+      busiestShare: { library: r.a.map((x) => x.share), cluster: r.b.map((x) => x.share) },
+    }
   } finally {
     lib.killAll()
     cluster.killAll()
