@@ -26,7 +26,8 @@ export interface HttpOptions {
   readonly connections: number
 }
 
-const run = (port: number, seconds: number, connections: number): Promise<HttpRound> =>
+/** One autocannon round of `seconds` against the port, every body checked. */
+export const httpRound = (port: number, seconds: number, connections: number): Promise<HttpRound> =>
   new Promise((resolve, reject) => {
     const body = /^hello from pid \d+\n$/
     autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, verifyBody: (b) => body.test(String(b)) }, (err, r) => {
@@ -42,17 +43,17 @@ export const httpThroughput = async (o: HttpOptions): Promise<HttpThroughput> =>
   try {
     const libPort = portOf(await lib.event(lib.pid, 'listening'))
     const rawPort = portOf(await raw.event(raw.pid, 'listening'))
-    await run(libPort, 1, o.connections) // warm both up
-    await run(rawPort, 1, o.connections)
+    await httpRound(libPort, 1, o.connections) // warm both up
+    await httpRound(rawPort, 1, o.connections)
     const library: HttpRound[] = []
     const rawRounds: HttpRound[] = []
     for (let i = 0; i < o.rounds; i++) {
       if (i % 2 === 0) {
-        rawRounds.push(await run(rawPort, o.seconds, o.connections))
-        library.push(await run(libPort, o.seconds, o.connections))
+        rawRounds.push(await httpRound(rawPort, o.seconds, o.connections))
+        library.push(await httpRound(libPort, o.seconds, o.connections))
       } else {
-        library.push(await run(libPort, o.seconds, o.connections))
-        rawRounds.push(await run(rawPort, o.seconds, o.connections))
+        library.push(await httpRound(libPort, o.seconds, o.connections))
+        rawRounds.push(await httpRound(rawPort, o.seconds, o.connections))
       }
     }
     return { library, raw: rawRounds }

@@ -28,18 +28,20 @@ export interface OverheadOptions {
   readonly concurrency: number
 }
 
-const round = async (pid: number, target: Target, o: OverheadOptions): Promise<Round> => {
+/** One round against a server whose processes are `pids`: a warm-up, then `seconds` of load; CPU summed over the pids. */
+export const round = async (pids: readonly number[], target: Target, o: OverheadOptions): Promise<Round> => {
+  const cpu = (): number => pids.reduce((sum, pid) => sum + cpuNs(pid), 0)
   const warm = startLoad(target, o.concurrency)
   await sleep(500)
   await warm.stop()
   const load = startLoad(target, o.concurrency)
-  const cpu0 = cpuNs(pid)
+  const cpu0 = cpu()
   const t0 = performance.now()
   await sleep(o.seconds * 1000)
   const stats = await load.stop()
   const elapsed = (performance.now() - t0) / 1000
-  const cpu = cpuNs(pid) - cpu0
-  return { exchanges: stats.exchanges, failed: stats.failed, cpuUsPerExchange: cpu / 1000 / stats.exchanges, perSecond: stats.exchanges / elapsed }
+  const used = cpu() - cpu0
+  return { exchanges: stats.exchanges, failed: stats.failed, cpuUsPerExchange: used / 1000 / stats.exchanges, perSecond: stats.exchanges / elapsed }
 }
 
 export const overhead = async (o: OverheadOptions): Promise<Overhead> => {
@@ -54,11 +56,11 @@ export const overhead = async (o: OverheadOptions): Promise<Overhead> => {
     for (let i = 0; i < o.rounds; i++) {
       // alternate which goes first, so drift over the run affects both alike
       if (i % 2 === 0) {
-        rawRounds.push(await round(raw.pid, rawTarget, o))
-        library.push(await round(lib.pid, libTarget, o))
+        rawRounds.push(await round([raw.pid], rawTarget, o))
+        library.push(await round([lib.pid], libTarget, o))
       } else {
-        library.push(await round(lib.pid, libTarget, o))
-        rawRounds.push(await round(raw.pid, rawTarget, o))
+        library.push(await round([lib.pid], libTarget, o))
+        rawRounds.push(await round([raw.pid], rawTarget, o))
       }
     }
     return { library, raw: rawRounds }

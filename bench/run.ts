@@ -13,6 +13,7 @@ import { httpThroughput } from './http'
 import { overhead } from './overhead'
 import { median } from './proc'
 import { failureSummary, naive, type RestartRun, withLibrary } from './restarts'
+import { echoVersusCluster, httpVersusCluster, pm2Restarts, RELOAD_HANG_MS, supervisorRestarts } from './supervisor'
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
@@ -20,8 +21,8 @@ const outIndex = args.indexOf('--out')
 const out = outIndex >= 0 ? args[outIndex + 1] : smoke ? undefined : path.join(ROOT, 'BENCHMARKS.md')
 
 const settings = smoke
-  ? { restarts: 5, concurrency: 32, held: 4, rounds: 2, seconds: 2, samples: 5, idle: 1000, httpSeconds: 2 }
-  : { restarts: 100, concurrency: 50, held: 4, rounds: 10, seconds: 3, samples: 30, idle: 10_000, httpSeconds: 3 }
+  ? { restarts: 5, concurrency: 32, held: 4, rounds: 2, seconds: 2, samples: 5, idle: 1000, httpSeconds: 2, reloads: 3 }
+  : { restarts: 100, concurrency: 50, held: 4, rounds: 10, seconds: 3, samples: 30, idle: 10_000, httpSeconds: 3, reloads: 20 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 /** Round i of each server ran back to back: the median of those ratios cancels drift over the run. */
@@ -29,6 +30,8 @@ const pairedRatio = <A>(library: readonly A[], raw: readonly A[], value: (a: A) 
   median(library.map((l, i) => value(l) / value(raw[i] ?? l)))
 const ms = (xs: readonly number[]): string => `${fmt(percentile(xs, 50))} / ${fmt(percentile(xs, 99))}`
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**')
+const pct = (x: number): string => `${fmt(100 * x, 0)} %`
+const plainVerdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET')
 const table = (head: readonly string[], rows: readonly (readonly string[])[]): string =>
   [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 
@@ -55,6 +58,14 @@ const main = async (): Promise<void> => {
   const dr = await drain(settings.idle, Math.min(settings.samples, 10))
   log('HTTP throughput against a raw http.Server')
   const web = await httpThroughput({ rounds: settings.rounds, seconds: settings.httpSeconds, connections: 64 })
+  log('supervisor mode (2 workers) against node:cluster (2 workers): echo, one connection per exchange')
+  const svEcho = await echoVersusCluster(settings)
+  log('supervisor mode (2 workers) against node:cluster (2 workers): keep-alive HTTP')
+  const svHttp = await httpVersusCluster({ rounds: settings.rounds, seconds: settings.httpSeconds, connections: 64 })
+  log(`supervisor mode: ${settings.reloads} restarts under the echo load`)
+  const svReloads = await supervisorRestarts({ restarts: settings.reloads, concurrency: settings.concurrency })
+  log(`pm2 reload, cluster mode, 2 instances: ${settings.reloads} reloads under the echo load`)
+  const pm2Reloads = await pm2Restarts({ restarts: settings.reloads, concurrency: settings.concurrency })
 
   // ---- derived numbers ----
   const libCpu = median(over.library.map((r) => r.cpuUsPerExchange))
@@ -76,6 +87,16 @@ const main = async (): Promise<void> => {
   const libFailures = restartRuns.filter((r) => r.server === 'uninterruptible').reduce((a, r) => a + r.failed, 0)
   const overheadFailures = [...over.library, ...over.raw].reduce((a, r) => a + r.failed, 0)
   const webErrors = [...web.library, ...web.raw].reduce((a, r) => a + r.errors + r.non2xx + r.mismatches, 0)
+  const failedRounds = (rs: readonly { failed: number }[]): number => rs.reduce((a, r) => a + r.failed, 0)
+  const httpErrors = (rs: readonly { errors: number; non2xx: number; mismatches: number }[]): number => rs.reduce((a, r) => a + r.errors + r.non2xx + r.mismatches, 0)
+  const svEchoRatio = pairedRatio(svEcho.library, svEcho.cluster, (r) => r.perSecond)
+  const svEchoCpuRatio = pairedRatio(svEcho.library, svEcho.cluster, (r) => r.cpuUsPerExchange)
+  const svHttpRatio = pairedRatio(svHttp.library, svHttp.cluster, (r) => r.requestsPerSecond)
+  const svEchoFailures = { library: failedRounds(svEcho.library), cluster: failedRounds(svEcho.cluster) }
+  const svHttpErrors = { library: httpErrors(svHttp.library), cluster: httpErrors(svHttp.cluster) }
+  const svEchoMet = svEchoRatio >= 1.2
+  const svHttpMet = svHttpRatio >= 0.95
+  const svReloadsMet = svReloads.stats.failed === 0
 
   const cpus = os.cpus()
   const report = [
@@ -182,14 +203,77 @@ const main = async (): Promise<void> => {
     '',
     `Ratio ${fmt(rpsRatio, 3)} against a target of at least 0.95: ${verdict(rpsRatio >= 0.95)}. Errors, timeouts, non-2xx responses and wrong bodies: ${webErrors}.`,
     '',
+    '## 6. Supervisor mode (2 workers) against node:cluster and pm2',
+    '',
+    'Supervisor mode (`"workers": 2`): one process binds the sockets without accepting and runs 2 worker',
+    'processes that all accept on the same fds, so the kernel spreads the connections. node:cluster with 2',
+    "workers (`bench/servers/clusterEcho.ts`, `clusterHttp.ts`, the same handlers): the primary accepts",
+    'every connection and passes it to a worker over IPC (round-robin, the default on Linux). pm2 runs',
+    '`clusterEcho.js` in cluster mode (`pm2 start clusterEcho.js -i 2`: its daemon is the node:cluster',
+    'primary), in a PM2_HOME of its own; the app closes its listener on SIGINT and exits once its',
+    "connections are done, the graceful shutdown pm2's documentation asks for (`pm2 reload` stops old",
+    `workers with SIGINT). Throughput: ${settings.rounds} alternating rounds (echo ${settings.seconds} s after a 0.5 s warm-up, under ${settings.concurrency}`,
+    `connect / echo / close loops; HTTP ${settings.httpSeconds} s of autocannon on 64 keep-alive connections), medians, and the ratio`,
+    'is the median of the per-round ratios. Server CPU sums the supervisor or primary and both workers.',
+    `Restarts: ${settings.reloads} in a row under ${settings.concurrency} echo loops, each awaited (uninterruptible: SIGUSR1 to the`,
+    "supervisor's `generation-replaced`, when the old workers start draining; pm2: the `pm2 reload` command,",
+    `which returns once the old workers are gone). A timeout: an exchange that made no progress for ${RELOAD_HANG_MS / 1000} s.`,
+    '',
+    table(
+      ['measure', 'server', 'exchanges/s or req/s', 'server CPU µs/exchange', 'failures', 'ratio', 'target', 'met'],
+      [
+        ['echo, connection per exchange', 'uninterruptible, `workers: 2`', fmt(median(svEcho.library.map((r) => r.perSecond)), 0), fmt(median(svEcho.library.map((r) => r.cpuUsPerExchange)), 2), String(svEchoFailures.library), `${fmt(svEchoRatio, 3)} (CPU ${fmt(svEchoCpuRatio, 3)})`, '≥ 1.2', verdict(svEchoMet)],
+        ['', 'node:cluster, 2 workers', fmt(median(svEcho.cluster.map((r) => r.perSecond)), 0), fmt(median(svEcho.cluster.map((r) => r.cpuUsPerExchange)), 2), String(svEchoFailures.cluster), '', '', ''],
+        ['HTTP, keep-alive', 'uninterruptible `serveHttp`, `workers: 2`', fmt(median(svHttp.library.map((r) => r.requestsPerSecond)), 0), '', String(svHttpErrors.library), fmt(svHttpRatio, 3), '≥ 0.95', verdict(svHttpMet)],
+        ['', 'node:cluster, 2 workers', fmt(median(svHttp.cluster.map((r) => r.requestsPerSecond)), 0), '', String(svHttpErrors.cluster), '', '', ''],
+        [`${settings.reloads} restarts under echo load`, 'uninterruptible, `workers: 2`, SIGUSR1', fmt(svReloads.perSecond, 0), '', `${svReloads.stats.failed} (${failureSummary(svReloads.stats.byKind)})`, fmt(svReloads.perSecond / pm2Reloads.perSecond, 3), '0 failures', verdict(svReloadsMet)],
+        ['', 'pm2 reload, cluster mode, 2 instances', fmt(pm2Reloads.perSecond, 0), '', `${pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`, '', '', ''],
+      ],
+    ),
+    '',
+    "How the HTTP load spread over the 2 workers: the busiest worker's share of the workers' CPU time in each",
+    'round (a kept-alive connection stays with the worker that accepted it, for the whole round), median /',
+    `max: uninterruptible ${pct(median(svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.library))}, node:cluster ${pct(median(svHttp.busiestShare.cluster))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}.`,
+    '',
+    'Ratios are uninterruptible / the other server (for the restarts: exchanges/s from the first restart to',
+    'the last one done, for information). Failures: failed exchanges, or HTTP errors, timeouts, non-2xx',
+    'responses and wrong bodies.',
+    '',
+    table(
+      ['restarts under load', 'restarts', 'exchanges', 'failed', 'failures by kind', 'restart, awaited, ms p50 / max', 'seconds to the last restart done'],
+      [svReloads, pm2Reloads].map((r) => [
+        r.server,
+        String(r.restarts),
+        String(r.stats.exchanges),
+        String(r.stats.failed),
+        failureSummary(r.stats.byKind),
+        `${fmt(percentile(r.restartMs, 50), 0)} / ${fmt(Math.max(...r.restartMs), 0)}`,
+        fmt(r.seconds),
+      ]),
+    ),
+    ...(pm2Reloads.stats.examples.length > 0 ? ['', 'First pm2 failures, as the load generator saw them:', '', ...pm2Reloads.stats.examples.slice(0, 5).map((e) => `- ${e}`)] : []),
+    '',
   ].join('\n')
 
   process.stdout.write(`${report}\n`)
+  const summary = [
+    `restarts under load: uninterruptible ${restartRuns.filter((r) => r.server === 'uninterruptible').map((r) => `${r.transport.toUpperCase()} ${r.failed} failed of ${r.exchanges + r.failed}`).join(', ')}; naive ${restartRuns.filter((r) => r.server !== 'uninterruptible').map((r) => `${r.transport.toUpperCase()} ${r.failed} failed`).join(', ')}`,
+    `overhead against raw net: CPU/exchange ratio ${fmt(cpuRatio, 3)} (target ≤ 1.05: ${plainVerdict(cpuRatio <= 1.05)}), failures ${overheadFailures}`,
+    `handoff against its floor: ratio ${fmt(handoffRatio, 3)} (target ≤ 1.3: ${plainVerdict(handoffRatio <= 1.3)})`,
+    `drain at scale: ${dr.servedByOld} / ${dr.idle} idle connections served by the old process, last close to exit ${fmt(dr.lastCloseToExitMs)} ms`,
+    `HTTP against raw http.Server: ratio ${fmt(rpsRatio, 3)} (target ≥ 0.95: ${plainVerdict(rpsRatio >= 0.95)}), errors ${webErrors}`,
+    `supervisor echo, workers: 2 / node:cluster 2 workers: ${fmt(svEchoRatio, 3)} exchanges/s, CPU/exchange ${fmt(svEchoCpuRatio, 3)} (target ≥ 1.2: ${plainVerdict(svEchoMet)}), failures ${svEchoFailures.library} / ${svEchoFailures.cluster}`,
+    `supervisor HTTP keep-alive, workers: 2 / node:cluster 2 workers: ${fmt(svHttpRatio, 3)} req/s (target ≥ 0.95: ${plainVerdict(svHttpMet)}), errors ${svHttpErrors.library} / ${svHttpErrors.cluster}; busiest worker's share of the workers' CPU, median ${pct(median(svHttp.busiestShare.library))} / ${pct(median(svHttp.busiestShare.cluster))}, max ${pct(Math.max(...svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}`,
+    `${settings.reloads} restarts under echo load: uninterruptible ${svReloads.stats.failed} failed of ${svReloads.stats.exchanges + svReloads.stats.failed} (target 0: ${plainVerdict(svReloadsMet)}); pm2 reload ${pm2Reloads.stats.failed} failed of ${pm2Reloads.stats.exchanges + pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`,
+  ]
+  for (const line of summary) log(`summary: ${line}`)
   if (out !== undefined) {
     fs.writeFileSync(out, report)
     log(`wrote ${out}`)
   }
-  if (libFailures > 0 || overheadFailures > 0 || webErrors > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
+  // pm2's failures are its own: only the library's and the throughput baselines' fail the run
+  const svFailures = svEchoFailures.library + svEchoFailures.cluster + svHttpErrors.library + svHttpErrors.cluster + svReloads.stats.failed
+  if (libFailures > 0 || overheadFailures > 0 || webErrors > 0 || svFailures > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
     log('failures were counted: see the tables')
     process.exitCode = 1
   }
