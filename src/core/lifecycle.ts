@@ -51,6 +51,8 @@ export interface Draining extends Common {
   readonly reason: DrainReason
   /** The listener is being closed and may still accept; the drain cannot end before ListenerClosed. */
   readonly accepting: boolean
+  /** A stop signal has reached this process: the next one exits at once. */
+  readonly signalled: boolean
 }
 export interface Exited extends Common {
   readonly _tag: 'Exited'
@@ -147,7 +149,7 @@ const withConnections = (state: Exclude<State, Exited>, connections: C.Counter):
     case 'Probation':
       return { _tag: 'Probation', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, successorPid: state.successorPid, by: state.by }
     case 'Draining':
-      return { _tag: 'Draining', connections, attempts: state.attempts, generation: state.generation, reason: state.reason, accepting: state.accepting }
+      return { _tag: 'Draining', connections, attempts: state.attempts, generation: state.generation, reason: state.reason, accepting: state.accepting, signalled: state.signalled }
   }
 }
 
@@ -161,8 +163,8 @@ const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'Connectio
 }
 
 /** `final`: no successor serves, so this process is the last to accept (see StopAccepting). */
-const startDraining = (state: State, reason: DrainReason, final: boolean, before: readonly Effect[]): Step => [
-  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, generation: state.generation, reason, accepting: true },
+const startDraining = (state: State, reason: DrainReason, final: boolean, before: readonly Effect[], by?: StopBy): Step => [
+  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, generation: state.generation, reason, accepting: true, signalled: by !== undefined && isSignal(by) },
   [
     ...before,
     { _tag: 'StopAccepting', reason, final },
@@ -239,7 +241,7 @@ const onListening = (state: Listening, event: Event): Step => {
       ]
     }
     case 'StopRequested':
-      return startDraining(state, 'stop', true, [stopRequested(event.by)])
+      return startDraining(state, 'stop', true, [stopRequested(event.by)], event.by)
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
@@ -266,7 +268,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
         { _tag: 'RestorePidfile' },
         log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
         ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the server is stopping', failure: null }),
-      ])
+      ], event.by)
     case 'SuccessorReady':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
       return [
@@ -321,7 +323,7 @@ const onProbation = (state: Probation, event: Event): Step => {
         { _tag: 'ReleaseSuccessor', attempt },
         log('info', 'successor-released', `successor ${successorPid} serves on without its probation`, { attempt, successorPid }),
         ...answer(state.by, { _tag: 'Restarted', generation: state.generation + 1, pids: [successorPid] }),
-      ])
+      ], event.by)
     case 'ProbationPassed':
       if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
       return startDraining(state, 'handoff', false, [
@@ -361,14 +363,15 @@ const onDraining = (state: Draining, event: Event): Step => {
     case 'RestartRequested':
       return [state, refuse(event.by, 'this process is draining', { reason: state.reason })]
     case 'StopRequested': {
+      // only a second stop *signal* forces: a drain begun by a handoff, the supervisor or a control request goes on
       const { by } = event
-      if (state.reason === 'handoff') {
+      if (!isSignal(by)) return ignore(state, event, 'already draining')
+      if (!state.signalled) {
         return [
-          { ...state, reason: 'stop' },
-          [log('info', 'stop-requested', `${isSignal(by) ? `${by} received` : `stop requested (${by})`}: already draining after a handoff; a second stop signal exits at once`, { by })],
+          { ...state, reason: 'stop', signalled: true },
+          [log('info', 'stop-requested', `${by} received: already draining (${state.reason === 'handoff' ? 'after a handoff' : 'as asked'}); a second stop signal exits at once`, { signal: by })],
         ]
       }
-      if (!isSignal(by)) return ignore(state, event, 'already stopping')
       return [
         { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: forcedExitCode(by) },
         [

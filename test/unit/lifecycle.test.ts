@@ -16,13 +16,14 @@ const conns = (active: number, accepted = active): Counter => ({ active, accepte
 const SIGNAL: RestartBy = { _tag: 'Signal', signal: 'SIGUSR1' }
 const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts, generation: 1 })
 const restarting = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL]): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, generation: 1, attempt, by })
-const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, accepting = false): State => ({
+const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, accepting = false, signalled = reason === 'stop'): State => ({
   _tag: 'Draining',
   connections: conns(active),
   attempts,
   generation: 1,
   reason,
   accepting,
+  signalled,
 })
 const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, generation: 1, code })
 
@@ -94,7 +95,7 @@ const table: readonly Row[] = [
   ['Probation + stale passed', probation(), PASSED_STALE, probation(), []],
   ['Probation + a crash goes back to Listening', probation(2), CRASHED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
   ['Probation + a kill goes back to Listening', probation(2), KILLED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
-  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', 'answer:RestartFailed:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
+  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true, false), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', 'answer:RestartFailed:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
   ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', 'answer:Restarted:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
   ['Probation + restart is ignored', probation(), RESTART, probation(), ['log:restart-ignored']],
   ['Probation + ready', probation(), READY1, probation(), []],
@@ -109,6 +110,7 @@ const table: readonly Row[] = [
   // Draining after a handoff
   ['Draining(handoff) + restart is ignored', draining('handoff'), RESTART, draining('handoff'), ['log:restart-ignored']],
   ['Draining(handoff) + TERM keeps draining', draining('handoff'), TERM, draining('stop'), ['log:stop-requested']],
+  ['Draining(handoff) + a control stop changes nothing', draining('handoff'), { _tag: 'StopRequested', by: 'control' }, draining('handoff'), []],
   ['Draining(handoff) + ready', draining('handoff'), READY1, draining('handoff'), []],
   ['Draining(handoff) + failure', draining('handoff'), FAILED1, draining('handoff'), []],
   ['Draining(handoff) + opened', draining('handoff', 1), OPENED, { ...draining('handoff', 2), connections: conns(2, 2) }, []],
@@ -126,7 +128,8 @@ const table: readonly Row[] = [
   ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true }]],
   ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130, now: true }]],
   ['Draining(stop) + a second stop by the supervisor does not force', draining('stop', 2), BY_SUPERVISOR, draining('stop', 2), []],
-  ['Listening + stop by the supervisor drains', listening(2), BY_SUPERVISOR, draining('stop', 2, 0, true), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
+  ['Listening + stop by the supervisor drains', listening(2), BY_SUPERVISOR, draining('stop', 2, 0, true, false), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
+  ['Draining(stop by the supervisor) + TERM is a first signal: it does not force', draining('stop', 2, 1, false, false), TERM, draining('stop', 2, 1, false, true), ['log:stop-requested']],
   ['Draining(stop) + ready', draining('stop'), READY1, draining('stop'), []],
   ['Draining(stop) + failure', draining('stop'), FAILED1, draining('stop'), []],
   ['Draining(stop) + opened', draining('stop', 1), OPENED, { ...draining('stop', 2), connections: conns(2, 2) }, []],
@@ -265,7 +268,7 @@ describe('reduce: properties', () => {
           const exit = effects.find((e) => e._tag === 'Exit')
           if (exit === undefined) continue
           exits += 1
-          const forcedBySignal = before._tag === 'Draining' && before.reason === 'stop' && event._tag === 'StopRequested' && event.by !== 'supervisor'
+          const forcedBySignal = before._tag === 'Draining' && before.signalled && event._tag === 'StopRequested' && (event.by === 'SIGTERM' || event.by === 'SIGINT')
           const forcedByTimeout = before._tag === 'Draining' && event._tag === 'DrainTimedOut'
           const drained = after.connections.active === 0 && listenerClosed
           assert.ok(drained || forcedBySignal || forcedByTimeout, 'exit while the listener may accept or connections are open, and nothing forced it')
