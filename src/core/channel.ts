@@ -11,15 +11,20 @@ export type ChildMessage =
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null
 
-/** `undefined` for a line that is not a message (the channel is ours, so that is a bug, not an attack). */
-export const decodeChildMessage = (line: string): ChildMessage | undefined => {
-  let u: unknown
+/** A line's JSON object, or `undefined` for a line that is not one. */
+const parseRecord = (line: string): Readonly<Record<string, unknown>> | undefined => {
   try {
-    u = JSON.parse(line)
+    const u: unknown = JSON.parse(line)
+    return isRecord(u) ? u : undefined
   } catch {
     return undefined
   }
-  if (!isRecord(u)) return undefined
+}
+
+/** `undefined` for a line that is not a message (the channel is ours, so that is a bug, not an attack). */
+export const decodeChildMessage = (line: string): ChildMessage | undefined => {
+  const u = parseRecord(line)
+  if (u === undefined) return undefined
   switch (u.type) {
     case 'ready':
       return { _tag: 'Ready' }
@@ -49,13 +54,8 @@ export const encodeChildMessage = (m: ChildMessage): string => {
 export type ParentMessage = { readonly _tag: 'Stop' } | { readonly _tag: 'StatusRequest' }
 
 export const decodeParentMessage = (line: string): ParentMessage | undefined => {
-  let u: unknown
-  try {
-    u = JSON.parse(line)
-  } catch {
-    return undefined
-  }
-  if (!isRecord(u)) return undefined
+  const u = parseRecord(line)
+  if (u === undefined) return undefined
   return u.type === 'stop' ? { _tag: 'Stop' } : u.type === 'status' ? { _tag: 'StatusRequest' } : undefined
 }
 

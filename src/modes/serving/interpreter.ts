@@ -1,20 +1,13 @@
 /**
  * Interpreter: turns each lifecycle effect into a TaskEither over a record of capabilities (the whole
  * OS boundary), so tests can swap in fakes and the real thing is wired in one place (wiring.ts).
- * A failed effect is reported, never thrown: the lifecycle goes on.
+ * A failed effect is reported, never thrown: the lifecycle goes on (see shell/effects.ts).
  */
-import { pipe } from 'fp-ts/function'
-import * as TE from 'fp-ts/TaskEither'
+import type * as TE from 'fp-ts/TaskEither'
 import type { Fields } from '../../core/failure'
 import type { DrainReason, Effect, LogLevel } from '../../core/lifecycle'
 import type { RestartOutcome } from '../../core/outcome'
-import { messageOf } from '../../shell/os/errno'
-
-export interface EffectError {
-  readonly _tag: 'EffectFailed'
-  readonly effect: Effect['_tag']
-  readonly message: string
-}
+import { interpreter, sync } from '../../shell/effects'
 
 export interface Capabilities {
   readonly spawnSuccessor: (attempt: number) => void
@@ -29,8 +22,6 @@ export interface Capabilities {
   readonly exit: (code: number, now: boolean) => TE.TaskEither<string, void>
   readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
 }
-
-const sync = (f: () => void): TE.TaskEither<string, void> => TE.fromIO(f)
 
 const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> => {
   switch (effect._tag) {
@@ -59,11 +50,4 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
   }
 }
 
-export const interpret =
-  (caps: Capabilities) =>
-  (effect: Effect): TE.TaskEither<EffectError, void> =>
-    pipe(
-      TE.tryCatch(() => step(caps, effect)(), messageOf),
-      TE.flatMap(TE.fromEither),
-      TE.mapLeft((message) => ({ _tag: 'EffectFailed' as const, effect: effect._tag, message })),
-    )
+export const interpret = interpreter(step)

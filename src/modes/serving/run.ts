@@ -16,6 +16,7 @@ import { type Effect, type Event, initial, reduce, type State } from '../../core
 import type { RestartOutcome } from '../../core/outcome'
 import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
+import { drive, replayQueued } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
 import { describeReadyError, reportReady } from '../../shell/os/channel'
@@ -205,16 +206,9 @@ export const run =
           },
         }),
       )
-      runtime.start(async (effect) => {
-        const r = await exec(effect)()
-        if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
-      })
-      // Queued signals arrived before the pidfile named this process (see settleSignals): a restart
-      // signal then was not meant for it, a stop was (a successor with one never gets this far).
-      for (const signal of delivery.queued) {
-        if (signal === config.restartSignal) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
-        else onSignal(signal)
-      }
+      drive(runtime, exec, log)
+      // a successor with a stop queued never gets this far (see stoppedWhileStarting)
+      replayQueued(delivery.queued, config.restartSignal, onSignal, log)
       const ready = O.map((i: Inherited) => reportReady(i.channelFd, parent.keepChannel))(p.inherited)
       // after the ready line: the first line written loads the logging library, off the handoff's critical path
       const head = RNEA.head(listeners)

@@ -18,12 +18,13 @@ import { type Listeners, removeOwnSocketFile } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
 import { loadChild } from '../../shell/os/lazy'
-import { describePidfileError, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
+import { describePidfileError, writePidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { currentProcess } from '../../shell/os/self'
 import type { Connections } from '../../shell/protocol/connections'
 import type { Protocol } from '../../shell/protocol/protocol'
 import type { Prepared } from '../prepare'
+import { finish } from '../finish'
 import type { Capabilities } from './interpreter'
 
 /** At most this many event-loop turns are spent accepting queued connections before a final close. */
@@ -169,12 +170,6 @@ export const liveCapabilities = (live: Live): Capabilities => {
       }),
     )
 
-  const removePidfile: TE.TaskEither<string, void> = pipe(
-    removeOwnPidfile(live.pidfile),
-    TE.mapLeft(messageOf),
-    TE.map((outcome) => log.debug({ event: 'pidfile', outcome }, `pidfile ${outcome}`)),
-  )
-
   return {
     spawnSuccessor: spawn,
     killSuccessor: (attempt) => {
@@ -214,12 +209,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
         server.destroyAll()
         if (final) await socket.removeFile()()
       }
-      const removed = await removePidfile()
-      if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left }, `could not remove the pidfile: ${removed.left}`)
-      live.pidlock.release()
-      if (live.exits) log.info({ event: 'exit', code }, `exiting with code ${code}`)
-      else log.info({ event: 'stopped', code }, `stopped; serveTask completes with code ${code}`)
-      live.onExit(code)
+      await finish(live, code)
       return E.right(undefined)
     },
     log: (level, event, msg, fields) => {

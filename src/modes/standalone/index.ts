@@ -13,12 +13,13 @@ import type { Inherited } from '../../core/inherit'
 import { STOP_SIGNALS } from '../../core/signal'
 import { describeServeError, type ServeError } from '../../errors'
 import { bindControl, type ControlSocket, inheritControl } from '../../shell/control/socket'
-import { adoptAll, bindAll, checkInherited, type Listener, release, takeAll } from '../../shell/listener'
+import { adoptAll, bindAll, checkInherited, release, takeAll } from '../../shell/listener'
 import { matchActivation } from '../../shell/listener/activation'
 import { reportFailed } from '../../shell/os/channel'
 import { readPidfile, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
 import { inheritPidlock, type Pidlock, takePidlock } from '../../shell/os/pidlock'
 import * as signals from '../../shell/os/signals'
+import { releaseAll } from '../finish'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
 import { type MakeProtocol, run, type Serving, serving, standaloneParent } from '../serving/run'
 
@@ -26,18 +27,6 @@ const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
   O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
 
 export const NO_LOCK: Pidlock = { fd: O.none, release: () => undefined }
-
-/** Undoes the listeners and lock of a start-up that then failed: socket files go only if they are ours. */
-const releaseAll =
-  (listeners: readonly Listener[], pidlock: Pidlock, control: O.Option<ControlSocket> = O.none): T.Task<void> =>
-  async () => {
-    for (const l of listeners) await release(l)()
-    if (O.isSome(control)) {
-      await control.value.removeFile()()
-      control.value.server.close()
-    }
-    pidlock.release()
-  }
 
 /** Takes the pidfile's lock, if there is a pidfile: a second server given the same pidfile is refused. */
 export const lockPidfile = (p: Prepared): TE.TaskEither<ServeError, Pidlock> =>
@@ -68,9 +57,9 @@ const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped>
         TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
       ),
     ),
-    TE.bindW('control', ({ listeners, pidlock }) => pipe(controlSocket(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock)))),
+    TE.bindW('control', ({ listeners, pidlock }) => pipe(controlSocket(p), TE.orElseFirstTaskK(() => releaseAll(listeners, release, pidlock)))),
     TE.tap(() => settleSignals),
-    TE.tap(({ listeners, pidlock, control }) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => releaseAll(listeners, pidlock, control)))),
+    TE.tap(({ listeners, pidlock, control }) => pipe(writeOwnPidfile(p), TE.orElseFirstTaskK(() => releaseAll(listeners, release, pidlock, control)))),
     TE.flatMapTask(({ listeners, pidlock, control }) => run(p, s, listeners, pidlock, standaloneParent(O.none, control), control)),
   )
 

@@ -20,6 +20,7 @@ import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signa
 import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
 import type { ServeError } from '../../errors'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
+import { drive, replayQueued } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import { matchActivation } from '../../shell/listener/activation'
 import { adoptBound, type BoundSockets, bindAllUnaccepted, releaseBound } from '../../shell/listener/bound'
@@ -27,6 +28,7 @@ import { writePidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
 import * as signals from '../../shell/os/signals'
 import { createRuntime, type Runtime } from '../../shell/runtime'
+import { releaseAll } from '../finish'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
 import { controlSocket, lockPidfile } from '../standalone'
 import { type Capabilities, interpret } from './interpreter'
@@ -110,33 +112,14 @@ const supervise =
           resolve({ code })
         },
       })
-      const exec = interpret(caps)
-      runtime.start(async (effect) => {
-        const r = await exec(effect)()
-        if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
-      })
-      for (const signal of delivery.queued) {
-        if (signal === config.restartSignal) log.warn({ event: 'restart-ignored', signal }, `${signal} ignored: it arrived while this process was starting`)
-        else onSignal(signal)
-      }
+      drive(runtime, interpret(caps), log)
+      replayQueued(delivery.queued, config.restartSignal, onSignal, log)
       log.info(
         { event: 'supervising', binds: sockets.map((s) => s.address), workers: size },
         `supervising ${size} worker(s) on ${sockets.map((s) => s.address).join(', ')}; the workers accept, this process never does`,
       )
       runtime.dispatch({ _tag: 'Start' })
     })
-
-/** Gives back what a start that then failed had taken. */
-const releaseAll =
-  (sockets: BoundSockets, pidlock: Pidlock, control: O.Option<ControlSocket>): T.Task<void> =>
-  async () => {
-    for (const s of sockets) await releaseBound(s)()
-    if (O.isSome(control)) {
-      await control.value.removeFile()()
-      control.value.server.close()
-    }
-    pidlock.release()
-  }
 
 /** Supervises `size` workers. */
 export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError, Stopped> =>
@@ -154,12 +137,12 @@ export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError,
         TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
       ),
     ),
-    TE.bindW('control', ({ sockets, pidlock }) => pipe(controlSocket(p), TE.orElseFirstTaskK(() => releaseAll(sockets, pidlock, O.none)))),
+    TE.bindW('control', ({ sockets, pidlock }) => pipe(controlSocket(p), TE.orElseFirstTaskK(() => releaseAll(sockets, releaseBound, pidlock)))),
     TE.tap(() => settleSignals),
     TE.tap(({ sockets, pidlock, control }) =>
       pipe(
         O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined),
-        TE.orElseFirstTaskK(() => releaseAll(sockets, pidlock, control)),
+        TE.orElseFirstTaskK(() => releaseAll(sockets, releaseBound, pidlock, control)),
       ),
     ),
     TE.flatMapTask(({ sockets, pidlock, control }) => supervise(p, sockets, pidlock, control, size)),

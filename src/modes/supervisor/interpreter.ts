@@ -1,20 +1,13 @@
 /**
  * Interpreter: turns each supervisor effect into a TaskEither over a record of capabilities (the OS
  * boundary), so tests can swap in fakes and the real thing is wired in one place (wiring.ts). A failed
- * effect is reported, never thrown: the supervisor goes on.
+ * effect is reported, never thrown: the supervisor goes on (see shell/effects.ts).
  */
-import { pipe } from 'fp-ts/function'
-import * as TE from 'fp-ts/TaskEither'
+import type * as TE from 'fp-ts/TaskEither'
 import type { Fields } from '../../core/failure'
 import type { RestartOutcome } from '../../core/outcome'
 import type { Effect, LogLevel } from '../../core/supervisor'
-import { messageOf } from '../../shell/os/errno'
-
-export interface EffectError {
-  readonly _tag: 'EffectFailed'
-  readonly effect: Effect['_tag']
-  readonly message: string
-}
+import { interpreter, sync } from '../../shell/effects'
 
 export interface Capabilities {
   readonly spawnWorker: (id: number, slot: number, generation: number) => void
@@ -28,8 +21,6 @@ export interface Capabilities {
   readonly exit: (code: number, now: boolean) => TE.TaskEither<string, void>
   readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
 }
-
-const sync = (f: () => void): TE.TaskEither<string, void> => TE.fromIO(f)
 
 const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> => {
   switch (effect._tag) {
@@ -56,11 +47,4 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
   }
 }
 
-export const interpret =
-  (caps: Capabilities) =>
-  (effect: Effect): TE.TaskEither<EffectError, void> =>
-    pipe(
-      TE.tryCatch(() => step(caps, effect)(), messageOf),
-      TE.flatMap(TE.fromEither),
-      TE.mapLeft((message) => ({ _tag: 'EffectFailed' as const, effect: effect._tag, message })),
-    )
+export const interpret = interpreter(step)

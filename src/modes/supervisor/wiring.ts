@@ -21,10 +21,10 @@ import { removeOwnSocketFile } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
 import { loadChild } from '../../shell/os/lazy'
-import { removeOwnPidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { currentProcess } from '../../shell/os/self'
 import type { Prepared } from '../prepare'
+import { finish } from '../finish'
 import type { Capabilities } from './interpreter'
 
 export interface Supervising extends Prepared {
@@ -191,17 +191,12 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
       for (const t of timers) clearTimeout(t)
       timers.clear()
       if (now) for (const w of workers.values()) w.child.kill()
-      const removed = await removeOwnPidfile(live.pidfile)()
-      if (E.isLeft(removed)) log.error({ event: 'pidfile', error: removed.left.message }, `could not remove the pidfile: ${removed.left.message}`)
       for (const s of sockets) s.close()
       if (O.isSome(live.control)) {
         live.control.value.server.destroyAll()
         await live.control.value.socket.removeFile()()
       }
-      live.pidlock.release()
-      if (live.exits) log.info({ event: 'exit', code }, `exiting with code ${code}`)
-      else log.info({ event: 'stopped', code }, `stopped; serveTask completes with code ${code}`)
-      live.onExit(code)
+      await finish(live, code)
       return E.right(undefined)
     },
     log: (level, event, msg, fields) => {

@@ -14,34 +14,32 @@ import { ACTIVATION_ENV } from '../listener/activation'
 import { reportCrashAtExit } from './channel'
 import { listen } from './signals'
 
-const snapshot: Record<string, string> = {}
-for (const key of ENV_KEYS) {
-  const value = process.env[key]
-  if (value !== undefined) snapshot[key] = value
-  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removing our own variables
-  delete process.env[key]
+/** Reads these variables once and removes them from the environment, so no subprocess inherits them. */
+const takeEnv = (keys: readonly string[]): Env => {
+  const taken: Record<string, string> = {}
+  for (const key of keys) {
+    const value = process.env[key]
+    if (value !== undefined) taken[key] = value
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removing variables meant for this process only
+    delete process.env[key]
+  }
+  return Object.freeze(taken)
 }
 
 /** The inheritance variables this process was started with. */
-export const inheritedEnv: Env = Object.freeze(snapshot)
+export const inheritedEnv: Env = takeEnv(ENV_KEYS)
 
-// systemd's socket activation variables, read once and removed: a successor or a worker gets the sockets
-// from its parent, and a subprocess of a handler must not take them for its own
-const activation: Record<string, string> = {}
-for (const key of ACTIVATION_ENV) {
-  const value = process.env[key]
-  if (value !== undefined) activation[key] = value
-  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removing systemd's variables, as sd_listen_fds does
-  delete process.env[key]
-}
-
-/** LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES as this process was started with them. */
-export const activationEnv: Env = Object.freeze(activation)
+/**
+ * LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES as this process was started with them (removed, as
+ * sd_listen_fds does: a successor or a worker gets the sockets from its parent, and a subprocess of a
+ * handler must not take them for its own).
+ */
+export const activationEnv: Env = takeEnv(ACTIVATION_ENV)
 
 // started by a server: a throw before serve runs is reported to it (the full check comes in serve)
 const channel = ((): unknown => {
   try {
-    return (JSON.parse(snapshot[INHERIT_ENV] ?? 'null') as { channel?: unknown } | null)?.channel
+    return (JSON.parse(inheritedEnv[INHERIT_ENV] ?? 'null') as { channel?: unknown } | null)?.channel
   } catch {
     return undefined
   }
