@@ -1,22 +1,34 @@
 /**
  * The unit files of examples/systemd under a real systemd (booted once for this file in a pid namespace,
- * see support/systemd), with the echo server of this checkout and a temporary config: `systemctl reload`
- * under load loses nothing, the unit stays active and systemd keeps track of the main pid (the
- * supervisor's never changes; a standalone server's follows each new generation through the pidfile),
- * and `systemctl stop` while an old generation still drains serves what it holds and leaves nothing.
- * The KillMode each unit sets is what makes that last step pass (see the comments in the units). One more
- * test keeps the known failure in view: the standalone unit without PIDFile= ends at its first reload.
- * Pids here are the namespace's: systemctl, the pidfile and the log all report those.
+ * see support/systemd), with this checkout's `uninterruptible` command as ExecReload and a server that
+ * says which release it runs (fixtures/release: it reads a `release` file at start, and throws at start
+ * while a `broken` file exists). In both modes, under load: each good deploy's `systemctl reload` exits 0
+ * only once the new code serves (the first exchange after it gets the new release, from a pid the
+ * command named); a broken deploy's exits non-zero, `systemctl status` shows the command's reason, the
+ * unit stays active and the old code answers; nothing is lost; systemd keeps track of the main pid (the
+ * supervisor's never changes; a standalone server's follows each new generation through the pidfile,
+ * also when the old process exits while the reload command still runs); and `systemctl stop` while an
+ * old generation still drains serves what it holds and leaves nothing. The KillMode each unit sets is
+ * what makes that last step pass (see the comments in the units). One more test keeps the known failure
+ * in view: the standalone unit without PIDFile= ends at its first reload. Pids here are the namespace's:
+ * systemctl, the pidfile, the log, the command and the server's answers all report those.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { exchange, holdClients, type Outcome, type Stats, startLoad, uniqueLine } from '../support/echoLoad'
-import { ECHO, freePort, HANG_MS, LogFile, readPid, ROOT, tempDir, until, writeJson } from '../support/harness'
+import { DIST, freePort, HANG_MS, LogFile, readPid, ROOT, tempDir, until, writeJson } from '../support/harness'
 import { bootSystemd, type Systemd, systemdUnavailable } from '../support/systemd'
 
+/** The server: the echo server that also tells which release it runs. */
+const APP = path.join(DIST, 'test/fixtures/release.js')
+/** The `uninterruptible` command, which ExecReload runs. */
+const CLI = path.join(DIST, 'lib/cli.js')
+
+/** Good deploys per mode; one broken deploy comes before the last of them. */
 const SUPERVISED_RELOADS = 5
 const STANDALONE_RELOADS = 5
 const CONCURRENCY = 24
@@ -25,6 +37,7 @@ const HELD = 4
 const STOP_REACHES_MS = 30_000
 
 type Diagnose = (message: string) => void
+type Address = { readonly host: string; readonly port: number }
 
 /** The unit file `template` of examples/systemd with its placeholders filled in, installed as `name`. */
 const installUnit = async (
@@ -45,13 +58,10 @@ const installUnit = async (
 }
 
 const show = async (sd: Systemd, unit: string, property: string): Promise<string> => (await sd.check(`systemctl show -p ${property} --value ${unit}`)).trim()
-/** Several properties at once, by name (systemctl prints them in its own order). */
-const properties = async (sd: Systemd, unit: string, names: readonly string[]): Promise<Partial<Record<string, string>>> => {
-  const text = await sd.check(`systemctl show ${names.map((n) => `-p ${n}`).join(' ')} ${unit}`)
-  return Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
-}
 const mainPidOf = async (sd: Systemd, unit: string): Promise<number> => Number(await show(sd, unit, 'MainPID'))
 const isActive = async (sd: Systemd, unit: string): Promise<string> => (await sd.run(`systemctl is-active ${unit}`)).stdout.trim()
+/** Whether `pid` (the namespace's) has been reaped. */
+const reaped = async (sd: Systemd, pid: number): Promise<boolean> => (await sd.run(`test -e /proc/${pid}`)).code !== 0
 
 /** Polls an asynchronous check (systemd's state gives the test no event) until it holds. */
 const eventually = async (check: () => Promise<boolean>, what: string, hangMs = HANG_MS): Promise<void> => {
@@ -62,21 +72,138 @@ const eventually = async (check: () => Promise<boolean>, what: string, hangMs = 
   }
 }
 
-/** An echo config on a free TCP port, its pidfile and log in `dir`. */
-const echoConfig = async (dir: string, extra: Readonly<Record<string, unknown>>): Promise<{ config: string; pidfile: string; log: LogFile; port: number }> => {
+interface Server {
+  readonly dir: string
+  readonly config: string
+  readonly pidfile: string
+  readonly controlPath: string
+  readonly log: LogFile
+  readonly target: Address
+}
+
+/** A config on a free TCP port with a control socket, its pidfile and log in `dir`; release r1 on disk. */
+const releaseServer = async (dir: string, extra: Readonly<Record<string, unknown>>): Promise<Server> => {
   const port = await freePort()
-  const pidfile = path.join(dir, 'echo.pid')
-  const logPath = path.join(dir, 'echo.log')
-  const config = writeJson(path.join(dir, 'echo.json'), {
+  const pidfile = path.join(dir, 'app.pid')
+  const logPath = path.join(dir, 'app.log')
+  const controlPath = path.join(dir, 'control.sock')
+  const config = writeJson(path.join(dir, 'app.json'), {
     bind: `tcp://127.0.0.1:${port}`,
     pidfilePath: pidfile,
     logPath,
+    controlPath,
     probationMs: 200,
     readyTimeoutMs: 60_000,
     drainTimeoutMs: 60_000,
     ...extra,
   })
-  return { config, pidfile, log: new LogFile(logPath), port }
+  deploy(dir, 'r1')
+  return { dir, config, pidfile, controlPath, log: new LogFile(logPath), target: { host: '127.0.0.1', port } }
+}
+
+/** Puts release `name` on disk: the code a process started from now on runs; `broken` makes it throw at start. */
+const deploy = (dir: string, name: string, broken = false): void => {
+  fs.writeFileSync(path.join(dir, 'release'), `${name}\n`)
+  if (broken) fs.writeFileSync(path.join(dir, 'broken'), '')
+  else fs.rmSync(path.join(dir, 'broken'), { force: true })
+}
+
+/** Asks the server which code answers: "release NAME pid PID" (see fixtures/release). */
+const askRelease = (target: Address): Promise<{ readonly release: string; readonly pid: number }> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(target)
+    let got = ''
+    socket.setEncoding('utf8')
+    socket.setTimeout(30_000, () => socket.destroy(new Error('no answer within 30 s')))
+    socket.once('connect', () => socket.write('release?\n'))
+    socket.on('data', (d: string) => (got += d))
+    socket.once('error', reject)
+    socket.once('close', () => {
+      const m = /^release (\S+) pid (\d+)\n$/.exec(got)
+      if (m?.[1] !== undefined && m[2] !== undefined) resolve({ release: m[1], pid: Number(m[2]) })
+      else reject(new Error(`not an answer to release?: ${JSON.stringify(got)}`))
+    })
+  })
+
+/** The lines `uninterruptible restart` (ExecReload) wrote to the unit's journal, oldest first. */
+const commandLines = async (sd: Systemd, unit: string): Promise<string[]> =>
+  (await sd.check(`journalctl -u ${unit} -o cat --no-pager | grep -E '^(restarted|restart failed|restart refused|uninterruptible): '; true`))
+    .split('\n')
+    .filter((l) => l !== '')
+
+/**
+ * The outcome line of the reload that just returned: the command wrote it before it exited, but the
+ * journal may file it an instant later.
+ */
+const outcomeLine = async (sd: Systemd, unit: string, seen: { count: number }): Promise<string> => {
+  let lines: string[] = []
+  await eventually(async () => (lines = await commandLines(sd, unit)).length > seen.count, 'the reload command\'s line in the journal', 15_000).catch(async (e: unknown) => {
+    console.log((await sd.run(`journalctl -o verbose --no-pager --grep '^restart' | grep -E '^[A-Z]|_SYSTEMD|_PID|MESSAGE|_CMDLINE|_COMM|UNIT'`)).stdout)
+    throw e
+  })
+  assert.equal(lines.length, seen.count + 1, `one line per reload: ${lines.slice(seen.count).join(' | ')}`)
+  seen.count = lines.length
+  return lines[lines.length - 1] ?? ''
+}
+
+interface Deployed {
+  readonly generation: number
+  readonly pids: readonly number[]
+  readonly answeredBy: number
+}
+
+/**
+ * A good deploy: release `name` on disk, then `systemctl reload` must exit 0, and the first exchange after
+ * it returned must already get the new code, from a pid the command named as the new generation's.
+ */
+const goodDeploy = async (sd: Systemd, unit: string, s: Server, name: string, seen: { count: number }): Promise<Deployed> => {
+  deploy(s.dir, name)
+  const reload = await sd.run(`systemctl reload ${unit}`)
+  const answer = await askRelease(s.target) // the first thing once the reload has returned
+  assert.equal(reload.code, 0, `systemctl reload exits 0 for release ${name}: ${reload.stderr}`)
+  const line = await outcomeLine(sd, unit, seen)
+  const m = /^restarted: generation (\d+) serves \(pids? ([\d, ]+)\)$/.exec(line)
+  assert.ok(m?.[1] !== undefined && m[2] !== undefined, `the command says the new generation serves: ${line}`)
+  const pids = m[2].split(', ').map(Number)
+  assert.equal(answer.release, name, `the new code answers as soon as systemctl reload has returned (${line})`)
+  assert.ok(pids.includes(answer.pid), `the answer came from the new generation: pid ${answer.pid}, the command named ${pids.join(', ')}`)
+  return { generation: Number(m[1]), pids, answeredBy: answer.pid }
+}
+
+interface Broken {
+  readonly line: string
+  /** The lines of `systemctl status` that show the failed reload. */
+  readonly status: readonly string[]
+  readonly answer: { readonly release: string; readonly pid: number }
+}
+
+/**
+ * A broken deploy: release `name` on disk with the flag that makes it throw at start; `systemctl reload`
+ * must exit non-zero, `systemctl status` show the command's reason and the unit still active, and the
+ * old code (`serving`) answer. Removes the flag again.
+ */
+const brokenDeploy = async (sd: Systemd, unit: string, s: Server, name: string, serving: string, seen: { count: number }): Promise<Broken> => {
+  deploy(s.dir, name, true)
+  const reload = await sd.run(`systemctl reload ${unit}`)
+  const answer = await askRelease(s.target)
+  deploy(s.dir, name)
+  assert.notEqual(reload.code, 0, 'systemctl reload fails')
+  assert.match(reload.stderr, new RegExp(`^Job for ${unit.replaceAll('.', '\\.')} failed\\.`))
+  const line = await outcomeLine(sd, unit, seen)
+  assert.match(line, new RegExp(`^restart failed: generation \\d+: .*exited with code 1 before it was ready \\(it threw: broken deploy: release ${name} throws at start\\); the old generation serves on$`))
+  // the journal has the line already (outcomeLine waited for it): status shows it among its last lines
+  const status = await sd.run(`systemctl status --no-pager ${unit}`)
+  assert.equal(status.code, 0, 'systemctl status exits 0: the unit is active')
+  const said = status.stdout.split('\n')
+  const shown = said.filter((l) => /^\s+Active: |^\s+Process: \d+ ExecReload=|restart failed: |failure: "exited"|Reload failed|Control process exited/.test(l))
+  assert.ok(said.some((l) => /^\s+Active: active \(running\)/.test(l)), `status: active (running)\n${status.stdout}`)
+  assert.ok(said.some((l) => new RegExp(`^\\s+Process: \\d+ ExecReload=${process.execPath} ${CLI} restart \\S+ \\(code=exited, status=1/FAILURE\\)$`).test(l)), `status shows the reload command's exit\n${status.stdout}`)
+  assert.ok(said.some((l) => l.endsWith(`: ${line}`)), `status shows the command's reason\n${status.stdout}`)
+  assert.equal(await isActive(sd, unit), 'active')
+  assert.equal(await show(sd, unit, 'ReloadResult'), 'exit-code')
+  assert.equal(await show(sd, unit, 'NRestarts'), '0', 'nothing was restarted')
+  assert.equal(answer.release, serving, 'the old code answers')
+  return { line, status: shown, answer }
 }
 
 /**
@@ -98,21 +225,21 @@ const stopDuringDrain = async (
   return { outcomes, stopMs: Date.now() - started }
 }
 
-/** What systemd and the server's stderr said about the unit (its JSON lines go to the log file). */
+/** What systemd, the reload command and the server's stderr said about the unit (its JSON lines go to the log file). */
 const journal = async (sd: Systemd, unit: string): Promise<string> =>
   (await sd.run(`journalctl -u ${unit} -o cat --no-pager | grep -v '^{' | tail -n 25`)).stdout.trim()
 
 /**
  * After `systemctl stop` has returned: the stop ended well, each of `exiting` logged a clean exit, and
  * nothing of the unit is left: no main pid, no process that logged, none running with its config, no
- * pidfile. Reads the log as it is: nothing can write to it any more.
+ * pidfile, no control socket. Reads the log as it is: nothing can write to it any more.
  */
-const assertStoppedCleanly = async (sd: Systemd, unit: string, log: LogFile, exiting: readonly number[], config: string, pidfile: string): Promise<void> => {
-  const pids = log.pids() // reads what is left of the log
+const assertStoppedCleanly = async (sd: Systemd, unit: string, s: Server, exiting: readonly number[]): Promise<void> => {
+  const pids = s.log.pids() // reads what is left of the log
   const said = await journal(sd, unit)
   assert.equal(await show(sd, unit, 'Result'), 'success', `the stop ended well (not by a timeout, a signal or an exit code); the journal says:\n${said}`)
   for (const pid of exiting) {
-    const exit = log.lines.find((l) => l.pid === pid && l.event === 'exit')
+    const exit = s.log.lines.find((l) => l.pid === pid && l.event === 'exit')
     assert.equal(exit?.code, 0, `process ${pid} logged its exit with code 0; the journal says:\n${said}`)
   }
   assert.equal(await mainPidOf(sd, unit), 0, 'systemd knows no main pid')
@@ -120,9 +247,10 @@ const assertStoppedCleanly = async (sd: Systemd, unit: string, log: LogFile, exi
   assert.equal(await show(sd, unit, 'NRestarts'), '0', 'systemd never restarted it')
   const alive = await sd.check(`for p in ${pids.join(' ')}; do [ -e /proc/$p ] && echo $p; done; true`)
   assert.equal(alive.trim(), '', `no process that logged is alive (of ${pids.join(', ')})`)
-  const running = await sd.check(`ps -eo pid=,args= | grep -F ${config} | grep -v grep; true`)
+  const running = await sd.check(`ps -eo pid=,args= | grep -F ${s.config} | grep -v grep; true`)
   assert.equal(running.trim(), '', 'no process runs with this config')
-  assert.ok(!fs.existsSync(pidfile), 'no pidfile is left')
+  assert.ok(!fs.existsSync(s.pidfile), 'no pidfile is left')
+  assert.ok(!fs.existsSync(s.controlPath), 'no control socket is left')
 }
 
 const assertNoFailure = (stats: Stats, held: readonly Outcome[]): void => {
@@ -135,113 +263,148 @@ const assertNoFailure = (stats: Stats, held: readonly Outcome[]): void => {
   assert.equal(held.length, HELD)
 }
 
+const cleanUp = async (sd: Systemd, unit: string, dir: string): Promise<void> => {
+  await sd.run(`systemctl kill -s SIGKILL ${unit}; systemctl stop ${unit}; rm -f /run/systemd/system/${unit}`)
+  fs.rmSync(dir, { recursive: true, force: true })
+}
+
 const supervised = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
   const dir = tempDir()
   const unit = `uni-${randomBytes(4).toString('hex')}-supervised.service`
-  const { config, pidfile, log, port } = await echoConfig(dir, { workers: 2 })
-  const target = { host: '127.0.0.1', port }
+  const s = await releaseServer(dir, { workers: 2 })
+  const { log } = s
+  const seen = { count: 0 }
   let load: ReturnType<typeof startLoad> | undefined
   try {
-    await installUnit(sd, dir, 'uninterruptible-supervised.service', unit, { NODE: process.execPath, APP: ECHO, CONFIG: config })
+    await installUnit(sd, dir, 'uninterruptible-supervised.service', unit, { NODE: process.execPath, APP, CONFIG: s.config, CLI })
     await sd.check(`systemctl start ${unit}`)
     const mainPid = await mainPidOf(sd, unit)
     assert.ok(mainPid > 0, 'systemd has a main pid')
     await log.waitFor((l) => l.pid === mainPid && l.event === 'generation-ready' && l.generation === 1, 'generation 1 to serve')
-    assert.equal(readPid(pidfile), mainPid, 'the pidfile names the main pid: the supervisor')
+    assert.equal(readPid(s.pidfile), mainPid, 'the pidfile names the main pid: the supervisor')
+    assert.equal((await askRelease(s.target)).release, 'r1')
 
-    load = startLoad(target, CONCURRENCY)
+    load = startLoad(s.target, CONCURRENCY)
     const running = load
-    let held: { finish: () => Promise<Outcome[]> } | undefined
-    for (let generation = 2; generation <= SUPERVISED_RELOADS + 1; generation++) {
+    /** A good deploy under load: the supervisor logged the new generation's takeover, and kept its pid. */
+    const good = async (release: string): Promise<Deployed> => {
       const before = running.stats.exchanges
-      // the last reload's old generation still drains these when the stop comes
-      if (generation === SUPERVISED_RELOADS + 1) held = await holdClients(target, HELD)
-      await sd.check(`systemctl reload ${unit}`)
-      await log.waitFor((l) => l.pid === mainPid && l.event === 'generation-replaced' && l.generation === generation, `generation ${generation} to take over`)
-      assert.equal(await mainPidOf(sd, unit), mainPid, `MainPID unchanged after reload ${generation - 1}`)
-      await until(() => running.stats.exchanges > before, `exchanges during reload ${generation - 1}`)
+      const d = await goodDeploy(sd, unit, s, release, seen)
+      assert.equal(d.pids.length, 2, 'two workers')
+      await log.waitFor((l) => l.pid === mainPid && l.event === 'generation-replaced' && l.generation === d.generation, `generation ${d.generation} to take over`)
+      assert.equal(await mainPidOf(sd, unit), mainPid, `MainPID unchanged after release ${release}`)
+      await until(() => running.stats.exchanges > before, `exchanges during the reload to ${release}`)
+      return d
     }
+    const deployed: Deployed[] = []
+    for (let i = 2; i <= SUPERVISED_RELOADS; i++) deployed.push(await good(`r${i}`))
+    const serving = deployed[deployed.length - 1]
+    assert.ok(serving !== undefined)
+
+    // a broken deploy under load: the reload fails, the old workers serve on
+    const before = running.stats.exchanges
+    const broken = await brokenDeploy(sd, unit, s, `r${SUPERVISED_RELOADS + 1}`, `r${SUPERVISED_RELOADS}`, seen)
+    assert.ok(serving.pids.includes(broken.answer.pid), `an old worker answered (pid ${broken.answer.pid})`)
+    await log.waitFor((l) => l.pid === mainPid && l.event === 'generation-failed', 'the supervisor to log the failed generation')
+    assert.equal(await mainPidOf(sd, unit), mainPid)
+    await until(() => running.stats.exchanges > before, 'exchanges during the broken deploy')
+
+    // the fixed release: the last reload's old generation still drains these when the stop comes
+    const held = await holdClients(s.target, HELD)
+    const last = await good(`r${SUPERVISED_RELOADS + 1}`)
+    deployed.push(last)
     const stats = await load.stop()
     assert.equal(await isActive(sd, unit), 'active')
-    assert.equal(readPid(pidfile), mainPid)
-    assert.ok(held !== undefined)
+    assert.equal(await show(sd, unit, 'ReloadResult'), 'success')
+    assert.equal(readPid(s.pidfile), mainPid)
 
-    const last = SUPERVISED_RELOADS + 1
-    const newest: number[] = []
-    for (const slot of [0, 1]) {
-      // a worker reports ready to the supervisor before it logs: its line may come after generation-replaced
-      newest.push((await log.waitFor((l) => l.event === 'listening' && l.worker === slot && l.generation === last, `worker ${slot} of generation ${last} to listen`)).pid)
-    }
     const { outcomes, stopMs } = await stopDuringDrain(sd, unit, held, async () => {
       await log.waitFor((l) => l.pid === mainPid && l.event === 'stop-requested', 'the supervisor to get the stop', STOP_REACHES_MS)
       // once the newest workers have stopped, whatever signal the stop sends has reached the draining ones too
-      for (const pid of newest) await log.waitFor((l) => l.pid === pid && l.event === 'exit', `worker ${pid} of generation ${last} to exit`, STOP_REACHES_MS)
+      for (const pid of last.pids) await log.waitFor((l) => l.pid === pid && l.event === 'exit', `worker ${pid} of generation ${last.generation} to exit`, STOP_REACHES_MS)
     })
     diagnose(
-      `supervised: ${SUPERVISED_RELOADS} reloads, ${stats.exchanges} exchanges by ${CONCURRENCY} loops, ${stats.failed} failed ${JSON.stringify(stats.byKind)}; ` +
+      `supervised: ${deployed.length} good reloads (${deployed.map((d) => `gen ${d.generation}`).join(', ')}) and 1 broken, ` +
+        `${stats.exchanges} exchanges by ${CONCURRENCY} loops, ${stats.failed} failed ${JSON.stringify(stats.byKind)}; ` +
         `MainPID ${mainPid} throughout; stop during the last drain took ${stopMs} ms, ${outcomes.filter((o) => o.ok).length}/${HELD} held clients served; ` +
         `${log.pids().length} processes logged`,
     )
+    diagnose(`supervised, broken deploy: old code answered "${broken.answer.release}" from pid ${broken.answer.pid}; systemctl status showed:\n${broken.status.join('\n')}`)
     assertNoFailure(stats, outcomes)
-    await assertStoppedCleanly(sd, unit, log, [mainPid], config, pidfile)
+    await assertStoppedCleanly(sd, unit, s, [mainPid])
   } finally {
     await load?.stop()
-    await sd.run(`systemctl kill -s SIGKILL ${unit}; systemctl stop ${unit}; rm -f /run/systemd/system/${unit}`)
-    fs.rmSync(dir, { recursive: true, force: true })
+    await cleanUp(sd, unit, dir)
   }
 }
 
 const standalone = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
   const dir = tempDir()
   const unit = `uni-${randomBytes(4).toString('hex')}-standalone.service`
-  const { config, pidfile, log, port } = await echoConfig(dir, {})
-  const target = { host: '127.0.0.1', port }
+  const s = await releaseServer(dir, {})
+  const { log } = s
+  const seen = { count: 0 }
   let load: ReturnType<typeof startLoad> | undefined
   try {
-    await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP: ECHO, CONFIG: config, PIDFILE: pidfile })
+    await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP, CONFIG: s.config, PIDFILE: s.pidfile, CLI })
     await sd.check(`systemctl start ${unit}`)
     let mainPid = await mainPidOf(sd, unit)
     assert.ok(mainPid > 0, 'systemd has a main pid')
     await log.waitFor((l) => l.pid === mainPid && l.event === 'listening', 'the first generation to listen')
-    assert.equal(readPid(pidfile), mainPid)
+    assert.equal(readPid(s.pidfile), mainPid)
+    assert.deepStrictEqual(await askRelease(s.target), { release: 'r1', pid: mainPid })
     const mainPids = [mainPid]
 
-    load = startLoad(target, CONCURRENCY)
+    load = startLoad(s.target, CONCURRENCY)
     const running = load
-    /** Reloads; settles once the successor serves and the old generation drains. */
-    const reload = async (): Promise<{ old: number; successor: number }> => {
+    /**
+     * A good deploy under load: the command named the successor the old process started, and as the
+     * reload ends systemd re-reads the pidfile: MainPID is the successor at once, while the old process
+     * may still drain.
+     */
+    const good = async (release: string): Promise<{ old: number; successor: number }> => {
       const old = mainPid
-      await sd.check(`systemctl reload ${unit}`)
+      const d = await goodDeploy(sd, unit, s, release, seen)
+      const [successor] = d.pids
+      assert.ok(successor !== undefined && d.pids.length === 1, 'one new process')
       const spawned = await log.waitFor((l) => l.pid === old && l.event === 'successor-spawned', `process ${old} to start a successor`)
-      const successor = Number(spawned.successorPid)
+      assert.equal(Number(spawned.successorPid), successor)
       await log.waitFor((l) => l.pid === old && l.event === 'draining', `process ${old} to hand over`)
-      assert.equal(readPid(pidfile), successor, 'the pidfile names the successor once it serves')
-      return { old, successor }
-    }
-    for (let i = 1; i <= STANDALONE_RELOADS - 1; i++) {
-      const before = running.stats.exchanges
-      const { old, successor } = await reload()
-      assert.equal((await log.waitFor((l) => l.pid === old && l.event === 'exit', `process ${old} to exit`)).code, 0)
-      await eventually(async () => {
-        const now = await properties(sd, unit, ['MainPID', 'ActiveState', 'Result'])
-        if (now.ActiveState !== 'active' && now.ActiveState !== 'reloading') {
-          const state = `${now.ActiveState ?? '?'} (result ${now.Result ?? '?'})`
-          throw new Error(`the unit is ${state} after reload ${i}: systemd did not follow ${old} -> ${successor}; ${running.stats.failed} exchanges failed`)
-        }
-        return Number(now.MainPID) === successor
-      }, `MainPID to follow ${old} -> ${successor}`)
-      assert.equal(await isActive(sd, unit), 'active', `the unit is active after reload ${i}`)
-      assert.equal(readPid(pidfile), successor)
+      assert.equal(readPid(s.pidfile), successor, 'the pidfile names the successor once it serves')
+      const mp = await mainPidOf(sd, unit)
+      if (mp !== successor) console.log((await sd.run(`journalctl --no-pager -o short-monotonic | grep -v "Registering bus\\|FDSTORE\\|Failed to send unit change\\|Got message type" | grep -E "${unit}|node\\[" | grep -v '{' | tail -n 40`)).stdout)
+      assert.equal(mp, successor, 'MainPID is the successor as soon as the reload has returned')
       mainPid = successor
       mainPids.push(successor)
-      await until(() => running.stats.exchanges > before, `exchanges during reload ${i}`)
+      return { old, successor }
     }
-    // the last reload: its old generation still drains the held clients when the stop comes
-    const held = await holdClients(target, HELD)
-    const { old, successor } = await reload()
+    for (let i = 2; i <= STANDALONE_RELOADS; i++) {
+      const before = running.stats.exchanges
+      const { old, successor } = await good(`r${i}`)
+      assert.equal((await log.waitFor((l) => l.pid === old && l.event === 'exit', `process ${old} to exit`)).code, 0)
+      await eventually(() => reaped(sd, old), `systemd to reap ${old}`)
+      // the old process's exit, once systemd has reaped it, changed nothing: the unit is active on the successor
+      assert.equal(await isActive(sd, unit), 'active', `the unit is active after the old process ${old} exited; ${running.stats.failed} exchanges failed`)
+      assert.equal(await mainPidOf(sd, unit), successor)
+      await until(() => running.stats.exchanges > before, `exchanges during the reload to r${i}`)
+    }
+
+    // a broken deploy under load: the reload fails, the old process serves on, still the main pid
+    const before = running.stats.exchanges
+    const broken = await brokenDeploy(sd, unit, s, `r${STANDALONE_RELOADS + 1}`, `r${STANDALONE_RELOADS}`, seen)
+    assert.equal(broken.answer.pid, mainPid, 'the old process answered')
+    await log.waitFor((l) => l.pid === mainPid && l.event === 'successor-failed', 'the server to log the failed successor')
+    assert.equal(await mainPidOf(sd, unit), mainPid, 'MainPID unchanged')
+    assert.equal(readPid(s.pidfile), mainPid, 'the pidfile unchanged')
+    await until(() => running.stats.exchanges > before, 'exchanges during the broken deploy')
+
+    // the fixed release: its old process still drains the held clients when the stop comes
+    const held = await holdClients(s.target, HELD)
+    const { old, successor } = await good(`r${STANDALONE_RELOADS + 1}`)
     const stats = await load.stop()
     assert.equal(await isActive(sd, unit), 'active')
-    assert.equal(await mainPidOf(sd, unit), old, 'systemd follows the successor only once the old process has exited')
+    assert.equal(await show(sd, unit, 'ReloadResult'), 'success')
+    assert.ok(!(await reaped(sd, old)), `the old process ${old} still drains, not the main pid any more`)
 
     const { outcomes, stopMs } = await stopDuringDrain(sd, unit, held, async () => {
       // KillMode=control-group: the stop's SIGTERM reaches both generations
@@ -249,17 +412,57 @@ const standalone = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
       await log.waitFor((l) => l.pid === old && l.event === 'stop-requested', `the draining generation ${old} to get the stop`, STOP_REACHES_MS)
     })
     diagnose(
-      `standalone: ${STANDALONE_RELOADS} reloads, ${stats.exchanges} exchanges by ${CONCURRENCY} loops, ${stats.failed} failed ${JSON.stringify(stats.byKind)}; ` +
-        `MainPID followed ${mainPids.join(' -> ')} (then ${successor} took over while ${old} drained); ` +
+      `standalone: ${mainPids.length - 1} good reloads and 1 broken, ${stats.exchanges} exchanges by ${CONCURRENCY} loops, ${stats.failed} failed ${JSON.stringify(stats.byKind)}; ` +
+        `MainPID followed ${mainPids.join(' -> ')} (the last as its reload returned, while ${old} drained); ` +
         `stop during the last drain took ${stopMs} ms, ${outcomes.filter((o) => o.ok).length}/${HELD} held clients served`,
     )
+    diagnose(`standalone, broken deploy: old code answered "${broken.answer.release}" from pid ${broken.answer.pid}; systemctl status showed:\n${broken.status.join('\n')}`)
     assertNoFailure(stats, outcomes)
-    assert.equal(new Set(mainPids).size, STANDALONE_RELOADS, 'every reload gave a new main pid')
-    await assertStoppedCleanly(sd, unit, log, [old, successor], config, pidfile)
+    assert.equal(new Set(mainPids).size, STANDALONE_RELOADS + 1, 'every good reload gave a new main pid')
+    await assertStoppedCleanly(sd, unit, s, [old, successor])
   } finally {
     await load?.stop()
-    await sd.run(`systemctl kill -s SIGKILL ${unit}; systemctl stop ${unit}; rm -f /run/systemd/system/${unit}`)
-    fs.rmSync(dir, { recursive: true, force: true })
+    await cleanUp(sd, unit, dir)
+  }
+}
+
+/**
+ * The standalone unit with a second ExecReload= line that sleeps: the old process, with nothing to
+ * drain, exits while the reload is still going on. systemd must follow the pidfile at that exit (the
+ * unit stays "reloading", then active), kill nothing, and the reload must succeed.
+ */
+const oldExitsDuringReload = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
+  const dir = tempDir()
+  const unit = `uni-${randomBytes(4).toString('hex')}-slow-reload.service`
+  const s = await releaseServer(dir, {})
+  const { log } = s
+  try {
+    await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP, CONFIG: s.config, PIDFILE: s.pidfile, CLI }, (text) =>
+      text.replace(/^(ExecReload=.*\n)/m, '$1ExecReload=/bin/sleep 3\n'),
+    )
+    await sd.check(`systemctl start ${unit}`)
+    const old = await mainPidOf(sd, unit)
+    await log.waitFor((l) => l.pid === old && l.event === 'listening', 'the first generation to listen')
+    deploy(s.dir, 'r2')
+    const state = { returned: false }
+    const reloading = sd.run(`systemctl reload ${unit}`).finally(() => (state.returned = true))
+    const successor = Number((await log.waitFor((l) => l.pid === old && l.event === 'successor-spawned', 'a successor')).successorPid)
+    assert.equal((await log.waitFor((l) => l.pid === old && l.event === 'exit', `process ${old} to exit`)).code, 0)
+    await eventually(() => reaped(sd, old), `systemd to reap ${old}`)
+    const during = { mainPid: await mainPidOf(sd, unit), active: await isActive(sd, unit), returned: state.returned }
+    assert.deepStrictEqual(during, { mainPid: successor, active: 'reloading', returned: false }, 'the old process exited while the reload went on: systemd took the successor from the pidfile')
+    const reload = await reloading
+    assert.equal(reload.code, 0, `systemctl reload: ${reload.stderr}`)
+    assert.equal(await isActive(sd, unit), 'active')
+    assert.equal(await mainPidOf(sd, unit), successor)
+    assert.equal(await show(sd, unit, 'NRestarts'), '0')
+    assert.deepStrictEqual(await askRelease(s.target), { release: 'r2', pid: successor })
+    assert.equal(log.lines.find((l) => l.pid === successor && l.event === 'stop-requested'), undefined, 'nothing signalled the successor')
+    diagnose(`old main pid ${old} exited while the reload ran (unit ${during.active}, MainPID already ${during.mainPid}); the reload then exited ${reload.code}, the unit is active, ${successor} answers r2`)
+    await sd.check(`systemctl stop ${unit}`)
+    await assertStoppedCleanly(sd, unit, s, [old, successor])
+  } finally {
+    await cleanUp(sd, unit, dir)
   }
 }
 
@@ -267,31 +470,33 @@ const standalone = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
 const withoutPidfile = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
   const dir = tempDir()
   const unit = `uni-${randomBytes(4).toString('hex')}-no-pidfile.service`
-  const { config, log, port } = await echoConfig(dir, {})
-  const target = { host: '127.0.0.1', port }
+  const s = await releaseServer(dir, {})
+  const { log, target } = s
   try {
-    await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP: ECHO, CONFIG: config }, (text) =>
+    await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP, CONFIG: s.config, CLI }, (text) =>
       text.replace(/^PIDFile=.*\n/m, ''),
     )
     await sd.check(`systemctl start ${unit}`)
     const first = await mainPidOf(sd, unit)
     await log.waitFor((l) => l.pid === first && l.event === 'listening', 'the first generation to listen')
     assert.deepStrictEqual(await exchange(target, uniqueLine('before'), 30_000), { ok: true })
-    await sd.check(`systemctl reload ${unit}`)
+    const reload = await sd.run(`systemctl reload ${unit}`)
     const successor = Number((await log.waitFor((l) => l.pid === first && l.event === 'successor-spawned', 'a successor')).successorPid)
     await log.waitFor((l) => l.pid === first && l.event === 'exit', 'the first generation to exit after the handoff')
     const stopped = await log.waitFor((l) => l.pid === successor && l.event === 'stop-requested', 'systemd to stop the successor')
     await eventually(async () => (await isActive(sd, unit)) === 'inactive', 'the unit to be inactive')
     const result = await show(sd, unit, 'Result')
     const after = await exchange(target, uniqueLine('after'), 30_000)
-    diagnose(`standalone without PIDFile=: after one reload the unit is inactive (result ${result}), the successor ${successor} got ${String(stopped.signal)}, an exchange now: ${after.ok ? 'ok' : after.kind}`)
+    diagnose(
+      `standalone without PIDFile=: the reload exited ${reload.code}, then the unit is inactive (result ${result}), ` +
+        `the successor ${successor} got ${String(stopped.signal)}, an exchange now: ${after.ok ? 'ok' : after.kind}`,
+    )
     assert.equal(stopped.signal, 'SIGTERM')
     assert.equal(result, 'success', "systemd took the old process's exit for a clean end of the service: Restart=on-failure does not bring it back")
     assert.equal(await show(sd, unit, 'NRestarts'), '0')
     assert.equal(after.ok ? 'served' : after.kind, 'refused', 'nothing serves any more')
   } finally {
-    await sd.run(`systemctl kill -s SIGKILL ${unit}; systemctl stop ${unit}; rm -f /run/systemd/system/${unit}`)
-    fs.rmSync(dir, { recursive: true, force: true })
+    await cleanUp(sd, unit, dir)
   }
 }
 
@@ -305,15 +510,18 @@ describe('under a real systemd: the example units', { timeout: 240_000, skip: un
   }
   before(async () => {
     sd = await bootSystemd()
+    await sd.check('systemctl log-level debug')
   }, { timeout: 120_000 })
   after(async () => {
     await sd?.poweroff()
   })
 
-  it(`supervised: ${SUPERVISED_RELOADS} reloads under load lose nothing, MainPID never changes, stop during a drain leaves nothing`, (t) =>
+  it(`supervised: ${SUPERVISED_RELOADS} good reloads under load exit 0 once the new code serves, a broken one fails with the reason while the old code serves on; nothing lost, MainPID never changes, stop during a drain leaves nothing`, (t) =>
     supervised(booted(), (m) => t.diagnostic(m)))
-  it(`standalone with PIDFile=: ${STANDALONE_RELOADS} reloads under load lose nothing, MainPID follows each generation, stop during a drain leaves nothing`, (t) =>
+  it(`standalone with PIDFile=: ${STANDALONE_RELOADS} good reloads under load exit 0 once the new code serves, a broken one fails with the reason while the old code serves on; nothing lost, MainPID follows each generation, stop during a drain leaves nothing`, (t) =>
     standalone(booted(), (m) => t.diagnostic(m)))
+  it('standalone: the old main process exits while the reload command still runs; systemd follows the pidfile then and kills nothing', (t) =>
+    oldExitsDuringReload(booted(), (m) => t.diagnostic(m)))
   it('standalone without PIDFile= (why the unit has it): the first reload ends the service, the new process with it', (t) =>
     withoutPidfile(booted(), (m) => t.diagnostic(m)))
 })
