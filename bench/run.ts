@@ -7,6 +7,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { percentile, ROOT } from '../test/support/harness'
+import { type CommandSample, type ModeResult, PROBATION_MS, restartCommand } from './command'
 import { drain } from './drain'
 import { handoff } from './handoff'
 import { httpThroughput } from './http'
@@ -14,6 +15,7 @@ import { overhead } from './overhead'
 import { median } from './proc'
 import { failureSummary, naive, type RestartRun, withLibrary } from './restarts'
 import { echoVersusCluster, httpVersusCluster, pm2Restarts, RELOAD_HANG_MS, supervisorRestarts } from './supervisor'
+import { tlsBench } from './tls'
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
@@ -21,8 +23,8 @@ const outIndex = args.indexOf('--out')
 const out = outIndex >= 0 ? args[outIndex + 1] : smoke ? undefined : path.join(ROOT, 'BENCHMARKS.md')
 
 const settings = smoke
-  ? { restarts: 5, concurrency: 32, held: 4, rounds: 2, seconds: 2, samples: 5, idle: 1000, httpSeconds: 2, reloads: 3 }
-  : { restarts: 100, concurrency: 50, held: 4, rounds: 10, seconds: 3, samples: 30, idle: 10_000, httpSeconds: 3, reloads: 20 }
+  ? { restarts: 5, concurrency: 32, held: 4, rounds: 2, seconds: 2, samples: 5, idle: 1000, httpSeconds: 2, reloads: 3, commandSamples: 3, tlsSeconds: 1, streams: 4 }
+  : { restarts: 100, concurrency: 50, held: 4, rounds: 10, seconds: 3, samples: 30, idle: 10_000, httpSeconds: 3, reloads: 20, commandSamples: 30, tlsSeconds: 3, streams: 4 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 /** Round i of each server ran back to back: the median of those ratios cancels drift over the run. */
@@ -66,6 +68,10 @@ const main = async (): Promise<void> => {
   const svReloads = await supervisorRestarts({ restarts: settings.reloads, concurrency: settings.concurrency })
   log(`pm2 reload, cluster mode, 2 instances: ${settings.reloads} reloads under the echo load`)
   const pm2Reloads = await pm2Restarts({ restarts: settings.reloads, concurrency: settings.concurrency })
+  log(`the restart command against the bare handoff: ${settings.commandSamples} samples of each, standalone and workers: 2`)
+  const command = await restartCommand(settings.commandSamples)
+  log('TLS against a raw tls.Server: handshakes (connection per exchange) and streaming throughput')
+  const secure = await tlsBench({ rounds: settings.rounds, seconds: settings.tlsSeconds, concurrency: settings.concurrency, streams: settings.streams })
 
   // ---- derived numbers ----
   const libCpu = median(over.library.map((r) => r.cpuUsPerExchange))
@@ -97,6 +103,31 @@ const main = async (): Promise<void> => {
   const svEchoMet = svEchoRatio >= 1.2
   const svHttpMet = svHttpRatio >= 0.95
   const svReloadsMet = svReloads.stats.failed === 0
+  // the restart command against the bare handoff: ratios of medians, the samples interleaved
+  const walls = (xs: readonly CommandSample[]): number[] => xs.map((x) => x.wallMs)
+  const commandRatios = (m: ModeResult): { probation0: number; probationDefault: number; withoutProbation: number } => {
+    const bare = median(m.bareMs)
+    return {
+      probation0: median(walls(m.probation0)) / bare,
+      probationDefault: median(walls(m.probationDefault)) / bare,
+      withoutProbation: median(m.probationDefault.map((x) => x.wallMs - x.probationMs)) / bare,
+    }
+  }
+  const cmdStandalone = commandRatios(command.standalone)
+  const cmdSupervised = commandRatios(command.supervised)
+  // TLS against a raw tls.Server
+  const tlsHsRatio = pairedRatio(secure.handshakes.library, secure.handshakes.raw, (r) => r.perSecond)
+  const tlsHsCpuRatio = pairedRatio(secure.handshakes.library, secure.handshakes.raw, (r) => r.cpuUsPerExchange)
+  const tlsStreamRatio = pairedRatio(secure.stream.library, secure.stream.raw, (r) => r.bytesPerSecond)
+  const tlsStreamCpuRatio = pairedRatio(secure.stream.library, secure.stream.raw, (r) => r.cpuNsPerMiB)
+  const tlsFailures = {
+    library: failedRounds(secure.handshakes.library) + failedRounds(secure.stream.library),
+    raw: failedRounds(secure.handshakes.raw) + failedRounds(secure.stream.raw),
+  }
+  const tlsHsMet = tlsHsRatio >= 0.95
+  const tlsStreamMet = tlsStreamRatio >= 0.95
+  const tlsFailureExamples = [...secure.stream.library.flatMap((r) => r.failures.map((f) => `uninterruptible stream: ${f}`)), ...secure.stream.raw.flatMap((r) => r.failures.map((f) => `raw stream: ${f}`))]
+  const mib = (bytesPerSecond: number): string => fmt(bytesPerSecond / 2 ** 20, 0)
 
   const cpus = os.cpus()
   const report = [
@@ -253,6 +284,75 @@ const main = async (): Promise<void> => {
     ),
     ...(pm2Reloads.stats.examples.length > 0 ? ['', 'First pm2 failures, as the load generator saw them:', '', ...pm2Reloads.stats.examples.slice(0, 5).map((e) => `- ${e}`)] : []),
     '',
+    '## 7. The confirming restart command against the bare handoff',
+    '',
+    '`uninterruptible restart CONFIG` (`node dist/lib/cli.js restart CONFIG`) asks the server on its control socket',
+    'and exits 0 once the new generation serves, which includes the probation (`probationMs`: the old',
+    'generation serves beside the new one, then hands over). The bare handoff is section 3\'s whole handoff:',
+    "SIGUSR1 to the old process's `successor-ready` (supervised: the supervisor's `generation-ready`), from",
+    `the server's log. Idle echo servers with a control socket, ${command.standalone.bareMs.length} samples of each measure, interleaved: in each`,
+    'sample, per mode, a SIGUSR1 restart, a command restart of a server with `probationMs: 0`, one of a server',
+    `with \`probationMs: ${PROBATION_MS}\` (the default, set explicitly); every restart waits until the replaced generation`,
+    'has exited. The command is timed from spawning it to its exit. There is no target.',
+    '',
+    table(
+      ['mode', 'measure', 'p50 ms', 'p99 ms', '/ bare handoff p50'],
+      ([['standalone', command.standalone, cmdStandalone], ['`workers: 2`', command.supervised, cmdSupervised]] as const).flatMap(([name, m, r]) => [
+        [name, 'bare handoff: SIGUSR1 to ready (log times)', fmt(median(m.bareMs)), fmt(percentile(m.bareMs, 99)), '1.000'],
+        ['', 'the same, as the caller sees it: signal sent to ready line read', fmt(median(m.bareWallMs)), fmt(percentile(m.bareWallMs, 99)), fmt(median(m.bareWallMs) / median(m.bareMs), 3)],
+        ['', '`restart` command, `probationMs: 0`: spawn to exit', fmt(median(walls(m.probation0))), fmt(percentile(walls(m.probation0), 99)), fmt(r.probation0, 3)],
+        ['', `\`restart\` command, \`probationMs: ${PROBATION_MS}\`: spawn to exit`, fmt(median(walls(m.probationDefault))), fmt(percentile(walls(m.probationDefault), 99)), fmt(r.probationDefault, 3)],
+        ['', `the same less its probation (as logged)`, fmt(median(m.probationDefault.map((x) => x.wallMs - x.probationMs))), fmt(percentile(m.probationDefault.map((x) => x.wallMs - x.probationMs), 99)), fmt(r.withoutProbation, 3)],
+      ]),
+    ),
+    '',
+    "Where a command's time goes, medians in ms, cut at the server's log lines (log times are to the ms):",
+    'start-up and connect, spawn to the `control-request` line; dispatch, to `restart-requested`; the handoff,',
+    'to ready; the probation, to `handed-over` (supervised: `generation-replaced`); reply and exit, from',
+    'there to the exit of the command.',
+    '',
+    table(
+      ['mode', 'probationMs', 'start-up and connect', 'dispatch', 'handoff', 'probation', 'reply and exit', 'wall'],
+      ([['standalone', command.standalone], ['`workers: 2`', command.supervised]] as const).flatMap(([name, m]) =>
+        ([[0, m.probation0], [PROBATION_MS, m.probationDefault]] as const).map(([p, xs]) => [
+          name,
+          String(p),
+          ...(['requestMs', 'dispatchMs', 'handoffMs', 'probationMs', 'replyMs', 'wallMs'] as const).map((k) => fmt(median(xs.map((x) => x[k])))),
+        ]),
+      ),
+    ),
+    '',
+    `The command's start-up alone, \`node cli.js\` printing its usage, spawn to exit: ${ms(command.startupMs)} ms (p50 / p99);`,
+    `a bare \`node -e 0\`: ${ms(command.nodeMs)} ms.`,
+    '',
+    '## 8. TLS against a raw `tls.Server`',
+    '',
+    'The same certificate and key (RSA 2048, signed by a test CA the client trusts) and the same handler on',
+    'both sides: a raw `tls.Server` (`bench/servers/rawTlsEcho.ts`, ending the socket when the handler',
+    "settles, as the library does, with the library's handshake timeout) against the library with",
+    '`"tls": { "certPath", "keyPath" }` in its config. Handshakes: the echo example, connection-per-exchange',
+    `echo over TLS with no session reuse, so each exchange is a full handshake (${secure.stream.library[0]?.negotiated ?? 'not negotiated'}), under ${settings.concurrency} loops;`,
+    'exchanges/s and server CPU per exchange. Throughput: `echoStream` (`examples/handlers.ts`: everything',
+    `back until the client ends; \`bench/servers/streamEcho.ts\` on the library), ${settings.streams} long-lived TLS connections each`,
+    'streaming 64 KiB writes with at most 1 MiB in flight, every returned byte checked against what was',
+    `sent and every byte required back before the close. ${settings.rounds} alternating rounds of ${settings.tlsSeconds} s after a 0.5 s warm-up; the`,
+    'ratio is the median of the per-round ratios, uninterruptible / raw.',
+    '',
+    table(
+      ['measure', 'server', 'rate (median)', 'server CPU (median)', 'failures', 'ratio: rate', 'ratio: CPU', 'target', 'met'],
+      [
+        ['handshakes, connection per exchange', 'raw `tls.Server`', `${fmt(median(secure.handshakes.raw.map((r) => r.perSecond)), 0)} exchanges/s`, `${fmt(median(secure.handshakes.raw.map((r) => r.cpuUsPerExchange)), 0)} µs/exchange`, String(failedRounds(secure.handshakes.raw)), '', '', '', ''],
+        ['', 'uninterruptible, echo example', `${fmt(median(secure.handshakes.library.map((r) => r.perSecond)), 0)} exchanges/s`, `${fmt(median(secure.handshakes.library.map((r) => r.cpuUsPerExchange)), 0)} µs/exchange`, String(failedRounds(secure.handshakes.library)), fmt(tlsHsRatio, 3), fmt(tlsHsCpuRatio, 3), 'rate ≥ 0.95', verdict(tlsHsMet)],
+        [`throughput, ${settings.streams} streams`, 'raw `tls.Server`', `${mib(median(secure.stream.raw.map((r) => r.bytesPerSecond)))} MiB/s`, `${fmt(median(secure.stream.raw.map((r) => r.cpuNsPerMiB)) / 1e6, 2)} ms/MiB`, String(failedRounds(secure.stream.raw)), '', '', '', ''],
+        ['', 'uninterruptible, `echoStream`', `${mib(median(secure.stream.library.map((r) => r.bytesPerSecond)))} MiB/s`, `${fmt(median(secure.stream.library.map((r) => r.cpuNsPerMiB)) / 1e6, 2)} ms/MiB`, String(failedRounds(secure.stream.library)), fmt(tlsStreamRatio, 3), fmt(tlsStreamCpuRatio, 3), 'rate ≥ 0.95', verdict(tlsStreamMet)],
+      ],
+    ),
+    '',
+    'Failures: failed exchanges (by the load generator\'s kinds), and streams that saw an error, a wrong byte',
+    `or a short echo. Per-round rates, uninterruptible / raw: handshakes ${secure.handshakes.library.map((r, i) => `${fmt(r.perSecond, 0)}/${fmt(secure.handshakes.raw[i]?.perSecond ?? NaN, 0)}`).join(', ')};`,
+    `throughput (MiB/s) ${secure.stream.library.map((r, i) => `${mib(r.bytesPerSecond)}/${mib(secure.stream.raw[i]?.bytesPerSecond ?? NaN)}`).join(', ')}.`,
+    ...(tlsFailureExamples.length > 0 ? ['', 'First stream failures:', '', ...tlsFailureExamples.slice(0, 5).map((e) => `- ${e}`)] : []),
+    '',
   ].join('\n')
 
   process.stdout.write(`${report}\n`)
@@ -265,6 +365,8 @@ const main = async (): Promise<void> => {
     `supervisor echo, workers: 2 / node:cluster 2 workers: ${fmt(svEchoRatio, 3)} exchanges/s, CPU/exchange ${fmt(svEchoCpuRatio, 3)} (target ≥ 1.2: ${plainVerdict(svEchoMet)}), failures ${svEchoFailures.library} / ${svEchoFailures.cluster}`,
     `supervisor HTTP keep-alive, workers: 2 / node:cluster 2 workers: ${fmt(svHttpRatio, 3)} req/s (target ≥ 0.95: ${plainVerdict(svHttpMet)}), errors ${svHttpErrors.library} / ${svHttpErrors.cluster}; busiest worker's share of the workers' CPU, median ${pct(median(svHttp.busiestShare.library))} / ${pct(median(svHttp.busiestShare.cluster))}, max ${pct(Math.max(...svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}`,
     `${settings.reloads} restarts under echo load: uninterruptible ${svReloads.stats.failed} failed of ${svReloads.stats.exchanges + svReloads.stats.failed} (target 0: ${plainVerdict(svReloadsMet)}); pm2 reload ${pm2Reloads.stats.failed} failed of ${pm2Reloads.stats.exchanges + pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`,
+    `restart command / bare handoff (p50 ${fmt(median(command.standalone.bareMs), 0)} ms standalone, ${fmt(median(command.supervised.bareMs), 0)} ms workers: 2): probationMs ${PROBATION_MS} ${fmt(cmdStandalone.probationDefault, 2)} / ${fmt(cmdSupervised.probationDefault, 2)}, probationMs 0 ${fmt(cmdStandalone.probation0, 2)} / ${fmt(cmdSupervised.probation0, 2)}, less the probation ${fmt(cmdStandalone.withoutProbation, 2)} / ${fmt(cmdSupervised.withoutProbation, 2)} (standalone / workers: 2; no target); the command's own start-up ${fmt(median(command.startupMs), 0)} ms`,
+    `TLS against raw tls.Server: handshakes/s ${fmt(tlsHsRatio, 3)} (CPU/exchange ${fmt(tlsHsCpuRatio, 3)}), throughput ${fmt(tlsStreamRatio, 3)} (CPU/MiB ${fmt(tlsStreamCpuRatio, 3)}) (target ≥ 0.95: ${plainVerdict(tlsHsMet)} / ${plainVerdict(tlsStreamMet)}), failures ${tlsFailures.library} / ${tlsFailures.raw}`,
   ]
   for (const line of summary) log(`summary: ${line}`)
   if (out !== undefined) {
@@ -273,7 +375,7 @@ const main = async (): Promise<void> => {
   }
   // pm2's failures are its own: only the library's and the throughput baselines' fail the run
   const svFailures = svEchoFailures.library + svEchoFailures.cluster + svHttpErrors.library + svHttpErrors.cluster + svReloads.stats.failed
-  if (libFailures > 0 || overheadFailures > 0 || webErrors > 0 || svFailures > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
+  if (libFailures > 0 || overheadFailures > 0 || webErrors > 0 || svFailures > 0 || tlsFailures.library + tlsFailures.raw > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
     log('failures were counted: see the tables')
     process.exitCode = 1
   }

@@ -27,7 +27,7 @@ const processesOf = (listening: LogLine): number[] => {
 }
 
 /** Round i of `a` and round i of `b` ran back to back, the first of the pair alternating. */
-const alternate = async <R>(rounds: number, a: () => Promise<R>, b: () => Promise<R>): Promise<{ a: R[]; b: R[] }> => {
+export const alternate = async <R>(rounds: number, a: () => Promise<R>, b: () => Promise<R>): Promise<{ a: R[]; b: R[] }> => {
   const as: R[] = []
   const bs: R[] = []
   for (let i = 0; i < rounds; i++) {

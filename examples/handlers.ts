@@ -1,6 +1,7 @@
 /**
  * The example handlers, shared with the benchmark's raw servers so that both run the same code:
- * the gem's echo (read one line, write it back) and a tiny HTTP listener.
+ * the gem's echo (read one line, write it back), a stream echo (everything back until the client
+ * ends) and a tiny HTTP listener.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -12,6 +13,17 @@ import { readLine } from '../src/shell/protocol/readLine'
 export const echoLine = async (socket: Socket): Promise<void> => {
   socket.write(await readLine(socket))
 }
+
+/**
+ * Echoes everything the client sends until it ends its side (or the connection closes): a stream, for
+ * throughput. The caller ends the socket afterwards, as for `echoLine`.
+ */
+export const echoStream = (socket: Socket): Promise<void> =>
+  new Promise((resolve) => {
+    socket.pipe(socket, { end: false })
+    socket.once('end', () => resolve())
+    socket.once('close', () => resolve())
+  })
 
 /** GET / answers 200 with the pid that served it; anything else 404. */
 export const hello = (req: IncomingMessage, res: ServerResponse): void => {
