@@ -4,7 +4,6 @@
  * while none runs, clients wait in it instead of being refused. UNIX paths get the same care as a
  * serving process's (stale probe, atomic publish, removal only while still ours).
  */
-import { lookup } from 'node:dns/promises'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as E from 'fp-ts/Either'
@@ -19,6 +18,7 @@ import { toErrno } from '../os/errno'
 import { type BoundHandle, bindPipe, bindTcpHandle } from '../os/handles'
 import { fromErrno, type ListenError } from './common'
 import { bindUnixAt, removeOwnSocketFile } from './unix'
+import { loadDns } from '../os/lazy'
 
 export interface BoundSocket {
   readonly bind: Bind
@@ -37,7 +37,7 @@ const resolve = (bind: Tcp): TE.TaskEither<ListenError, string> =>
   net.isIP(bind.host) !== 0
     ? TE.right(bind.host)
     : pipe(
-        TE.tryCatch(() => lookup(bind.host), toErrno),
+        TE.tryCatch(() => loadDns().lookup(bind.host), toErrno),
         TE.bimap(fromErrno(bind), (a) => a.address),
       )
 

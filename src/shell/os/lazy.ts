@@ -2,11 +2,15 @@
  * Modules loaded on first use instead of at start-up. A successor's start-up is on the handoff's
  * critical path (the old process waits for its ready byte), and these are not needed before then:
  * the logging library (about 11 ms to load here) and the code that spawns successors (child_process).
- * `node:http` is loaded only by HTTP servers.
+ * `node:http` is loaded only by HTTP servers, `node:tls` and `node:crypto` (about 4 ms) only when used,
+ * `node:dns` (about 4 ms) only by a supervisor resolving a host name, `node:readline` on the first line read.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loading, see above */
 import type * as Cluster from 'node:cluster'
+import type * as Crypto from 'node:crypto'
+import type * as Dns from 'node:dns/promises'
 import type * as Http from 'node:http'
+import type * as Readline from 'node:readline'
 import type * as Tls from 'node:tls'
 import type * as Pino from 'pino'
 import type * as Child from './child'
@@ -20,4 +24,7 @@ export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
 export const loadChild = once((): typeof Child => require('./child') as typeof Child)
 export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
 export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)
+export const loadCrypto = once((): typeof Crypto => require('node:crypto') as typeof Crypto)
+export const loadDns = once((): typeof Dns => require('node:dns/promises') as typeof Dns)
+export const loadReadline = once((): typeof Readline => require('node:readline') as typeof Readline)
 export const loadCluster = once((): typeof Cluster.default => require('node:cluster') as typeof Cluster.default)

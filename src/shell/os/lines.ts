@@ -2,11 +2,12 @@
  * Lines read from a socket or pipe. readline re-emits its input's errors as its own, and an 'error'
  * nobody listens to crashes the process: the stream's own error listener is where errors are handled.
  */
-import { createInterface, type Interface } from 'node:readline'
+import type { Interface } from 'node:readline'
 import type { Readable } from 'node:stream'
+import { loadReadline } from './lazy'
 
 export const readLines = (input: Readable, onLine: (line: string) => void): Interface => {
-  const rl = createInterface({ input, crlfDelay: Infinity })
+  const rl = loadReadline().createInterface({ input, crlfDelay: Infinity })
   rl.on('error', () => undefined)
   rl.on('line', onLine)
   return rl

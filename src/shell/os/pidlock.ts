@@ -6,12 +6,12 @@
  * the next with the listeners, so it is held as long as any generation lives. A second server given the
  * same pidfile finds it taken and is refused. Elsewhere than Linux there is no lock.
  */
-import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import { adoptFd, type BoundHandle, bindPipe } from './handles'
+import { loadCrypto } from './lazy'
 
 export interface Pidlock {
   /** The fd to pass on to the next generation; `none` where there is no lock. */
@@ -40,7 +40,7 @@ const lockName = (pidfile: string): string => {
   } catch {
     // a missing folder: the pidfile write will say so
   }
-  return `\0uninterruptible-pidfile:${createHash('sha256').update(path.join(folder, path.basename(absolute))).digest('hex').slice(0, 40)}`
+  return `\0uninterruptible-pidfile:${loadCrypto().createHash('sha256').update(path.join(folder, path.basename(absolute))).digest('hex').slice(0, 40)}`
 }
 
 const fromHandle = (h: BoundHandle): Pidlock => ({ fd: O.some(h.fd), release: () => h.close() })

@@ -7,7 +7,6 @@
  * http.Server). A failed handshake is logged with the client's address, never counted as a handler
  * failure. A connection counts from accept, so a drain waits for a handshake in progress.
  */
-import { X509Certificate } from 'node:crypto'
 import * as fs from 'node:fs'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -17,7 +16,7 @@ import type { TlsConfig } from '../../core/config'
 import type { Log } from '../log/logger'
 import { type Errno, messageOf } from '../os/errno'
 import { plainSocketOf } from '../os/handles'
-import { loadTls } from '../os/lazy'
+import { loadCrypto, loadTls } from '../os/lazy'
 import { rateLimited } from '../log/rateLimited'
 import type { Protocol } from './protocol'
 
@@ -56,7 +55,7 @@ const blame = (c: TlsConfig, pem: { readonly cert: Buffer; readonly key: Buffer;
   const tries: readonly [TlsKey, string, () => void][] = [
     ['tls.certPath', c.certPath, () => tls.createSecureContext({ cert: pem.cert })],
     ['tls.keyPath', c.keyPath, () => tls.createSecureContext({ key: pem.key })],
-    ...(pem.ca !== undefined && O.isSome(c.caPath) ? [['tls.caPath', c.caPath.value, () => new X509Certificate(pem.ca ?? '')] as [TlsKey, string, () => void]] : []),
+    ...(pem.ca !== undefined && O.isSome(c.caPath) ? [['tls.caPath', c.caPath.value, () => new (loadCrypto().X509Certificate)(pem.ca ?? '')] as [TlsKey, string, () => void]] : []),
   ]
   for (const [key, file, attempt] of tries) {
     try {
@@ -78,7 +77,7 @@ export const loadTlsSettings = (c: TlsConfig): E.Either<TlsError, TlsSettings> =
   if (E.isLeft(ca)) return ca
   const pem = { cert: cert.right, key: key.right, ca: ca.right }
   // a CA file with no certificate in it is accepted by OpenSSL as no CA at all: refuse it here
-  const caless = pem.ca !== undefined && O.isSome(c.caPath) ? E.tryCatch(() => new X509Certificate(pem.ca ?? ''), (e) => e) : E.right(undefined)
+  const caless = pem.ca !== undefined && O.isSome(c.caPath) ? E.tryCatch(() => new (loadCrypto().X509Certificate)(pem.ca ?? ''), (e) => e) : E.right(undefined)
   if (E.isLeft(caless) && O.isSome(c.caPath)) return E.left({ _tag: 'TlsUnusable', key: 'tls.caPath', file: c.caPath.value, reason: `not a usable PEM file (${messageOf(caless.left)})` })
   return E.bimap(
     (err: unknown) => blame(c, pem, err),
