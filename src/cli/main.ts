@@ -7,7 +7,7 @@
  *   uninterruptible stop CONFIG         returns once every process of the server has exited
  *   (--control PATH instead of CONFIG; --timeout MS)   exit 2: no server answers, or a usage error
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import type { OutcomeJson, Status } from '../core/control'
 import { type ControlError, describeControlError } from '../shell/control/client'

@@ -2,8 +2,8 @@
  * What every mode does first, and last: read and decode the config, read what a parent passed down,
  * open the log; and, for `serve`, end the process with the code the server stopped with.
  */
-import * as fs from 'node:fs'
-import * as path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'

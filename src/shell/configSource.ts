@@ -1,7 +1,7 @@
 /**
  * Config source: `serve` takes either the parsed JSON config or the path of a JSON file to read.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as IOE from 'fp-ts/IOEither'

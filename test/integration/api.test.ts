@@ -164,6 +164,8 @@ describe('HTTP apps', { timeout: 120_000 }, () => {
         process.kill(server.pid, 'SIGUSR1')
         const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
         assert.equal((await server.event(server.pid, 'exit')).code, 0)
+        // stderr is a pipe of its own: its last line may be read after the log's exit line
+        await server.waitForText((l) => l === `fastify onClose in ${server.pid}`, 'the old generation to close the app')
         // in this order (Fastify's own close emits 'close' once more)
         const steps = [...new Set(server.text.filter((l) => l.endsWith(` in ${server.pid}`)))]
         assert.deepStrictEqual(steps, [`draining (handoff) in ${server.pid}`, `http close in ${server.pid}`, `fastify onClose in ${server.pid}`])

@@ -4,7 +4,7 @@
  * once the listeners are acquired: signals and control requests become lifecycle events, the parent
  * hears ready, the log says where it listens. Completes when the Exit effect has run.
  */
-import * as net from 'node:net'
+import net = require('node:net')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'

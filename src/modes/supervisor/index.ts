@@ -6,7 +6,7 @@
  * worker that dies is replaced; a stop drains every worker, then the supervisor exits. Its pid stays the
  * same across restarts, so it suits a container's PID 1 and a plain systemd service.
  */
-import * as os from 'node:os'
+import os = require('node:os')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'

@@ -3,7 +3,7 @@
  * sockets and a channel, asked to stop on it, killed with their process group), timers, the socket
  * files, the pidfile and the log.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'

@@ -5,7 +5,7 @@
  * closes, even after a SIGKILL) the worker drains and exits: no orphans. A worker never restarts
  * itself, never writes the pidfile, and never touches the socket files (the supervisor owns them).
  */
-import * as net from 'node:net'
+import net = require('node:net')
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'

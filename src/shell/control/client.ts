@@ -2,7 +2,7 @@
  * The control socket, the caller's side: connect to a running server's control socket, send one request,
  * read its one reply. Used by the `uninterruptible` command and by the API's control functions.
  */
-import * as net from 'node:net'
+import net = require('node:net')
 import type * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { Op } from '../../core/control'

@@ -4,7 +4,7 @@
  * also gives Promise forms. The server is named by its JSON config file (its `controlPath`), or by the
  * control socket's path.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'

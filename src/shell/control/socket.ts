@@ -5,7 +5,7 @@
  * successor starts accepting on it only once its parent has let go, so that requests always reach the
  * generation in charge.
  */
-import * as net from 'node:net'
+import net = require('node:net')
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'

@@ -6,7 +6,7 @@
  * matched. From then on they are passed on at every restart like any listener. Their socket files are
  * systemd's: this server never removes them. With adopted sockets a privileged port needs no root.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'

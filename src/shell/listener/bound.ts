@@ -4,8 +4,8 @@
  * while none runs, clients wait in it instead of being refused. UNIX paths get the same care as a
  * serving process's (stale probe, atomic publish, removal only while still ours).
  */
-import * as fs from 'node:fs'
-import * as net from 'node:net'
+import fs = require('node:fs')
+import net = require('node:net')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'

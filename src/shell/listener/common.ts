@@ -3,7 +3,7 @@
  * each), listening as a task, and turning an errno into one of those errors for an address.
  */
 import type * as net from 'node:net'
-import * as path from 'node:path'
+import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import type * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'

@@ -2,7 +2,7 @@
  * Inherited listeners: a successor or worker checks what its parent passed (the same addresses as its
  * config, each fd an open socket, the channel an open pipe) and listens on each fd.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import type * as net from 'node:net'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'

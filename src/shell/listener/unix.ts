@@ -3,9 +3,9 @@
  * published at the path, so closing never unlinks the path), removal only while the file is still ours,
  * and the lock that makes servers starting at once on one path take turns.
  */
-import * as fs from 'node:fs'
-import * as net from 'node:net'
-import * as path from 'node:path'
+import fs = require('node:fs')
+import net = require('node:net')
+import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'

@@ -5,7 +5,7 @@
  * because of its log (pino's own destination re-throws every error but EPIPE). The first drop is said
  * once, on stderr; once lines get through again, a line says how many were lost.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import { type Errno, messageOf } from '../os/errno'
 
 export interface Destination {

@@ -6,7 +6,7 @@
  * and a line that cannot be written is dropped rather than thrown (see destination.ts).
  * Every line carries `pid` and `generation` (and a worker's slot as `worker`).
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type { Logger, LoggerOptions as PinoOptions } from 'pino'

@@ -4,7 +4,7 @@
  * cannot start says why just before it exits, whether serve refused to start or the program threw
  * before serve ran: its parent puts the reason in its log line (and, later, in a restart's answer).
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { type ChildMessage, encodeChildMessage } from '../../core/channel'
 import { messageOf } from './errno'

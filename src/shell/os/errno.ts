@@ -2,7 +2,7 @@
  * Errors from Node's I/O: narrowing what was thrown, and saying in words what a failed file operation
  * means and what to do about it.
  */
-import * as path from 'node:path'
+import path = require('node:path')
 
 export type Errno = NodeJS.ErrnoException
 

@@ -5,7 +5,7 @@
  * lock, and a supervisor's listeners, which only its workers accept on; and the plain socket under a
  * TLS socket.
  */
-import * as net from 'node:net'
+import net = require('node:net')
 import type { Server } from 'node:net'
 import { getSystemErrorName } from 'node:util'
 import * as E from 'fp-ts/Either'

@@ -4,7 +4,7 @@
  * while it still holds our own pid. Synchronous: a few microseconds for a file this small, and a
  * successor writes it on the handoff's critical path, where thread-pool round trips would cost more.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import { pipe } from 'fp-ts/function'
 import * as IOE from 'fp-ts/IOEither'
 import * as O from 'fp-ts/Option'

@@ -6,8 +6,8 @@
  * the next with the listeners, so it is held as long as any generation lives. A second server given the
  * same pidfile finds it taken and is refused. Elsewhere than Linux there is no lock.
  */
-import * as fs from 'node:fs'
-import * as path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import { adoptFd, type BoundHandle, bindPipe } from './handles'

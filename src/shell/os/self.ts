@@ -2,8 +2,8 @@
  * This process as a restart sees it: how it was started (node, flags, script, arguments) and where,
  * including the folder as the user named it when that goes through a symlink (see core/command.ts).
  */
-import * as fs from 'node:fs'
-import * as path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import * as O from 'fp-ts/Option'
 import type { Self } from '../../core/command'
 

@@ -7,7 +7,7 @@
  * http.Server). A failed handshake is logged with the client's address, never counted as a handler
  * failure. A connection counts from accept, so a drain waits for a handshake in progress.
  */
-import * as fs from 'node:fs'
+import fs = require('node:fs')
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import * as E from 'fp-ts/Either'
