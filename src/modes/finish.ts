@@ -4,9 +4,12 @@
  * part-way gives back.
  */
 import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import type * as T from 'fp-ts/Task'
+import * as TE from 'fp-ts/TaskEither'
 import type { ControlSocket } from '../shell/control/socket'
+import { type Listener, removeOwnSocketFile } from '../shell/listener'
 import type { Log } from '../shell/log/logger'
 import { removeOwnPidfile } from '../shell/os/pidfile'
 import type { Pidlock } from '../shell/os/pidlock'
@@ -28,6 +31,25 @@ export const finish = async (f: Finishing, code: number): Promise<void> => {
   else f.log.info({ event: 'stopped', code }, `stopped; serveTask completes with code ${code}`)
   f.onExit(code)
 }
+
+/**
+ * At a final stop: removes each UNIX socket file that is still the one this server created, logging what
+ * happened to it; whatever happens, the stop goes on.
+ */
+export const removeSocketFiles = (sockets: readonly Pick<Listener, 'bind' | 'socketId' | 'address'>[], log: Log): TE.TaskEither<never, void> =>
+  TE.fromTask(async () => {
+    for (const s of sockets) {
+      await pipe(
+        removeOwnSocketFile(s),
+        TE.match(
+          (err) => log.error({ event: 'socket-file', outcome: 'failed', path: s.address, error: err.message }, `could not remove the socket file: ${err.message}`),
+          (outcome) => {
+            if (outcome !== 'none') log.info({ event: 'socket-file', outcome, path: s.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
+          },
+        ),
+      )()
+    }
+  })
 
 /** Undoes what a start-up that then failed had taken: each socket (`release`, files only if ours), the control socket, the lock. */
 export const releaseAll =

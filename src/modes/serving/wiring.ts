@@ -14,7 +14,7 @@ import type { DrainReason, Event } from '../../core/lifecycle'
 import type { RestartOutcome } from '../../core/outcome'
 import type { ControlServer } from '../../shell/control/server'
 import type { ControlSocket } from '../../shell/control/socket'
-import { type Listeners, removeOwnSocketFile } from '../../shell/listener'
+import type { Listeners } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
 import { loadChild } from '../../shell/os/lazy'
@@ -24,7 +24,7 @@ import { currentProcess } from '../../shell/os/self'
 import type { Connections } from '../../shell/protocol/connections'
 import type { Protocol } from '../../shell/protocol/protocol'
 import type { Prepared } from '../prepare'
-import { finish } from '../finish'
+import { finish, removeSocketFiles } from '../finish'
 import type { Capabilities } from './interpreter'
 
 /** At most this many event-loop turns are spent accepting queued connections before a final close. */
@@ -103,21 +103,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
   }
 
   // whatever happens to a socket file, the listeners are then closed and the drain goes on
-  const removeSocketFiles: TE.TaskEither<never, void> = TE.fromTask(async () => {
-    for (const listener of listeners) {
-      await pipe(
-        removeOwnSocketFile(listener),
-        TE.match(
-          (err) => log.error({ event: 'socket-file', outcome: 'failed', path: listener.address, error: err.message }, `could not remove the socket file: ${err.message}`),
-          (outcome) => {
-            if (outcome !== 'none') {
-              log.info({ event: 'socket-file', outcome, path: listener.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
-            }
-          },
-        ),
-      )()
-    }
-  })
+  const socketFilesRemoved = removeSocketFiles(listeners, log)
 
   // On a final stop, closing the listeners would reset connections still queued in their backlogs (on a
   // handoff the successor accepts those). So first accept until a whole turn of the event loop, poll
@@ -158,7 +144,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
       TE.fromIO(() => {
         final = last
       }),
-      TE.flatMap(() => (last ? pipe(removeSocketFiles, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined))),
+      TE.flatMap(() => (last ? pipe(socketFilesRemoved, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined))),
       TE.map(() => {
         for (const l of listeners) l.server.close()
         live.protocol.drain(live.connections.openSockets())

@@ -5,10 +5,8 @@
  */
 import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
-import * as TE from 'fp-ts/TaskEither'
 import { encodeParentMessage } from '../../core/channel'
 import { formatCommand, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/inherit'
@@ -17,14 +15,13 @@ import type { Event } from '../../core/supervisor'
 import type { ControlServer } from '../../shell/control/server'
 import type { ControlSocket } from '../../shell/control/socket'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
-import { removeOwnSocketFile } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
 import { loadChild } from '../../shell/os/lazy'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { currentProcess } from '../../shell/os/self'
 import type { Prepared } from '../prepare'
-import { finish } from '../finish'
+import { finish, removeSocketFiles } from '../finish'
 import type { Capabilities } from './interpreter'
 
 export interface Supervising extends Prepared {
@@ -133,19 +130,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
     else w.child.terminate()
   }
 
-  const removeSocketFiles: TE.TaskEither<never, void> = TE.fromTask(async () => {
-    for (const s of sockets) {
-      await pipe(
-        removeOwnSocketFile(s),
-        TE.match(
-          (err) => log.error({ event: 'socket-file', outcome: 'failed', path: s.address, error: err.message }, `could not remove the socket file: ${err.message}`),
-          (outcome) => {
-            if (outcome !== 'none') log.info({ event: 'socket-file', outcome, path: s.address }, `socket file ${outcome === 'removed' ? 'removed' : `left alone (${outcome})`}`)
-          },
-        ),
-      )()
-    }
-  })
+  const socketFilesRemoved = removeSocketFiles(sockets, log)
 
   return {
     spawnWorker,
@@ -164,7 +149,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
         `listening on ${addresses.join(', ')}: ${pids.length} worker(s) of generation ${generation} serve (pids ${pids.join(', ')})`,
       )
     },
-    removeSocketFiles: () => removeSocketFiles,
+    removeSocketFiles: () => socketFilesRemoved,
     answer: (requests, outcome) => {
       if (outcome._tag !== 'RestartRefused') live.record(outcome)
       if (O.isSome(live.control)) live.control.value.server.answer(requests, outcome)
