@@ -9,7 +9,7 @@
  */
 import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
-import type { OutcomeJson, Status } from '../core/control'
+import type { Op, OutcomeJson, Status } from '../core/control'
 import { type ControlError, describeControlError } from '../shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from '../shell/control/operations'
 
@@ -28,7 +28,7 @@ const err = (s: string): void => {
 }
 
 interface Args {
-  readonly op: 'restart' | 'status' | 'stop'
+  readonly op: Op
   readonly target: ControlTarget
   readonly json: boolean
   readonly options: ControlOptions

@@ -93,16 +93,18 @@ const TLS_FIELDS = {
   handshakeTimeoutMs: optional(Milliseconds),
 }
 
+const TlsFields = t.type(TLS_FIELDS)
+
 /** TLS: where the PEM files are (read by each generation as it starts), and whether clients show certificates. */
-const TlsJson = new t.Type<t.TypeOf<t.TypeC<typeof TLS_FIELDS>>, t.OutputOf<t.TypeC<typeof TLS_FIELDS>>>(
+const TlsJson = new t.Type<t.TypeOf<typeof TlsFields>, t.OutputOf<typeof TlsFields>>(
   'an object: { "certPath": ..., "keyPath": ..., "caPath"?: ..., "clientCertificates"?: "none" | "request" | "require", "handshakeTimeoutMs"?: ... }',
-  (u): u is t.TypeOf<t.TypeC<typeof TLS_FIELDS>> => t.type(TLS_FIELDS).is(u),
+  (u): u is t.TypeOf<typeof TlsFields> => TlsFields.is(u),
   (u, c) => {
     const unknown = typeof u === 'object' && u !== null ? Object.keys(u).filter((k) => !(k in TLS_FIELDS)) : []
     if (unknown.length > 0) return t.failure(u, c, `${unknown.join(', ')}: not a key of tls; the keys are ${Object.keys(TLS_FIELDS).join(', ')}`)
-    return t.type(TLS_FIELDS).validate(u, c)
+    return TlsFields.validate(u, c)
   },
-  (v) => t.type(TLS_FIELDS).encode(v),
+  (v) => TlsFields.encode(v),
 )
 
 export interface TlsConfig {

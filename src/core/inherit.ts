@@ -10,7 +10,7 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
-import { type Bind, type Binds, formatBind } from './bind'
+import { type Bind, type Binds, formatBind, sameBind } from './bind'
 import { BindFromString, described, intBetween, optional, type Problem, problemsOf } from './codec'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
@@ -160,7 +160,7 @@ const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<Inhe
   }
   if (j.role === 'successor' && j.generation < 2) return E.left(malformed(value, [{ key: 'generation', message: 'a successor is generation 2 or later' }]))
   if (j.role === 'worker' && j.slot === undefined) return E.left(malformed(value, [{ key: 'slot', message: 'is missing: a worker has a slot' }]))
-  const repeated = inherited.listeners.findIndex((l, i) => inherited.listeners.findIndex((m) => formatBind(m.bind) === formatBind(l.bind)) < i)
+  const repeated = inherited.listeners.findIndex((l, i) => inherited.listeners.findIndex((m) => sameBind(m.bind, l.bind)) < i)
   if (repeated >= 0) return E.left(malformed(value, [{ key: `listeners.${repeated}.bind`, message: 'the address is given twice' }]))
   return E.right(inherited)
 }

@@ -15,8 +15,20 @@
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
-import { type ChildFailure, describeFailure, type Fields, failureFields } from './failure'
-import { failedBecause, type RestartBy, type RestartOutcome, requestIds } from './outcome'
+import { type ChildFailure, describeFailure, failureFields } from './failure'
+import {
+  type AnswerEffect,
+  asker,
+  askerFields,
+  failedBecause,
+  log,
+  type LogEffect,
+  type LogLevel,
+  type RestartBy,
+  type RestartOutcome,
+  refuse,
+  requestIds,
+} from './outcome'
 import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
@@ -93,7 +105,7 @@ export type Event =
 
 // ---- effects -----------------------------------------------------------------------------------
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type { LogLevel }
 
 export type Effect =
   | { readonly _tag: 'SpawnSuccessor'; readonly attempt: number }
@@ -116,21 +128,15 @@ export type Effect =
   /** End the process with `code`; `now`: at once (a second stop signal), without the application's exit hook. */
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
   /** A restart ended: its outcome goes to the control requests that asked for it (if any), and on record. */
-  | { readonly _tag: 'Answer'; readonly requests: readonly number[]; readonly outcome: RestartOutcome }
-  | { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
+  | AnswerEffect
+  | LogEffect
 
 export type Step = readonly [State, readonly Effect[]]
 
 /** The effect list of most steps (every connection opened or closed): shared, never mutated. */
 const NONE: readonly Effect[] = Object.freeze([])
 
-export const log = (level: LogLevel, event: string, message: string, fields: Fields = {}): Effect => ({
-  _tag: 'Log',
-  level,
-  event,
-  message,
-  fields,
-})
+export { log }
 
 // ---- reducer -----------------------------------------------------------------------------------
 
@@ -194,16 +200,6 @@ const failed = (attempt: number, pid: number | null, failure: SuccessorFailure):
     successorPid: pid,
     ...failureFields(failure),
   })
-
-/** How a restart request is named in a log line. */
-const asker = (by: RestartBy): string => (by._tag === 'Signal' ? `${by.signal} received` : `control request ${by.id}`)
-const askerFields = (by: RestartBy): Fields => (by._tag === 'Signal' ? { signal: by.signal } : { request: by.id })
-
-/** A restart request that cannot be acted on: logged, and a control request gets the reason. */
-const refuse = (by: RestartBy, reason: string, fields: Fields): readonly Effect[] => [
-  log('warn', 'restart-ignored', `${by._tag === 'Signal' ? by.signal : `control request ${by.id}`} ignored: ${reason}`, { ...askerFields(by), ...fields }),
-  ...(by._tag === 'Request' ? [{ _tag: 'Answer' as const, requests: [by.id], outcome: { _tag: 'RestartRefused' as const, reason } }] : []),
-]
 
 /** How a restart ended, for those who asked (and for the record: a status reports the last one). */
 const answer = (by: readonly RestartBy[], outcome: RestartOutcome): readonly Effect[] => [{ _tag: 'Answer', requests: requestIds(by), outcome }]
@@ -283,15 +279,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
       ]
     case 'SuccessorFailed':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
-      return [
-        { _tag: 'Listening', connections: state.connections, attempts: state.attempts, generation: state.generation },
-        [
-          { _tag: 'KillSuccessor', attempt: event.attempt },
-          { _tag: 'RestorePidfile' },
-          failed(event.attempt, event.pid, event.failure),
-          ...answer(state.by, failedOutcome(state, event.failure)),
-        ],
-      ]
+      return crashed(state, event.pid, event.failure)
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
@@ -305,10 +293,10 @@ const onRestarting = (state: Restarting, event: Event): Step => {
   }
 }
 
-/** The successor died on probation: this process serves on, as if the restart had never happened. */
-const crashed = (state: Probation, crash: SuccessorFailure): Step => [
+/** The new process failed, starting or on probation: it is killed, the pidfile is ours again, and this process serves on. */
+const crashed = (state: Restarting | Probation, pid: number | null, crash: SuccessorFailure): Step => [
   { _tag: 'Listening', connections: state.connections, attempts: state.attempts, generation: state.generation },
-  [{ _tag: 'KillSuccessor', attempt: state.attempt }, { _tag: 'RestorePidfile' }, failed(state.attempt, state.successorPid, crash), ...answer(state.by, failedOutcome(state, crash))],
+  [{ _tag: 'KillSuccessor', attempt: state.attempt }, { _tag: 'RestorePidfile' }, failed(state.attempt, pid, crash), ...answer(state.by, failedOutcome(state, crash))],
 ]
 
 const onProbation = (state: Probation, event: Event): Step => {
@@ -344,7 +332,7 @@ const onProbation = (state: Probation, event: Event): Step => {
           ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the new process was stopped during its probation; the server is stopping', failure: null }),
         ])
       }
-      return crashed(state, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal })
+      return crashed(state, state.successorPid, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal })
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)

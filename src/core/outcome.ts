@@ -2,7 +2,7 @@
  * The outcome of a restart, as a value: logged, and sent to whoever asked for the restart (a control
  * request). Shared by the standalone lifecycle and the supervisor. Pure.
  */
-import { type ChildFailure, describeFailure } from './failure'
+import { type ChildFailure, describeFailure, type Fields } from './failure'
 import type { RestartSignal } from './signal'
 
 /** Who asked for a restart: a signal, or a control request (answered with the outcome). */
@@ -19,15 +19,23 @@ export type RestartOutcome =
 /** The failure of one process of a new generation, in words: "worker 1 exited with code 3 before it was ready". */
 export const failedBecause = (who: string, failure: ChildFailure): string => `${who} ${describeFailure(failure)}`
 
-export const describeOutcome = (o: RestartOutcome): string => {
-  switch (o._tag) {
-    case 'Restarted':
-      return `generation ${o.generation} serves (pid${o.pids.length === 1 ? '' : 's'} ${o.pids.join(', ')})`
-    case 'RestartFailed':
-      return `generation ${o.generation} failed: ${o.reason}; the old generation serves on`
-    case 'RestartRefused':
-      return `restart refused: ${o.reason}`
-  }
-}
-
 export const requestIds = (by: readonly RestartBy[]): readonly number[] => by.flatMap((b) => (b._tag === 'Request' ? [b.id] : []))
+
+// ---- effects both reducers share (the standalone lifecycle's and the supervisor's) ---------------------
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export type LogEffect = { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
+export type AnswerEffect = { readonly _tag: 'Answer'; readonly requests: readonly number[]; readonly outcome: RestartOutcome }
+
+export const log = (level: LogLevel, event: string, message: string, fields: Fields = {}): LogEffect => ({ _tag: 'Log', level, event, message, fields })
+
+/** How a restart request is named in a log line. */
+export const asker = (by: RestartBy): string => (by._tag === 'Signal' ? `${by.signal} received` : `control request ${by.id}`)
+export const askerFields = (by: RestartBy): Fields => (by._tag === 'Signal' ? { signal: by.signal } : { request: by.id })
+
+/** A restart request that cannot be acted on: logged, and a control request gets the reason. */
+export const refuse = (by: RestartBy, reason: string, fields: Fields = {}): readonly (LogEffect | AnswerEffect)[] => [
+  log('warn', 'restart-ignored', `${by._tag === 'Signal' ? by.signal : `control request ${by.id}`} ignored: ${reason}`, { ...askerFields(by), ...fields }),
+  ...(by._tag === 'Request' ? [{ _tag: 'Answer' as const, requests: [by.id], outcome: { _tag: 'RestartRefused' as const, reason } }] : []),
+]

@@ -1,6 +1,7 @@
 /**
  * Signal names the lifecycle understands: which ones may trigger a restart, which ones stop.
  */
+import * as O from 'fp-ts/Option'
 
 export const RESTART_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const
 export type RestartSignal = (typeof RESTART_SIGNALS)[number]
@@ -12,3 +13,15 @@ export const isRestartSignal = (s: string): s is RestartSignal => (RESTART_SIGNA
 
 /** Exit code of a forced stop (a second stop signal), as a shell reports a death by that signal. */
 export const forcedExitCode = (s: StopSignal): number => (s === 'SIGINT' ? 130 : 143)
+
+/** What a signal asks of a server: a stop, a restart (only the configured restart signal), or nothing. */
+export type SignalRequest =
+  | { readonly _tag: 'StopRequested'; readonly by: StopSignal }
+  | { readonly _tag: 'RestartRequested'; readonly by: { readonly _tag: 'Signal'; readonly signal: RestartSignal } }
+
+export const signalRequest = (restartSignal: RestartSignal, signal: string): O.Option<SignalRequest> =>
+  (STOP_SIGNALS as readonly string[]).includes(signal)
+    ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
+    : isRestartSignal(signal) && signal === restartSignal
+      ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
+      : O.none

@@ -14,8 +14,20 @@
  * The supervisor never runs the handler and never accepts: its workers do, on the sockets it holds, so
  * while no worker runs, clients wait in the kernel's queue.
  */
-import { type ChildFailure, describeFailure, type Fields, failureFields } from './failure'
-import { failedBecause, type RestartBy, type RestartOutcome, requestIds } from './outcome'
+import { type ChildFailure, describeFailure, failureFields } from './failure'
+import {
+  type AnswerEffect,
+  asker,
+  askerFields,
+  failedBecause,
+  log,
+  type LogEffect,
+  type LogLevel,
+  type RestartBy,
+  type RestartOutcome,
+  refuse,
+  requestIds,
+} from './outcome'
 import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
@@ -86,7 +98,7 @@ export type Event =
   | { readonly _tag: 'ProbationPassed'; readonly generation: number }
   | { readonly _tag: 'RespawnDue'; readonly slot: number; readonly generation: number }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type { LogLevel }
 
 export type Effect =
   | { readonly _tag: 'SpawnWorker'; readonly id: number; readonly slot: number; readonly generation: number }
@@ -102,9 +114,9 @@ export type Effect =
   /** Remove the UNIX socket files this server created (at a stop: new clients then find no path). */
   | { readonly _tag: 'RemoveSocketFiles' }
   /** Send the outcome of a restart to the control requests that asked for it. */
-  | { readonly _tag: 'Answer'; readonly requests: readonly number[]; readonly outcome: RestartOutcome }
+  | AnswerEffect
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
-  | { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
+  | LogEffect
 
 export type Step = readonly [State, readonly Effect[]]
 
@@ -112,7 +124,7 @@ export type Step = readonly [State, readonly Effect[]]
 
 /** A worker that served this long before it died was not in a crash loop: its slot's count starts again. */
 export const STABLE_MS = 10_000
-export const RESPAWN_FIRST_MS = 100
+const RESPAWN_FIRST_MS = 100
 export const RESPAWN_MAX_MS = 30_000
 
 /** The delay before respawning a slot whose worker died `crashes` times in a row: 100 ms, doubling, at most 30 s. */
@@ -120,7 +132,6 @@ export const respawnDelay = (crashes: number): number => Math.min(RESPAWN_MAX_MS
 
 // ---- helpers ----------------------------------------------------------------------------------------
 
-const log = (level: LogLevel, event: string, message: string, fields: Fields = {}): Effect => ({ _tag: 'Log', level, event, message, fields })
 
 const ignore = (state: State, event: Event, why: string): Step => [
   state,
@@ -142,11 +153,6 @@ const spawnGeneration = (state: State, generation: number): { readonly workers: 
     effects: fresh.map((w): Effect => ({ _tag: 'SpawnWorker', id: w.id, slot: w.slot, generation })),
   }
 }
-
-const refuse = (by: RestartBy, reason: string): readonly Effect[] => [
-  log('warn', 'restart-ignored', `${by._tag === 'Signal' ? by.signal : `control request ${by.id}`} ignored: ${reason}`, by._tag === 'Signal' ? { signal: by.signal } : { request: by.id }),
-  ...(by._tag === 'Request' ? [{ _tag: 'Answer' as const, requests: [by.id], outcome: { _tag: 'RestartRefused' as const, reason } }] : []),
-]
 
 /** The failure of a worker, as what happened to it: a ready worker that exited crashed after it was ready. */
 const failureOf = (event: Extract<Event, { _tag: 'WorkerFailed' | 'WorkerExited' }>): ChildFailure =>
@@ -268,9 +274,9 @@ const onRestart = (state: State, by: RestartBy): Step => {
   return [
     { ...state, generations: generation, pending: { generation, by: [by], probation: false }, workers: spawned.workers, nextId: spawned.nextId },
     [
-      log('info', 'restart-requested', `${by._tag === 'Signal' ? `${by.signal} received` : `control request ${by.id}`}: starting generation ${generation} (${state.size} worker(s)) beside generation ${state.current}`, {
+      log('info', 'restart-requested', `${asker(by)}: starting generation ${generation} (${state.size} worker(s)) beside generation ${state.current}`, {
         generation,
-        ...(by._tag === 'Signal' ? { signal: by.signal } : { request: by.id }),
+        ...askerFields(by),
       }),
       ...spawned.effects,
     ],

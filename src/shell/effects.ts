@@ -38,6 +38,12 @@ export const drive = <S, V, F>(runtime: Runtime<S, V, F>, exec: (effect: F) => T
     if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
   })
 
+/** What a runtime does with an effect that threw: log it, and go on. */
+export const reportEffectFailure =
+  (log: Log) =>
+  (effect: { readonly _tag: string }, error: unknown): void =>
+    log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${messageOf(error)}`)
+
 /**
  * Signals that arrived before the pidfile named this process (see settleSignals): a restart signal then
  * was not meant for it, others are handled as they would be now (a stop still stops).

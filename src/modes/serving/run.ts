@@ -9,14 +9,13 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import type * as T from 'fp-ts/Task'
-import type { Config } from '../../core/config'
 import { outcomeJson, type Status } from '../../core/control'
 import type { Inherited } from '../../core/inherit'
 import { type Effect, type Event, initial, reduce, type State } from '../../core/lifecycle'
 import type { RestartOutcome } from '../../core/outcome'
-import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
+import { signalRequest } from '../../core/signal'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
-import { drive, replayQueued } from '../../shell/effects'
+import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
 import { describeReadyError, reportReady } from '../../shell/os/channel'
@@ -61,9 +60,7 @@ const layered = (p: Prepared, makeProtocol: MakeProtocol): Protocol => {
 }
 
 export const serving = (p: Prepared, makeProtocol: MakeProtocol): Serving => {
-  const runtime: Lifecycle = createRuntime(reduce, initial(p.generation), (effect: Effect, error) =>
-    p.log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
-  )
+  const runtime: Lifecycle = createRuntime(reduce, initial(p.generation), reportEffectFailure(p.log))
   const protocol = layered(p, makeProtocol)
   const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
   return { runtime, protocol, connections, makeServer: () => net.createServer(protocol.serverOptions, connections.onConnection) }
@@ -102,13 +99,6 @@ export const standaloneParent = (inherited: O.Option<Inherited>, control: O.Opti
 const openNow = (control: O.Option<ControlSocket>): void => {
   if (O.isSome(control)) control.value.open()
 }
-
-const toEvent = (config: Config, signal: NodeJS.Signals): O.Option<Event> =>
-  (STOP_SIGNALS as readonly string[]).includes(signal)
-    ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
-    : isRestartSignal(signal) && signal === config.restartSignal
-      ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
-      : O.none
 
 const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): Record<string, unknown> => ({
   event: 'listening',
@@ -180,7 +170,7 @@ export const run =
         O.match(
           () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
           (event: Event) => runtime.dispatch(event),
-        )(toEvent(config, signal))
+        )(signalRequest(config.restartSignal, signal))
       }
       const delivery = signals.take(onSignal)
       // an empty event loop mid-drain means no open connection can ever close by itself

@@ -8,7 +8,7 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
-import { formatBind } from '../../core/bind'
+import { type Bind, formatBind } from '../../core/bind'
 import type { Inherited } from '../../core/inherit'
 import { STOP_SIGNALS } from '../../core/signal'
 import { describeServeError, type ServeError } from '../../errors'
@@ -23,8 +23,14 @@ import { releaseAll } from '../finish'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
 import { type MakeProtocol, run, type Serving, serving, standaloneParent } from '../serving/run'
 
-const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
+export const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
   O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
+
+/** Said when a first start replaces a socket file that a crashed server left behind. */
+export const warnStale =
+  (p: Prepared) =>
+  (bind: Bind): void =>
+    p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`)
 
 export const NO_LOCK: Pidlock = { fd: O.none, release: () => undefined }
 
@@ -52,7 +58,7 @@ const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped>
             )
           : bindAll(s.makeServer, p.config.binds, {
               socketMode: p.config.socketMode,
-              onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+              onStale: warnStale(p),
             }),
         TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
       ),

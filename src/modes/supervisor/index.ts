@@ -6,45 +6,36 @@
  * worker that dies is replaced; a stop drains every worker, then the supervisor exits. Its pid stays the
  * same across restarts, so it suits a container's PID 1 and a plain systemd service.
  */
-import os = require('node:os')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
-import { formatBind } from '../../core/bind'
 import type { WorkerCount } from '../../core/config'
 import { outcomeJson, type WorkerStatus } from '../../core/control'
 import type { RestartOutcome } from '../../core/outcome'
-import { isRestartSignal, STOP_SIGNALS, type StopSignal } from '../../core/signal'
+import { signalRequest } from '../../core/signal'
 import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
 import type { ServeError } from '../../errors'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
-import { drive, replayQueued } from '../../shell/effects'
+import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import { matchActivation } from '../../shell/listener/activation'
 import { adoptBound, type BoundSockets, bindAllUnaccepted, releaseBound } from '../../shell/listener/bound'
-import { writePidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
+import { loadOs } from '../../shell/os/lazy'
 import * as signals from '../../shell/os/signals'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import { releaseAll } from '../finish'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
-import { controlSocket, lockPidfile } from '../standalone'
+import { controlSocket, lockPidfile, warnStale, writeOwnPidfile } from '../standalone'
 import { type Capabilities, interpret } from './interpreter'
 import { supervisorCapabilities, type WorkerStatuses } from './wiring'
 
 export type Supervisor = Runtime<State, Event, Effect>
 
 /** `auto`: one worker per core. */
-export const workerCount = (w: WorkerCount): number => (w === 'auto' ? os.availableParallelism() : w)
-
-const toEvent = (p: Prepared, signal: NodeJS.Signals): O.Option<Event> =>
-  (STOP_SIGNALS as readonly string[]).includes(signal)
-    ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
-    : isRestartSignal(signal) && signal === p.config.restartSignal
-      ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
-      : O.none
+export const workerCount = (w: WorkerCount): number => (w === 'auto' ? loadOs().availableParallelism() : w)
 
 const startedAt = Date.now()
 
@@ -84,14 +75,12 @@ const supervise =
   () =>
     new Promise((resolve) => {
       const { log, config } = p
-      const runtime: Supervisor = createRuntime(reduce, initial(size), (effect: Effect, error) =>
-        log.error({ event: 'effect-failed', effect: effect._tag }, `${effect._tag} failed: ${error instanceof Error ? error.message : String(error)}`),
-      )
+      const runtime: Supervisor = createRuntime(reduce, initial(size), reportEffectFailure(log))
       const onSignal = (signal: NodeJS.Signals): void =>
         O.match(
           () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
           (event: Event) => runtime.dispatch(event),
-        )(toEvent(p, signal))
+        )(signalRequest(p.config.restartSignal, signal))
       const delivery = signals.take(onSignal)
       let lastRestart: RestartOutcome | undefined
       // the control server needs the capabilities (to ask workers), which need the control server (to answer)
@@ -132,7 +121,7 @@ export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError,
           ? TE.fromEither(E.map(adoptBound)(matchActivation(p.config.binds, p.activation.value)))
           : bindAllUnaccepted(p.config.binds, {
               socketMode: p.config.socketMode,
-              onStale: (bind) => p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`),
+              onStale: warnStale(p),
             }),
         TE.orElseFirstTaskK(() => T.fromIO(() => pidlock.release())),
       ),
@@ -141,7 +130,7 @@ export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError,
     TE.tap(() => settleSignals),
     TE.tap(({ sockets, pidlock, control }) =>
       pipe(
-        O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined),
+        writeOwnPidfile(p),
         TE.orElseFirstTaskK(() => releaseAll(sockets, releaseBound, pidlock, control)),
       ),
     ),

@@ -12,8 +12,6 @@ import { formatCommand, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/inherit'
 import type { RestartOutcome } from '../../core/outcome'
 import type { Event } from '../../core/supervisor'
-import type { ControlServer } from '../../shell/control/server'
-import type { ControlSocket } from '../../shell/control/socket'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
@@ -22,12 +20,13 @@ import type { Pidlock } from '../../shell/os/pidlock'
 import { currentProcess } from '../../shell/os/self'
 import type { Prepared } from '../prepare'
 import { finish, removeSocketFiles } from '../finish'
+import type { Control } from '../serving/wiring'
 import type { Capabilities } from './interpreter'
 
 export interface Supervising extends Prepared {
   readonly sockets: BoundSockets
   readonly pidlock: Pidlock
-  readonly control: O.Option<{ readonly socket: ControlSocket; readonly server: ControlServer }>
+  readonly control: O.Option<Control>
   readonly dispatch: (event: Event) => void
   /** A restart ended: the status reports it. */
   readonly record: (outcome: RestartOutcome) => void

@@ -8,7 +8,8 @@ import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { OutcomeJson, Status } from '../../core/control'
+import type { Op, OutcomeJson, Status } from '../../core/control'
+import { readConfigSource } from '../configSource'
 import { ask, type ControlError, type RawReply } from './client'
 
 /** A config file's path (its `controlPath` is used), or the control socket itself. */
@@ -19,23 +20,23 @@ export interface ControlOptions {
   readonly timeoutMs?: number
 }
 
-const controlPathOf = (target: ControlTarget): E.Either<ControlError, string> => {
-  if (typeof target !== 'string') return E.right(target.controlPath)
-  let json: unknown
-  try {
-    json = JSON.parse(fs.readFileSync(target, 'utf8'))
-  } catch (err) {
-    return E.left({ _tag: 'NoControlPath', config: target, reason: err instanceof Error ? err.message : String(err) })
-  }
-  const p = typeof json === 'object' && json !== null ? (json as { controlPath?: unknown }).controlPath : undefined
-  return typeof p === 'string' && p.startsWith('/')
-    ? E.right(p)
-    : E.left({ _tag: 'NoControlPath', config: target, reason: 'it sets no controlPath (an absolute path); set one, and restart the server so it listens there' })
-}
+const controlPathOf = (target: ControlTarget): TE.TaskEither<ControlError, string> =>
+  typeof target !== 'string'
+    ? TE.right(target.controlPath)
+    : pipe(
+        readConfigSource(target),
+        TE.mapLeft((e): ControlError => ({ _tag: 'NoControlPath', config: target, reason: e.reason })),
+        TE.flatMapEither((json) => {
+          const p = typeof json === 'object' && json !== null ? (json as { controlPath?: unknown }).controlPath : undefined
+          return typeof p === 'string' && p.startsWith('/')
+            ? E.right(p)
+            : E.left<ControlError>({ _tag: 'NoControlPath', config: target, reason: 'it sets no controlPath (an absolute path); set one, and restart the server so it listens there' })
+        }),
+      )
 
-const request = (target: ControlTarget, op: 'restart' | 'status' | 'stop', timeoutMs: number) =>
+const request = (target: ControlTarget, op: Op, timeoutMs: number) =>
   pipe(
-    TE.fromEither(controlPathOf(target)),
+    controlPathOf(target),
     TE.flatMap((path) =>
       pipe(
         ask(path, op, timeoutMs),
@@ -44,13 +45,11 @@ const request = (target: ControlTarget, op: 'restart' | 'status' | 'stop', timeo
     ),
   )
 
-const field = (reply: RawReply, key: string): unknown => reply[key]
-
 const badReply = (path: string, reply: RawReply): ControlError => ({ _tag: 'BadReply', path, line: JSON.stringify(reply) })
 
 /** The server's answer to a refused request (another restart in progress, a bad request). */
 const errorOf = (path: string, reply: RawReply): ControlError => {
-  const e = field(reply, 'error') as { message?: unknown } | undefined
+  const e = reply.error as { message?: unknown } | undefined
   return typeof e?.message === 'string' ? { _tag: 'NoReply', path, reason: e.message } : badReply(path, reply)
 }
 
@@ -59,15 +58,15 @@ export const restartServerTask = (target: ControlTarget, options: ControlOptions
   pipe(
     request(target, 'restart', options.timeoutMs ?? 600_000),
     TE.flatMapEither(({ reply, path }) => {
-      const outcome = field(reply, 'outcome') as OutcomeJson | undefined
-      return outcome !== undefined && typeof outcome.result === 'string' ? E.right(outcome) : E.left(field(reply, 'error') !== undefined ? errorOf(path, reply) : badReply(path, reply))
+      const outcome = reply.outcome as OutcomeJson | undefined
+      return outcome !== undefined && typeof outcome.result === 'string' ? E.right(outcome) : E.left(reply.error !== undefined ? errorOf(path, reply) : badReply(path, reply))
     }),
   )
 
 export const serverStatusTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, Status> =>
   pipe(
     request(target, 'status', options.timeoutMs ?? 5_000),
-    TE.flatMapEither(({ reply, path }) => (reply.ok && typeof field(reply, 'status') === 'object' ? E.right(field(reply, 'status') as Status) : E.left(errorOf(path, reply)))),
+    TE.flatMapEither(({ reply, path }) => (reply.ok && typeof reply.status === 'object' ? E.right(reply.status as Status) : E.left(errorOf(path, reply)))),
   )
 
 /** A process is gone once /proc has no entry for it or it is a zombie (its parent reaps it); elsewhere, once kill(0) fails. */
@@ -100,7 +99,7 @@ export const stopServerTask = (target: ControlTarget, options: ControlOptions = 
   pipe(
     request(target, 'stop', options.timeoutMs ?? 5_000),
     TE.flatMapEither(({ reply, path, closed }) => {
-      const stopping = field(reply, 'stopping') as { pids?: unknown } | undefined
+      const stopping = reply.stopping as { pids?: unknown } | undefined
       const pids = stopping?.pids
       return reply.ok && Array.isArray(pids) && pids.every((p) => typeof p === 'number')
         ? E.right({ pids, closed })

@@ -16,7 +16,7 @@ import { bindUnix, removeOwnSocketFile, type SocketFileOutcome } from '../listen
 import type { Errno } from '../os/errno'
 
 /** Only the server's own user may connect. */
-export const CONTROL_MODE = 0o600
+const CONTROL_MODE = 0o600
 
 export interface ControlSocket {
   readonly server: net.Server

@@ -12,6 +12,7 @@ import * as O from 'fp-ts/Option'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import { type Bind, type Binds, formatBind } from '../../core/bind'
 import type { Env, InheritedListener } from '../../core/inherit'
+import { once } from '../os/lazy'
 import type { ListenError } from './common'
 
 /** What systemd passed: the fds from 3, with their names if it gave them. */
@@ -71,8 +72,14 @@ const readProc = (file: string): readonly string[] => {
   }
 }
 
+/** The kernel's socket tables, each read on first use: once for all the passed fds. */
+const procTables = (): { readonly tcp: () => readonly string[]; readonly unix: () => readonly string[] } => ({
+  tcp: once(() => [...readProc('/proc/net/tcp'), ...readProc('/proc/net/tcp6')]),
+  unix: once(() => readProc('/proc/net/unix')),
+})
+
 /** What the socket at `fd` is bound to. */
-export const socketAddressOf = (fd: number): SocketAddress => {
+const socketAddressOf = (fd: number, tables: ReturnType<typeof procTables>): SocketAddress => {
   let inode: string
   try {
     const st = fs.fstatSync(fd, { bigint: true })
@@ -81,30 +88,28 @@ export const socketAddressOf = (fd: number): SocketAddress => {
   } catch {
     return { _tag: 'Unknown' }
   }
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readProc(table)) {
-      const cols = line.trim().split(/\s+/)
-      if (cols[9] === inode && cols[1] !== undefined) {
-        const a = parseProcAddress(cols[1])
-        if (a !== undefined) return { _tag: 'Tcp', ...a }
-      }
+  for (const line of tables.tcp()) {
+    const cols = line.trim().split(/\s+/)
+    if (cols[9] === inode && cols[1] !== undefined) {
+      const a = parseProcAddress(cols[1])
+      if (a !== undefined) return { _tag: 'Tcp', ...a }
     }
   }
-  for (const line of readProc('/proc/net/unix')) {
+  for (const line of tables.unix()) {
     const [, , , , , , ino, path] = line.trim().split(/\s+/)
     if (ino === inode && path?.startsWith('/') === true) return { _tag: 'Unix', path }
   }
   return { _tag: 'Unknown' }
 }
 
-const describeAddress = (a: SocketAddress): string => (a._tag === 'Unknown' ? 'not a bound stream socket' : formatBind(a._tag === 'Tcp' ? { _tag: 'Tcp', host: a.host, port: a.port } : a))
+const describeAddress = (a: SocketAddress): string => (a._tag === 'Unknown' ? 'not a bound stream socket' : formatBind(a))
 
 /** A bind names a socket when it has its path, or its port and its address (a host name matches any address). */
 export const bindMatches = (bind: Bind, a: SocketAddress): boolean => {
   if (bind._tag === 'Unix') return a._tag === 'Unix' && a.path === bind.path
   if (a._tag !== 'Tcp' || a.port !== bind.port) return false
   const isIp = /^[\d.]+$/.test(bind.host) || bind.host.includes(':')
-  return !isIp || bind.host === a.host || (bind.host === '::' && a.host === '::') || (bind.host === '0.0.0.0' && a.host === '0.0.0.0')
+  return !isIp || bind.host === a.host
 }
 
 /**
@@ -114,9 +119,11 @@ export const bindMatches = (bind: Bind, a: SocketAddress): boolean => {
 export const matchActivation = (
   binds: Binds,
   activation: Activation,
-  addressOf: (fd: number) => SocketAddress = socketAddressOf,
+  addressOf?: (fd: number) => SocketAddress,
 ): E.Either<ListenError, RNEA.ReadonlyNonEmptyArray<InheritedListener>> => {
-  const passed = activation.fds.map((f) => ({ ...f, address: addressOf(f.fd) }))
+  const tables = procTables()
+  const lookup = addressOf ?? ((fd: number) => socketAddressOf(fd, tables))
+  const passed = activation.fds.map((f) => ({ ...f, address: lookup(f.fd) }))
   const listing = passed.map((p) => `fd ${p.fd}${p.name !== undefined ? ` (${p.name})` : ''}: ${describeAddress(p.address)}`).join('; ')
   const matched: InheritedListener[] = []
   for (const bind of binds) {

@@ -16,7 +16,7 @@ import { type Bind, type Binds, formatBind, type Tcp, type Unix } from '../../co
 import type { InheritedListener, SocketId } from '../../core/inherit'
 import { toErrno } from '../os/errno'
 import { type BoundHandle, bindPipe, bindTcpHandle } from '../os/handles'
-import { fromErrno, type ListenError } from './common'
+import { allOrNothing, fromErrno, type ListenError } from './common'
 import { bindUnixAt, removeOwnSocketFile } from './unix'
 import { loadDns } from '../os/lazy'
 
@@ -85,18 +85,7 @@ export interface BindOptions {
 /** Binds every address without listening; if one fails, those already bound are given back. */
 export const bindAllUnaccepted = (binds: Binds, o: BindOptions): TE.TaskEither<ListenError, BoundSockets> => {
   const one = (bind: Bind): TE.TaskEither<ListenError, BoundSocket> => (bind._tag === 'Tcp' ? bindTcp(bind) : bindUnix(bind, o.socketMode, () => o.onStale(bind)))
-  const step = (done: readonly BoundSocket[], rest: readonly Bind[]): TE.TaskEither<ListenError, readonly BoundSocket[]> => {
-    const [next, ...later] = rest
-    if (next === undefined) return TE.right(done)
-    return pipe(
-      one(next),
-      TE.orElseFirstTaskK(() => async () => {
-        for (const s of done) await releaseBound(s)()
-      }),
-      TE.flatMap((s) => step([...done, s], later)),
-    )
-  }
-  return TE.map((all: readonly BoundSocket[]) => all as unknown as BoundSockets)(step([], binds))
+  return allOrNothing(binds, one, releaseBound)
 }
 
 /** systemd's sockets (already listening), held as they are; closing one only closes this process's fd. */

@@ -5,7 +5,10 @@
 import type * as net from 'node:net'
 import path = require('node:path')
 import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
 import type * as O from 'fp-ts/Option'
+import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import type * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { type Bind, formatBind } from '../../core/bind'
 import type { SocketId } from '../../core/inherit'
@@ -135,4 +138,25 @@ export const withFd = (server: net.Server, bind: Bind): E.Either<ListenError, nu
 
 export const closeQuietly = (server: net.Server): void => {
   if (server.listening) server.close()
+}
+
+/** Acquires each item in order; if one fails, those already acquired are released (in order) and the error stands. */
+export const allOrNothing = <A, B>(
+  items: RNEA.ReadonlyNonEmptyArray<A>,
+  acquire: (a: A) => TE.TaskEither<ListenError, B>,
+  release: (b: B) => T.Task<unknown>,
+): TE.TaskEither<ListenError, RNEA.ReadonlyNonEmptyArray<B>> => {
+  const step = (done: readonly B[], i: number): TE.TaskEither<ListenError, readonly B[]> => {
+    const item = items[i]
+    if (item === undefined) return TE.right(done)
+    return pipe(
+      acquire(item),
+      TE.orElseFirstTaskK(() => async () => {
+        for (const b of done) await release(b)()
+      }),
+      TE.flatMap((b) => step([...done, b], i + 1)),
+    )
+  }
+  // one per item, and there is at least one item
+  return TE.map((all: readonly B[]) => all as unknown as RNEA.ReadonlyNonEmptyArray<B>)(step([], 0))
 }

@@ -3,14 +3,13 @@
  * parent passed down. A start that fails part-way gives back what it had acquired.
  */
 import type * as net from 'node:net'
-import * as A from 'fp-ts/Array'
 import { pipe } from 'fp-ts/function'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import type { Bind } from '../../core/bind'
 import type { Inherited, InheritedListener } from '../../core/inherit'
-import { type Listener, type ListenError } from './common'
+import { allOrNothing, type Listener, type ListenError } from './common'
 import { takeInherited } from './inherited'
 import { bindTcp } from './tcp'
 import { bindUnix, removeOwnSocketFile } from './unix'
@@ -36,31 +35,17 @@ export const release = (listener: Listener): T.Task<void> =>
     }),
   )
 
-/** Runs `acquire` for each item in order; if one fails, those already acquired are released. */
-const allOrNothing = <A>(items: RNEA.ReadonlyNonEmptyArray<A>, acquire: (a: A) => TE.TaskEither<ListenError, Listener>): TE.TaskEither<ListenError, Listeners> => {
-  const step = (done: Listener[], i: number): TE.TaskEither<ListenError, Listener[]> => {
-    const item = items[i]
-    if (item === undefined) return TE.right(done)
-    return pipe(
-      acquire(item),
-      TE.orElseFirstTaskK(() => pipe(A.map(release)(done), T.sequenceArray, T.map(() => undefined))),
-      TE.flatMap((l) => step([...done, l], i + 1)),
-    )
-  }
-  return TE.map((ls: Listener[]) => ls as unknown as Listeners)(step([], 0))
-}
-
 /** A new server, its 'connection' listener attached, to listen on one address. */
 export type MakeServer = () => net.Server
 
 /** Binds every address, each on a server of its own. */
 export const bindAll = (makeServer: MakeServer, binds: RNEA.ReadonlyNonEmptyArray<Bind>, o: AcquireOptions): TE.TaskEither<ListenError, Listeners> =>
-  allOrNothing(binds, (bind) => (bind._tag === 'Tcp' ? bindTcp(makeServer(), bind) : bindUnix(makeServer(), bind, o.socketMode, () => o.onStale(bind))))
+  allOrNothing(binds, (bind): TE.TaskEither<ListenError, Listener> => (bind._tag === 'Tcp' ? bindTcp(makeServer(), bind) : bindUnix(makeServer(), bind, o.socketMode, () => o.onStale(bind))), release)
 
 /** Listens on each adopted socket (systemd's), each on a server of its own. */
 export const adoptAll = (makeServer: MakeServer, adopted: RNEA.ReadonlyNonEmptyArray<InheritedListener>, socketMode: number): TE.TaskEither<ListenError, Listeners> =>
-  allOrNothing(adopted, (l) => takeInherited(makeServer(), l, socketMode))
+  allOrNothing(adopted, (l) => takeInherited(makeServer(), l, socketMode), release)
 
 /** Listens on every inherited fd, each on a server of its own; `checkInherited` has passed already. */
 export const takeAll = (makeServer: MakeServer, inherited: Inherited, socketMode: number): TE.TaskEither<ListenError, Listeners> =>
-  allOrNothing(inherited.listeners, (l) => takeInherited(makeServer(), l, socketMode))
+  adoptAll(makeServer, inherited.listeners, socketMode)

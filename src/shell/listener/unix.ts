@@ -14,6 +14,7 @@ import * as TE from 'fp-ts/TaskEither'
 import { formatBind, type Unix } from '../../core/bind'
 import type { SocketId } from '../../core/inherit'
 import { type Errno, toErrno } from '../os/errno'
+import { bindPipe } from '../os/handles'
 import { closeQuietly, fromErrno, fsTask, type Listener, type ListenError, listenOn, withFd } from './common'
 
 /** Refuses a live socket or a non-socket at the path; a socket nobody answers on is stale and may be replaced. */
@@ -59,10 +60,10 @@ const probeUnix = (bind: Unix): TE.TaskEither<ListenError, 'absent' | 'stale'> =
   )
 }
 
-export const idOf = (st: fs.BigIntStats): SocketId => ({ dev: String(st.dev), ino: String(st.ino) })
-export const sameSocket = (a: SocketId, b: SocketId): boolean => a.dev === b.dev && a.ino === b.ino
+const idOf = (st: fs.BigIntStats): SocketId => ({ dev: String(st.dev), ino: String(st.ino) })
+const sameSocket = (a: SocketId, b: SocketId): boolean => a.dev === b.dev && a.ino === b.ino
 
-export const socketIdOf = (p: string): TE.TaskEither<Errno, SocketId> =>
+const socketIdOf = (p: string): TE.TaskEither<Errno, SocketId> =>
   pipe(
     fsTask(() => fs.promises.lstat(p, { bigint: true })),
     TE.map(idOf),
@@ -78,28 +79,28 @@ export const socketIdOf = (p: string): TE.TaskEither<Errno, SocketId> =>
  */
 const withBindLock = <A>(bind: Unix, task: TE.TaskEither<ListenError, A>): TE.TaskEither<ListenError, A> => {
   if (process.platform !== 'linux') return task
-  const lock = net.createServer()
   const name = `\0uni:${bind.path}` // at most 106 bytes (MAX_UNIX_PATH_BYTES); Linux allows 107
-  const release = <B>(e: E.Either<ListenError, B>): T.Task<E.Either<ListenError, B>> =>
-    () =>
-      new Promise((resolve) => {
-        if (lock.listening) lock.close(() => resolve(e))
-        else resolve(e)
-      })
   return pipe(
-    listenOn(lock, { path: name }),
+    TE.fromEither(bindPipe(name)),
     TE.mapLeft((err): ListenError =>
       err.code === 'EADDRINUSE'
         ? { _tag: 'AddressInUse', address: formatBind(bind), detail: 'another server is starting on this socket path right now' }
         : fromErrno(bind)(err),
     ),
-    TE.flatMap(() => task),
-    T.flatMap(release),
+    TE.flatMap((lock) =>
+      pipe(
+        task,
+        T.map((result) => {
+          lock.close()
+          return result
+        }),
+      ),
+    ),
   )
 }
 
 /** The temporary name bound before the publish: `<path>.<pid in base 36>` (see MAX_UNIX_PATH_BYTES). */
-export const tempSocketPath = (p: string, pid: number): string => `${p}.${pid.toString(36)}`
+const tempSocketPath = (p: string, pid: number): string => `${p}.${pid.toString(36)}`
 
 /** How a socket gets bound at a temporary name: listening (a server that serves) or not (a supervisor). */
 export type BindAt = (temp: string) => TE.TaskEither<Errno, void>
@@ -154,7 +155,7 @@ export const bindUnix = (server: net.Server, bind: Unix, mode: number, onStale: 
   )
 
 /** Removes the socket file, but only while it is still the one we bound: call before closing (inodes are reused). */
-export const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Errno, 'removed' | 'replaced' | 'absent'> =>
+const removeSocketFileIfOwn = (p: string, id: SocketId): TE.TaskEither<Errno, 'removed' | 'replaced' | 'absent'> =>
   pipe(
     socketIdOf(p),
     TE.flatMap((now) =>

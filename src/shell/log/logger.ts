@@ -82,11 +82,12 @@ export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
   }
   const options: PinoOptions = given ?? {}
   const level = (options.level as LogLevel | undefined) ?? o.level
+  const target = O.getOrElse(() => 'stdout')(o.logPath)
   return E.bimap(
     (err: NodeJS.ErrnoException): LogError => ({
       _tag: 'LogUnwritable',
-      path: O.getOrElse(() => 'stdout')(o.logPath),
-      reason: fileProblem(O.getOrElse(() => 'stdout')(o.logPath), err, 'logPath'),
+      path: target,
+      reason: fileProblem(target, err, 'logPath'),
     }),
     (fd: number) =>
       fromPino(
@@ -96,7 +97,7 @@ export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
           const base = { pid: process.pid, ...o.bindings, ...options.base }
           const destination = safeDestination({
             fd,
-            name: O.getOrElse(() => 'stdout')(o.logPath),
+            name: target,
             lostLine: (dropped) =>
               `${JSON.stringify({ level: 40, time: Date.now(), ...base, event: 'log-lines-dropped', dropped, msg: `${dropped} log line(s) could not be written and were dropped` })}\n`,
           })

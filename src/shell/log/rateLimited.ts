@@ -5,16 +5,16 @@
  */
 import type { Log } from './logger'
 
-export const WARN_EVERY_MS = 60_000
+const WARN_EVERY_MS = 60_000
 
-export const rateLimited = (log: Log, event: string, everyMs = WARN_EVERY_MS): ((fields: Readonly<Record<string, unknown>>, message: string) => void) => {
+export const rateLimited = (log: Log, event: string): ((fields: Readonly<Record<string, unknown>>, message: string) => void) => {
   let last = -Infinity
   let since = 0
   return (fields, message) => {
     since += 1
     log.debug({ event, ...fields }, message)
     const now = Date.now()
-    if (now - last < everyMs) return
+    if (now - last < WARN_EVERY_MS) return
     log.warn({ event, ...fields, count: since }, since > 1 ? `${message} (${since} such since the last warning)` : message)
     last = now
     since = 0

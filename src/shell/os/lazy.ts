@@ -9,6 +9,7 @@
 import type * as Cluster from 'node:cluster'
 import type * as Crypto from 'node:crypto'
 import type * as Dns from 'node:dns/promises'
+import type * as Os from 'node:os'
 import type * as Http from 'node:http'
 import type * as Readline from 'node:readline'
 import type * as Tls from 'node:tls'
@@ -27,4 +28,5 @@ export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)
 export const loadCrypto = once((): typeof Crypto => require('node:crypto') as typeof Crypto)
 export const loadDns = once((): typeof Dns => require('node:dns/promises') as typeof Dns)
 export const loadReadline = once((): typeof Readline => require('node:readline') as typeof Readline)
+export const loadOs = once((): typeof Os => require('node:os') as typeof Os)
 export const loadCluster = once((): typeof Cluster.default => require('node:cluster') as typeof Cluster.default)

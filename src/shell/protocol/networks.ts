@@ -5,7 +5,7 @@
  * socket (::ffff:a.b.c.d) counts as its IPv4 address. UNIX sockets have no address: they are not checked.
  */
 import { BlockList, isIPv4, isIPv6, type Socket } from 'node:net'
-import type { Cidr } from '../../core/cidr'
+import { type Cidr, formatCidr } from '../../core/cidr'
 import { rateLimited } from '../log/rateLimited'
 import type { Log } from '../log/logger'
 import type { Protocol } from './protocol'
@@ -21,7 +21,7 @@ export const networkGate = (inner: Protocol, networks: readonly Cidr[], log: Log
   const list = new BlockList()
   for (const n of networks) list.addSubnet(n.address, n.prefix, n.family)
   const refused = rateLimited(log, 'client-refused')
-  const listed = networks.map((n) => `${n.address}/${n.prefix}`).join(', ')
+  const listed = networks.map(formatCidr).join(', ')
   return {
     ...inner,
     accept: (socket: Socket, id) => {

@@ -65,7 +65,7 @@ class Context implements ConnectionContext {
 }
 
 /** Where the client is, looked up only to log a failure (a TCP peer; a UNIX client, or a closed socket, has none). */
-const remoteOf = (socket: Socket): string =>
+export const remoteOf = (socket: Socket): string =>
   socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${String(socket.remotePort)}` : 'no address'
 
 const finished = Symbol('uninterruptible.finished')

@@ -11,6 +11,7 @@ import fs = require('node:fs')
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import type { TlsConfig } from '../../core/config'
 import type { Log } from '../log/logger'
@@ -19,6 +20,7 @@ import { plainSocketOf } from '../os/handles'
 import { loadCrypto, loadTls } from '../os/lazy'
 import { rateLimited } from '../log/rateLimited'
 import type { Protocol } from './protocol'
+import { remoteOf } from './raw'
 
 export type TlsKey = 'tls.certPath' | 'tls.keyPath' | 'tls.caPath'
 
@@ -49,19 +51,20 @@ const read = (key: TlsKey, file: string): E.Either<TlsError, Buffer> =>
     },
   )
 
-/** Which file a context error is about: each alone must parse; if all do, the key does not match the certificate. */
-const blame = (c: TlsConfig, pem: { readonly cert: Buffer; readonly key: Buffer; readonly ca: Buffer | undefined }, err: unknown): TlsError => {
+const unusable = (key: TlsKey, file: string, err: unknown): TlsError => ({ _tag: 'TlsUnusable', key, file, reason: `not a usable PEM file (${messageOf(err)})` })
+
+/** Which file a context error is about (the CA was checked on its own already): each alone must parse; if both do, the key does not match the certificate. */
+const blame = (c: TlsConfig, pem: { readonly cert: Buffer; readonly key: Buffer }, err: unknown): TlsError => {
   const tls = loadTls()
   const tries: readonly [TlsKey, string, () => void][] = [
     ['tls.certPath', c.certPath, () => tls.createSecureContext({ cert: pem.cert })],
     ['tls.keyPath', c.keyPath, () => tls.createSecureContext({ key: pem.key })],
-    ...(pem.ca !== undefined && O.isSome(c.caPath) ? [['tls.caPath', c.caPath.value, () => new (loadCrypto().X509Certificate)(pem.ca ?? '')] as [TlsKey, string, () => void]] : []),
   ]
   for (const [key, file, attempt] of tries) {
     try {
       attempt()
     } catch (e) {
-      return { _tag: 'TlsUnusable', key, file, reason: `not a usable PEM file (${messageOf(e)})` }
+      return unusable(key, file, e)
     }
   }
   return { _tag: 'TlsUnusable', key: 'tls.keyPath', file: c.keyPath, reason: `it does not match tls.certPath (${c.certPath}): ${messageOf(err)}` }
@@ -73,12 +76,16 @@ export const loadTlsSettings = (c: TlsConfig): E.Either<TlsError, TlsSettings> =
   if (E.isLeft(cert)) return cert
   const key = read('tls.keyPath', c.keyPath)
   if (E.isLeft(key)) return key
-  const ca = O.isSome(c.caPath) ? read('tls.caPath', c.caPath.value) : E.right(undefined)
+  const caPath = c.caPath
+  // a CA file with no certificate in it is accepted by OpenSSL as no CA at all: refuse it here
+  const ca = O.isSome(caPath)
+    ? pipe(
+        read('tls.caPath', caPath.value),
+        E.flatMap((pem) => E.tryCatch(() => (new (loadCrypto().X509Certificate)(pem), pem), (e) => unusable('tls.caPath', caPath.value, e))),
+      )
+    : E.right(undefined)
   if (E.isLeft(ca)) return ca
   const pem = { cert: cert.right, key: key.right, ca: ca.right }
-  // a CA file with no certificate in it is accepted by OpenSSL as no CA at all: refuse it here
-  const caless = pem.ca !== undefined && O.isSome(c.caPath) ? E.tryCatch(() => new (loadCrypto().X509Certificate)(pem.ca ?? ''), (e) => e) : E.right(undefined)
-  if (E.isLeft(caless) && O.isSome(c.caPath)) return E.left({ _tag: 'TlsUnusable', key: 'tls.caPath', file: c.caPath.value, reason: `not a usable PEM file (${messageOf(caless.left)})` })
   return E.bimap(
     (err: unknown) => blame(c, pem, err),
     (): TlsSettings => ({
@@ -89,6 +96,11 @@ export const loadTlsSettings = (c: TlsConfig): E.Either<TlsError, TlsSettings> =
     }),
   )(E.tryCatch(() => loadTls().createSecureContext({ cert: pem.cert, key: pem.key, ...(pem.ca !== undefined ? { ca: pem.ca } : {}) }), (e) => e))
 }
+
+// on each accepted plain socket (a property, not a WeakMap: this runs per connection, see connections.ts)
+const connectionId = Symbol('uninterruptible.connectionId')
+const secured = Symbol('uninterruptible.secured')
+type Plain = Socket & { [connectionId]?: number; [secured]?: TLSSocket }
 
 /** Wraps a protocol: its connections are TLS sockets, once their handshake is done. */
 export const tlsLayer = (inner: Protocol, s: TlsSettings, log: Log): Protocol => {
@@ -102,28 +114,26 @@ export const tlsLayer = (inner: Protocol, s: TlsSettings, log: Log): Protocol =>
     // what the protocol underneath gives its sockets (an http.Server's half-open, for one)
     ...(inner.serverOptions.allowHalfOpen !== undefined ? { allowHalfOpen: inner.serverOptions.allowHalfOpen } : {}),
   })
-  const ids = new WeakMap<Socket, number>()
-  const secured = new WeakMap<Socket, TLSSocket>()
   const warn = rateLimited(log, 'tls-handshake-failed')
   server.on('secureConnection', (tlsSocket: TLSSocket) => {
-    const plain = plainSocketOf(tlsSocket)
-    if (plain !== undefined) secured.set(plain, tlsSocket)
-    inner.accept(tlsSocket, plain !== undefined ? (ids.get(plain) ?? 0) : 0)
+    const plain = plainSocketOf(tlsSocket) as Plain | undefined
+    if (plain !== undefined) plain[secured] = tlsSocket
+    inner.accept(tlsSocket, plain?.[connectionId] ?? 0)
   })
   server.on('tlsClientError', (err: Errno, tlsSocket: TLSSocket) => {
-    const remote = tlsSocket.remoteAddress !== undefined ? `${tlsSocket.remoteAddress}:${String(tlsSocket.remotePort)}` : 'no address'
+    const remote = remoteOf(tlsSocket)
     warn({ remote, code: err.code ?? null, error: err.message }, `TLS handshake with ${remote} failed: ${err.message}`)
     tlsSocket.destroy() // a timed-out handshake is not closed by Node itself
   })
   return {
     serverOptions: inner.serverOptions,
-    accept: (socket, id) => {
-      ids.set(socket, id)
+    accept: (socket: Plain, id) => {
+      socket[connectionId] = id
       server.emit('connection', socket)
     },
     started: inner.started,
     // connections still in their handshake are left to the drain timeout, as any open connection
-    drain: (open) => inner.drain(open.flatMap((plain) => secured.get(plain) ?? [])),
+    drain: (open) => inner.drain((open as readonly Plain[]).flatMap((plain) => plain[secured] ?? [])),
     stopped: inner.stopped,
   }
 }
