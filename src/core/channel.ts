@@ -6,6 +6,8 @@
 
 export type ChildMessage =
   | { readonly _tag: 'Ready' }
+  /** A worker asked to stop has closed its listeners: it accepts nothing more, and drains. */
+  | { readonly _tag: 'Draining' }
   | { readonly _tag: 'Failed'; readonly reason: string }
   | { readonly _tag: 'Status'; readonly active: number; readonly accepted: number; readonly state: string }
 
@@ -28,6 +30,8 @@ export const decodeChildMessage = (line: string): ChildMessage | undefined => {
   switch (u.type) {
     case 'ready':
       return { _tag: 'Ready' }
+    case 'draining':
+      return { _tag: 'Draining' }
     case 'failed':
       return typeof u.reason === 'string' ? { _tag: 'Failed', reason: u.reason } : undefined
     case 'status':
@@ -43,6 +47,8 @@ export const encodeChildMessage = (m: ChildMessage): string => {
   switch (m._tag) {
     case 'Ready':
       return '{"type":"ready"}\n'
+    case 'Draining':
+      return '{"type":"draining"}\n'
     case 'Failed':
       return `${JSON.stringify({ type: 'failed', reason: m.reason })}\n`
     case 'Status':

@@ -51,6 +51,18 @@ export interface Pending {
   readonly probation: boolean
 }
 
+/**
+ * A restart whose new generation serves, told to those who asked only once no old worker accepts any
+ * more (each has said it closed its listeners, or is gone): from then on every new connection reaches
+ * the new code.
+ */
+export interface Confirming {
+  readonly requests: readonly number[]
+  readonly outcome: RestartOutcome
+  /** The old workers not yet known to have stopped accepting. */
+  readonly waiting: readonly number[]
+}
+
 export type Phase = 'Starting' | 'Running' | 'Stopping' | 'Exited'
 
 export interface State {
@@ -69,6 +81,7 @@ export interface State {
   readonly crashes: readonly number[]
   /** The code to exit with once the last worker is gone. */
   readonly code: number
+  readonly confirming: readonly Confirming[]
 }
 
 export const initial = (size: number): State => ({
@@ -81,6 +94,7 @@ export const initial = (size: number): State => ({
   nextId: 1,
   crashes: Array.from({ length: size }, () => 0),
   code: 0,
+  confirming: [],
 })
 
 // ---- events and effects ---------------------------------------------------------------------------
@@ -95,6 +109,8 @@ export type Event =
   | { readonly _tag: 'WorkerFailed'; readonly id: number; readonly pid: number | null; readonly failure: ChildFailure }
   /** It exited after it was ready, `upMs` after it started. */
   | { readonly _tag: 'WorkerExited'; readonly id: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly upMs: number }
+  /** A worker asked to stop has closed its listeners. */
+  | { readonly _tag: 'WorkerDraining'; readonly id: number }
   | { readonly _tag: 'ProbationPassed'; readonly generation: number }
   | { readonly _tag: 'RespawnDue'; readonly slot: number; readonly generation: number }
 
@@ -164,6 +180,15 @@ const settle = ([state, effects]: Step): Step =>
     ? [{ ...state, phase: 'Exited' }, [...effects, { _tag: 'Exit', code: state.code, now: false }]]
     : [state, effects]
 
+const answerOf = (c: Confirming): Effect => ({ _tag: 'Answer', requests: c.requests, outcome: c.outcome })
+
+/** Worker `id` accepts no more (it said so, or it is gone): the restarts waiting only for it are answered. */
+const confirmed = ([state, effects]: Step, id: number): Step => {
+  if (!state.confirming.some((c) => c.waiting.includes(id))) return [state, effects]
+  const confirming = state.confirming.map((c) => ({ ...c, waiting: c.waiting.filter((w) => w !== id) }))
+  return [{ ...state, confirming: confirming.filter((c) => c.waiting.length > 0) }, [...effects, ...confirming.filter((c) => c.waiting.length === 0).map(answerOf)]]
+}
+
 /** Stop everything: the socket files go first (new clients find no path), then every worker drains. */
 const stopAll = (state: State, code: number, before: readonly Effect[]): Step => {
   const alive = state.workers.filter((w) => w.phase !== 'stopping')
@@ -172,8 +197,8 @@ const stopAll = (state: State, code: number, before: readonly Effect[]): Step =>
       ? [{ _tag: 'Answer', requests: requestIds(state.pending.by), outcome: { _tag: 'RestartFailed', generation: state.pending.generation, reason: 'the server is stopping', failure: null } }]
       : []
   return settle([
-    { ...state, phase: 'Stopping', pending: null, code, workers: setPhase(state.workers, alive.map((w) => w.id), 'stopping') },
-    [...before, ...abandoned, { _tag: 'RemoveSocketFiles' }, ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id }))],
+    { ...state, phase: 'Stopping', pending: null, code, workers: setPhase(state.workers, alive.map((w) => w.id), 'stopping'), confirming: [] },
+    [...before, ...abandoned, ...state.confirming.map(answerOf), { _tag: 'RemoveSocketFiles' }, ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id }))],
   ])
 }
 
@@ -289,6 +314,7 @@ const onProbationPassed = (state: State, event: Extract<Event, { _tag: 'Probatio
   const old = ofGeneration(state, state.current).filter((w) => w.phase !== 'stopping')
   const pids = ofGeneration(state, pending.generation).map((w) => w.pid ?? 0)
   const outcome: RestartOutcome = { _tag: 'Restarted', generation: pending.generation, pids }
+  const confirming: Confirming = { requests: requestIds(pending.by), outcome, waiting: old.map((w) => w.id) }
   return [
     {
       ...state,
@@ -296,6 +322,7 @@ const onProbationPassed = (state: State, event: Extract<Event, { _tag: 'Probatio
       pending: null,
       workers: setPhase(state.workers, old.map((w) => w.id), 'stopping'),
       crashes: state.crashes.map(() => 0),
+      confirming: old.length > 0 ? [...state.confirming, confirming] : state.confirming,
     },
     [
       log('info', 'generation-replaced', `generation ${pending.generation} passed its probation and serves (pids ${pids.join(', ')}); generation ${state.current} drains`, {
@@ -303,7 +330,7 @@ const onProbationPassed = (state: State, event: Extract<Event, { _tag: 'Probatio
         replaced: state.current,
       }),
       ...old.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
-      { _tag: 'Answer', requests: requestIds(pending.by), outcome },
+      ...(old.length > 0 ? [] : [answerOf(confirming)]),
     ],
   ]
 }
@@ -359,7 +386,9 @@ export const reduce = (state: State, event: Event): Step => {
       return onReady(state, event)
     case 'WorkerFailed':
     case 'WorkerExited':
-      return onGone(state, event)
+      return confirmed(onGone(state, event), event.id)
+    case 'WorkerDraining':
+      return confirmed([state, []], event.id)
     case 'ProbationPassed':
       return onProbationPassed(state, event)
     case 'RespawnDue':

@@ -28,6 +28,7 @@ const request = (id: number): Event => ({ _tag: 'RestartRequested', by: { _tag: 
 const TERM: Event = { _tag: 'StopRequested', by: 'SIGTERM' }
 const STOP_BY_CONTROL: Event = { _tag: 'StopRequested', by: 'control' }
 const passed = (generation: number): Event => ({ _tag: 'ProbationPassed', generation })
+const draining = (id: number): Event => ({ _tag: 'WorkerDraining', id })
 
 /** Two workers (ids 1, 2) of generation 1 serving. */
 const SERVING = [START, ready(1), ready(2)]
@@ -57,7 +58,7 @@ describe('supervisor reduce: scenarios', () => {
     assert.deepStrictEqual(summary(last).at(-1), { _tag: 'Exit', code: 1, now: false })
   })
 
-  it('a restart: the new generation starts beside the old; old workers drain only once all new ones are ready and passed probation; the requester gets the pids', () => {
+  it('a restart: the new generation starts beside the old; old workers drain only once all new ones are ready and passed probation; the requester gets the pids once no old worker accepts', () => {
     const { state: s1, effects: e1 } = run([...SERVING, request(7)])
     assert.deepStrictEqual(summary(e1).slice(-3), ['log:restart-requested', { _tag: 'SpawnWorker', id: 3, slot: 0, generation: 2 }, { _tag: 'SpawnWorker', id: 4, slot: 1, generation: 2 }])
     const [s2, e2] = reduce(s1, ready(3))
@@ -65,14 +66,17 @@ describe('supervisor reduce: scenarios', () => {
     const [s3, e3] = reduce(s2, ready(4))
     assert.deepStrictEqual(summary(e3), ['log:generation-ready', { _tag: 'StartProbation', generation: 2 }])
     const [s4, e4] = reduce(s3, passed(2))
-    assert.deepStrictEqual(summary(e4), [
-      'log:generation-replaced',
-      { _tag: 'StopWorker', id: 1 },
-      { _tag: 'StopWorker', id: 2 },
-      { _tag: 'Answer', requests: [7], outcome: { _tag: 'Restarted', generation: 2, pids: [1003, 1004] } },
-    ])
+    assert.deepStrictEqual(summary(e4), ['log:generation-replaced', { _tag: 'StopWorker', id: 1 }, { _tag: 'StopWorker', id: 2 }])
     assert.equal(s4.current, 2)
     assert.equal(s4.pending, null)
+    // the answer waits until both old workers have closed their listeners (or are gone)
+    const [s5, e5] = reduce(s4, draining(1))
+    assert.deepStrictEqual(summary(e5), [])
+    const [, e6] = reduce(s5, exited(2, 50, 0))
+    assert.deepStrictEqual(
+      summary(e6).filter((e) => typeof e !== 'string'),
+      [{ _tag: 'Answer', requests: [7], outcome: { _tag: 'Restarted', generation: 2, pids: [1003, 1004] } }],
+    )
   })
 
   it('a new worker that fails ends the attempt: the rest of the new generation is killed, the old one serves on, the requester hears why', () => {
@@ -173,6 +177,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 16 }).map((id) => failed(id)) },
   { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 1, max: 16 }), fc.constantFrom(10, STABLE_MS)).map(([id, up]) => exited(id, up)) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 5 }).map(passed) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 16 }).map(draining) },
   { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: SIZE - 1 }), fc.integer({ min: 1, max: 5 })).map(([slot, generation]): Event => ({ _tag: 'RespawnDue', slot, generation })) },
 )
 
@@ -242,6 +247,34 @@ describe('supervisor reduce: properties', () => {
           for (let slot = 0; slot < SIZE; slot++) {
             const has = after.workers.some((w) => w.generation === after.current && w.slot === slot && w.phase !== 'stopping')
             assert.ok(has || due.has(`${slot}/${after.current}`), `slot ${slot} of generation ${after.current} is empty with no respawn due`)
+          }
+        }
+      }),
+    )
+  })
+
+  it('a restart is answered "restarted" only once every worker of the replaced generation has stopped accepting or is gone, and at most once', () => {
+    // a restart brought to its probation first, so that most runs see one replace the old generation
+    const restarts = fc
+      .tuple(fc.array(event, { maxLength: 30 }), fc.array(event, { maxLength: 60 }))
+      .map(([during, after]): readonly Event[] => [START, ready(1), ready(2), ready(3), request(1), ready(4), ready(5), ready(6), ...during, passed(2), ...after])
+    fc.assert(
+      fc.property(restarts, (events) => {
+        const accepting = new Set<number>() // ready workers not known to have stopped accepting
+        const answered = new Set<number>()
+        for (const { before, event: e, after, effects } of trace(events)) {
+          if (e._tag === 'WorkerDraining' || e._tag === 'WorkerExited' || e._tag === 'WorkerFailed') accepting.delete(e.id)
+          if (e._tag === 'WorkerReady' && before.workers.some((w) => w.id === e.id && w.phase === 'starting')) accepting.add(e.id)
+          if (e._tag === 'RestartRequested' && e.by._tag === 'Request') answered.delete(e.by.id) // the generator reuses ids
+          for (const x of effects) {
+            if (x._tag !== 'Answer' || x.outcome._tag !== 'Restarted') continue
+            const generation = x.outcome.generation
+            const old = before.workers.concat(after.workers).filter((w) => w.generation < generation && accepting.has(w.id) && after.workers.some((a) => a.id === w.id))
+            if (e._tag !== 'StopRequested') assert.deepStrictEqual(old, [], `generation ${generation} answered while old workers may accept`)
+            for (const r of x.requests) {
+              assert.ok(!answered.has(r), `request ${r} answered twice`)
+              answered.add(r)
+            }
           }
         }
       }),

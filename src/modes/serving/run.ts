@@ -74,6 +74,8 @@ export interface Parent {
   readonly restartsElsewhere: O.Option<number>
   /** Called once ready has been sent, with the runtime to feed. */
   readonly attach: (runtime: Lifecycle) => void
+  /** Called once this process has closed its listeners (a worker tells its supervisor). */
+  readonly stoppedAccepting?: () => void
 }
 
 /** A standalone process: the first has no parent; a successor's parent lets go by closing the channel. */
@@ -186,6 +188,7 @@ export const run =
             lastRestart = outcome
           },
           dispatch: runtime.dispatch,
+          stoppedAccepting: parent.stoppedAccepting ?? (() => undefined),
           connections,
           protocol,
           onExit: (code) => {

@@ -46,6 +46,8 @@ export interface Live extends Prepared {
   readonly connections: Connections
   readonly protocol: Protocol
   readonly onExit: (code: number) => void
+  /** This process has closed its listeners. */
+  readonly stoppedAccepting: () => void
 }
 
 export const liveCapabilities = (live: Live): Capabilities => {
@@ -147,6 +149,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
       TE.flatMap(() => (last ? pipe(socketFilesRemoved, TE.flatMap(() => TE.fromTask(acceptQueued))) : TE.right(undefined))),
       TE.map(() => {
         for (const l of listeners) l.server.close()
+        live.stoppedAccepting()
         live.protocol.drain(live.connections.openSockets())
         live.hooks.draining(reason)
         if (O.isSome(config.drainTimeoutMs)) {

@@ -109,6 +109,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
           },
           message: (m) => {
             if (m._tag === 'Status') workers.get(id)?.asked.shift()?.({ active: m.active, accepted: m.accepted, state: m.state })
+            else if (m._tag === 'Draining') dispatch({ _tag: 'WorkerDraining', id })
           },
         },
       )

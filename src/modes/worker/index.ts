@@ -23,24 +23,32 @@ const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
 
 /** The supervisor's side of the channel, as the worker sees it once it is ready. */
-const supervisorChannel = (inherited: Inherited): Parent => ({
-  keepChannel: true,
-  restartsElsewhere: O.some(inherited.parentPid),
-  attach: (runtime: Lifecycle) => {
-    const channel = new net.Socket({ fd: inherited.channelFd, readable: true, writable: true })
-    channel.unref() // it must not keep a drained worker alive
-    channel.on('error', () => undefined) // its close says what matters
-    channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
-    readLines(channel, (line) => {
-      const m = decodeParentMessage(line)
-      if (m?._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
-      else if (m?._tag === 'StatusRequest') {
-        const state = runtime.state()
-        channel.write(encodeChildMessage({ _tag: 'Status', active: state.connections.active, accepted: state.connections.accepted, state: state._tag }))
-      }
-    })
-  },
-})
+const supervisorChannel = (inherited: Inherited): Parent => {
+  let opened: net.Socket | undefined
+  return {
+    keepChannel: true,
+    restartsElsewhere: O.some(inherited.parentPid),
+    // the supervisor answers a restart only once no old worker accepts any more
+    stoppedAccepting: () => {
+      if (opened?.writable === true) opened.write(encodeChildMessage({ _tag: 'Draining' }))
+    },
+    attach: (runtime: Lifecycle) => {
+      const channel = new net.Socket({ fd: inherited.channelFd, readable: true, writable: true })
+      opened = channel
+      channel.unref() // it must not keep a drained worker alive
+      channel.on('error', () => undefined) // its close says what matters
+      channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
+      readLines(channel, (line) => {
+        const m = decodeParentMessage(line)
+        if (m?._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
+        else if (m?._tag === 'StatusRequest') {
+          const state = runtime.state()
+          channel.write(encodeChildMessage({ _tag: 'Status', active: state.connections.active, accepted: state.connections.accepted, state: state._tag }))
+        }
+      })
+    },
+  }
+}
 
 /** Serves for the supervisor that started this process. */
 export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
