@@ -7,23 +7,9 @@
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { HANG_MS, isGone, LogFile, tempDir, testEnv, waitGone } from '../test/support/harness'
+import { HANG_MS, isGone, LogFile, pidsWithEnv, tempDir, testEnv, tryKill, waitGone } from '../test/support/harness'
 
 const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin/pm2')
-
-/** Pids of live processes whose environment has `name=value`. */
-const pidsWithEnv = (name: string, value: string): number[] =>
-  fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`${name}=${value}`)
-      } catch {
-        return false // gone, or not ours to read
-      }
-    })
-    .map(Number)
 
 export class Pm2 {
   readonly dir = tempDir()
@@ -74,13 +60,7 @@ export class Pm2 {
       // the daemon may never have started, or may hang: what is left is killed below
     }
     const left = pidsWithEnv('PM2_HOME', this.home)
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
+    for (const pid of left) tryKill(pid)
     for (const pid of left) await waitGone(pid)
     fs.rmSync(this.dir, { recursive: true, force: true })
     const still = this.processes()

@@ -5,27 +5,17 @@
  * whose addresses and the passed sockets disagree. An adopted privileged port needs no root.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { exchange, startLoad, uniqueLine } from '../support/echoLoad'
-import { DIST, ECHO, freePort, ServerProcess, tempDir, writeJson } from '../support/harness'
+import { type CommandRun, ECHO, freePort, runCli, ServerProcess, tempDir, writeJson } from '../support/harness'
 import { isRoot, Unprivileged } from '../support/unprivileged'
 
 const ACTIVATE = '/usr/bin/systemd-socket-activate'
-const CLI = path.join(DIST, 'lib/cli.js')
 const missing = fs.existsSync(ACTIVATE) ? false : `${ACTIVATE} is not installed (Debian's systemd package has it)`
 
-const cli = (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
+const cli = (args: readonly string[]): Promise<CommandRun> => runCli(args)
 
 /** The server as systemd-socket-activate starts it: on the first connection, which is then served. */
 const activated = async (port: number, command: readonly string[]): Promise<ServerProcess> => {

@@ -5,12 +5,11 @@
  * node:cluster worker.
  */
 import assert from 'node:assert/strict'
-import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { DIST, LogFile, portOf, ServerProcess, tempDir, testEnv, writeJson } from '../support/harness'
+import { DIST, LogFile, portOf, ServerProcess, testEnv, withDir, writeJson } from '../support/harness'
 
 const fixture = (name: string): string => path.join(DIST, `test/fixtures/${name}.js`)
 const LIB = path.join(DIST, 'lib/index.js')
@@ -37,15 +36,6 @@ const get = (port: number, urlPath = '/'): Promise<{ status: number; body: strin
       })
       .on('error', reject)
   })
-
-const withDir = async (f: (dir: string) => Promise<void>): Promise<void> => {
-  const dir = tempDir()
-  try {
-    await f(dir)
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 describe('hooks, generation and serverInfo', { timeout: 120_000 }, () => {
   it('onListening, onDraining and onExit run in order in each generation; handlers and serverInfo() know the generation', () =>

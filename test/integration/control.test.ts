@@ -5,38 +5,17 @@
  * everything has exited; the control socket refuses other users and answers garbage with an error.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { holdClients, startLoad, type Target } from '../support/echoLoad'
-import { DIST, ECHO, isGone, portOf, ServerProcess, tempDir, until, writeJson } from '../support/harness'
+import { CLI, DIST, ECHO, isGone, portOf, runCli, ServerProcess, tempDir, until, writeJson } from '../support/harness'
 
-const CLI = path.join(DIST, 'lib/cli.js')
 const CRASH = path.join(DIST, 'test/fixtures/crash.js')
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs the command and waits for it to exit. */
-const cli = (args: readonly string[], options: { readonly uid?: number; readonly gid?: number; readonly file?: string } = {}): Promise<Run> =>
-  new Promise((resolve) => {
-    const child = spawn(process.execPath, [options.file ?? CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.uid !== undefined ? { uid: options.uid } : {}),
-      ...(options.gid !== undefined ? { gid: options.gid } : {}),
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
+const cli = runCli
 
 interface Server {
   readonly dir: string

@@ -9,16 +9,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { holdClients } from '../support/echoLoad'
-import { DIST, ECHO, LogFile, portOf, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
-
-const withDir = async (f: (dir: string) => Promise<unknown>): Promise<void> => {
-  const dir = tempDir()
-  try {
-    await f(dir)
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-}
+import { DIST, ECHO, LogFile, portOf, readPid, ServerProcess, waitGone, withDir, writeJson } from '../support/harness'
 
 /** fd number -> link target ("socket:[123]", "/dev/null", ...) of a process. */
 const fdsOf = (pid: number): Map<number, string> =>

@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { INHERIT_ENV } from '../../src/core/inherit'
-import { ServerProcess, type SpawnOptions, tempDir, testEnv, writeJson } from '../support/harness'
+import { ServerProcess, type SpawnOptions, testEnv, withDir as inDir, writeJson } from '../support/harness'
 import { isRoot, Unprivileged } from '../support/unprivileged'
 
 interface Refusal {
@@ -48,15 +48,8 @@ const refuses = async (dir: string, r: Refusal): Promise<ServerProcess> => {
   }
 }
 
-const withDir = async (f: (dir: string) => Promise<unknown>): Promise<void> => {
-  const dir = tempDir()
-  fs.chmodSync(dir, 0o755) // so an unprivileged server can read its config
-  try {
-    await f(dir)
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-}
+// readable by all, so an unprivileged server can read its config
+const withDir = (f: (dir: string) => Promise<unknown>): Promise<void> => inDir(f, 0o755)
 
 const listening = (): Promise<net.Server> =>
   new Promise((resolve) => {

@@ -23,11 +23,45 @@ const findRoot = (from: string): string => {
 export const ROOT = findRoot(__dirname)
 export const DIST = path.join(ROOT, 'dist')
 export const ECHO = path.join(DIST, 'examples/echo.js')
+/** The `uninterruptible` command as built. */
+export const CLI = path.join(DIST, 'lib/cli.js')
+
+export interface CommandRun {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the `uninterruptible` command (or another command file) with node and waits for it to exit. */
+export const runCli = (args: readonly string[], options: { readonly uid?: number; readonly gid?: number; readonly file?: string } = {}): Promise<CommandRun> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [options.file ?? CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
 
 /** How long any single wait may take before the test fails as hung; generous for a loaded 2-core box. */
 export const HANG_MS = 90_000
 
 export const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'uni-'))
+
+/** Runs `f` in a fresh temp folder (given `mode`, if set), removed afterwards whatever happens. */
+export const withDir = async (f: (dir: string) => unknown, mode?: number): Promise<void> => {
+  const dir = tempDir()
+  if (mode !== undefined) fs.chmodSync(dir, mode)
+  try {
+    await f(dir)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 export const writeJson = (file: string, value: unknown): string => {
   fs.writeFileSync(file, JSON.stringify(value, null, 2))
@@ -87,7 +121,7 @@ const notify = <A>(waiters: Waiter<A>[], item: A): Waiter<A>[] =>
     return false
   })
 
-const tryKill = (pid: number): void => {
+export const tryKill = (pid: number): void => {
   try {
     process.kill(pid, 'SIGKILL')
   } catch {
@@ -98,19 +132,22 @@ const tryKill = (pid: number): void => {
 /** Every test server and everything it starts carries this variable; cleanup finds them by it. */
 const MARKER = 'UNI_TEST_RUN'
 
-/** Pids of live processes whose environment has MARKER=value. */
-const markedPids = (value: string): number[] =>
+/** Pids of live processes whose environment has `name=value`. */
+export const pidsWithEnv = (name: string, value: string): number[] =>
   fs
     .readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
-        return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`${MARKER}=${value}`)
+        return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`${name}=${value}`)
       } catch {
         return false // gone, or not ours to read
       }
     })
     .map(Number)
+
+/** Pids of live processes whose environment has MARKER=value. */
+const markedPids = (value: string): number[] => pidsWithEnv(MARKER, value)
 
 /**
  * Kills everything a server started: the first process, every process that logged, the whole process

@@ -4,16 +4,7 @@ import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import * as E from 'fp-ts/Either'
 import { readPidfile, removePidfileIfOwn, writePidfile } from '../../src/shell/os/pidfile'
-import { tempDir } from '../support/harness'
-
-const withDir = async (f: (dir: string) => unknown): Promise<void> => {
-  const dir = tempDir()
-  try {
-    await f(dir)
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-}
+import { withDir } from '../support/harness'
 
 describe('pidfile', () => {
   it('writes the pid and a newline, and reads it back', () =>
