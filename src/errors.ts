@@ -12,8 +12,10 @@ import { describeLogError, type LogError } from './shell/log/logger'
 import { describePidfileError, type PidfileError } from './shell/os/pidfile'
 import { describePidfileHeld, type PidfileHeld } from './shell/os/pidlock'
 import { describeProcessRefused, type ProcessRefused } from './modes/serve'
+import { describeUnsupportedNode, type UnsupportedNode } from './core/nodeVersion'
+import { describeSignalBlocked, type SignalBlocked } from './shell/os/sigmask'
 
-export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | PidfileHeld | UnsupportedServer | ProcessRefused | TlsError
+export type ServeError = ConfigSourceError | ConfigError | InheritError | LogError | ListenError | PidfileError | PidfileHeld | UnsupportedServer | ProcessRefused | TlsError | UnsupportedNode | SignalBlocked
 
 export const describeServeError = (e: ServeError): string => {
   switch (e._tag) {
@@ -50,5 +52,9 @@ export const describeServeError = (e: ServeError): string => {
       return describeUnsupportedServer(e)
     case 'TlsUnusable':
       return describeTlsError(e)
+    case 'UnsupportedNode':
+      return describeUnsupportedNode(e)
+    case 'SignalBlocked':
+      return describeSignalBlocked(e)
   }
 }

@@ -10,6 +10,7 @@
 import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import type { Op, OutcomeJson, Status } from '../core/control'
+import { checkNodeVersion, describeUnsupportedNode } from '../core/nodeVersion'
 import { type ControlError, describeControlError } from '../shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from '../shell/control/operations'
 
@@ -109,6 +110,11 @@ const fail = (e: ControlError): number => {
 }
 
 const main = async (argv: readonly string[]): Promise<number> => {
+  const unsupported = checkNodeVersion(process.version)
+  if (unsupported !== undefined) {
+    err(`uninterruptible: ${describeUnsupportedNode(unsupported)}`)
+    return 2
+  }
   const args = parse(argv)
   if (E.isLeft(args)) {
     err(`uninterruptible: ${args.left}\n${USAGE}`)

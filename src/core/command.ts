@@ -20,15 +20,11 @@ export interface Self {
   readonly execPath: string
   readonly execArgv: readonly string[]
   readonly argv: readonly string[]
-  /** Whether this Node accepts --disable-sigusr1 (Node 22.14+, 23.7+). */
-  readonly canDisableSigusr1: boolean
   /** The working directory, resolved (what `process.cwd()` says). */
   readonly cwd: string
   /** The same folder as the user named it (the shell's `PWD`), when that differs: it goes through a symlink. */
   readonly logicalCwd: O.Option<string>
 }
-
-export const DISABLE_SIGUSR1 = '--disable-sigusr1'
 
 /** `file` under the resolved working directory, named through the logical one instead. */
 const throughLogical = (file: string, self: Self): string =>
@@ -37,10 +33,8 @@ const throughLogical = (file: string, self: Self): string =>
 export const startCommand = (configured: O.Option<string>, self: Self): Command => {
   const cwd = O.getOrElse(() => self.cwd)(self.logicalCwd)
   if (O.isSome(configured)) return { file: '/bin/sh', args: ['-c', configured.value], cwd }
-  const flags =
-    self.canDisableSigusr1 && !self.execArgv.includes(DISABLE_SIGUSR1) ? [DISABLE_SIGUSR1, ...self.execArgv] : self.execArgv
   const [, script, ...rest] = self.argv
-  return { file: self.execPath, args: [...flags, ...(script !== undefined ? [throughLogical(script, self), ...rest] : [])], cwd }
+  return { file: self.execPath, args: [...self.execArgv, ...(script !== undefined ? [throughLogical(script, self), ...rest] : [])], cwd }
 }
 
 export const formatCommand = (c: Pick<Command, 'file' | 'args'>): string =>

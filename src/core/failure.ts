@@ -42,3 +42,13 @@ export const failureFields = (f: ChildFailure): Fields => {
       return { failure: 'crashed-after-ready', exitCode: f.code, signal: f.signal }
   }
 }
+
+/**
+ * The signals a new process is killed by only while Node itself boots, before any JavaScript runs: from
+ * the preload (src/preload.ts) on, the library listens for them. Node resets every signal's action at
+ * start, so nothing can keep them off before that (docs/ARCHITECTURE.md, "Signals while a process starts").
+ */
+export const BOOT_SIGNALS: readonly string[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2']
+
+/** A new process killed by one of BOOT_SIGNALS before it said anything: its start was cut short by a stray signal, not by its code. */
+export const killedWhileBooting = (f: ChildFailure): boolean => f._tag === 'Exited' && f.signal !== null && BOOT_SIGNALS.includes(f.signal) && f.reason === null

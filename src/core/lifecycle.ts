@@ -15,7 +15,7 @@
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
-import { type ChildFailure, describeFailure, failureFields } from './failure'
+import { type ChildFailure, describeFailure, failureFields, killedWhileBooting } from './failure'
 import {
   type AnswerEffect,
   asker,
@@ -51,6 +51,8 @@ export interface Restarting extends Common {
   readonly attempt: number
   /** Who asked for this restart (control requests get its outcome). */
   readonly by: readonly RestartBy[]
+  /** How many times this attempt's successor was started again after a signal killed it while Node booted. */
+  readonly respawns: number
 }
 export interface Probation extends Common {
   readonly _tag: 'Probation'
@@ -133,6 +135,9 @@ export type Effect =
 
 export type Step = readonly [State, readonly Effect[]]
 
+/** How many times one restart attempt starts its successor again after a signal killed it while Node booted. */
+export const MAX_BOOT_RESPAWNS = 3
+
 /** The effect list of most steps (every connection opened or closed): shared, never mutated. */
 const NONE: readonly Effect[] = Object.freeze([])
 
@@ -151,7 +156,7 @@ const withConnections = (state: Exclude<State, Exited>, connections: C.Counter):
     case 'Listening':
       return { _tag: 'Listening', connections, attempts: state.attempts, generation: state.generation }
     case 'Restarting':
-      return { _tag: 'Restarting', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, by: state.by }
+      return { _tag: 'Restarting', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, by: state.by, respawns: state.respawns }
     case 'Probation':
       return { _tag: 'Probation', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, successorPid: state.successorPid, by: state.by }
     case 'Draining':
@@ -229,7 +234,7 @@ const onListening = (state: Listening, event: Event): Step => {
     case 'RestartRequested': {
       const attempt = state.attempts + 1
       return [
-        { _tag: 'Restarting', connections: state.connections, attempts: attempt, generation: state.generation, attempt, by: [event.by] },
+        { _tag: 'Restarting', connections: state.connections, attempts: attempt, generation: state.generation, attempt, by: [event.by], respawns: 0 },
         [
           log('info', 'restart-requested', `${asker(event.by)}: starting a successor`, { ...askerFields(event.by), attempt }),
           { _tag: 'SpawnSuccessor', attempt },
@@ -279,6 +284,21 @@ const onRestarting = (state: Restarting, event: Event): Step => {
       ]
     case 'SuccessorFailed':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
+      if (killedWhileBooting(event.failure) && state.respawns < MAX_BOOT_RESPAWNS) {
+        const respawns = state.respawns + 1
+        return [
+          { ...state, respawns },
+          [
+            { _tag: 'KillSuccessor', attempt: state.attempt },
+            log('warn', 'successor-respawned', `successor ${String(event.pid)} ${describeFailure(event.failure)}, while Node was still starting (before JavaScript can listen for it): starting it again (${respawns} of ${MAX_BOOT_RESPAWNS})`, {
+              attempt: state.attempt,
+              successorPid: event.pid,
+              ...failureFields(event.failure),
+            }),
+            { _tag: 'SpawnSuccessor', attempt: state.attempt },
+          ],
+        ]
+      }
       return crashed(state, event.pid, event.failure)
     case 'ConnectionOpened':
     case 'ConnectionClosed':

@@ -18,6 +18,7 @@ import { type Log, openLog } from '../shell/log/logger'
 import { type Activation, readActivation } from '../shell/listener/activation'
 import { loadTlsSettings, type TlsSettings } from '../shell/protocol/tls'
 import { activationEnv, inheritedEnv } from '../shell/os/boot'
+import { isBlocked } from '../shell/os/sigmask'
 import * as signals from '../shell/os/signals'
 import { type ServeOptions, type ServerInfo, setServerInfo } from './options'
 
@@ -53,6 +54,14 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.bindW('json', () => readConfigSource(input)),
     TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
+    // a worker never acts on the restart signal; every other process must be able to get it
+    TE.tap(({ config, inherited }) =>
+      O.isSome(inherited) && inherited.value.role === 'worker'
+        ? TE.right(undefined)
+        : isBlocked(config.restartSignal)
+          ? TE.left<ServeError>({ _tag: 'SignalBlocked', signal: config.restartSignal })
+          : TE.right(undefined),
+    ),
     TE.bindW('tls', ({ config }) => TE.fromEither(O.traverse(E.Applicative)(loadTlsSettings)(config.tls))),
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
     TE.let('info', ({ config, inherited, generation }): ServerInfo => {

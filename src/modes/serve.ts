@@ -5,8 +5,10 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
+import { checkNodeVersion, type UnsupportedNode } from '../core/nodeVersion'
 import { describeServeError, type ServeError } from '../errors'
 import type { ConfigInput } from '../shell/configSource'
+import { builtinLoaded } from '../shell/os/handles'
 import { loadCluster } from '../shell/os/lazy'
 import * as signals from '../shell/os/signals'
 import { type ServeOptions, setServerInfo } from './options'
@@ -40,12 +42,14 @@ let serving = false
  * has not loaded it (about 20 ms) the answer is no without loading it.
  */
 const isClusterWorker = (): boolean => {
-  const loaded = (process as unknown as { readonly moduleLoadList?: readonly string[] }).moduleLoadList?.includes('NativeModule cluster') ?? true
+  const loaded = builtinLoaded('cluster') ?? true
   return loaded && loadCluster().isWorker
 }
 
 /** Refuses a second server in this process, and node:cluster workers. */
-const claim: TE.TaskEither<ProcessRefused, void> = TE.fromIOEither(() => {
+const claim: TE.TaskEither<ProcessRefused | UnsupportedNode, void> = TE.fromIOEither(() => {
+  const unsupported = checkNodeVersion(process.version)
+  if (unsupported !== undefined) return E.left(unsupported)
   if (isClusterWorker()) return E.left({ _tag: 'ClusterWorker' })
   if (serving) return E.left({ _tag: 'AlreadyServing' })
   serving = true

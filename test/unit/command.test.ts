@@ -7,7 +7,6 @@ const self: Self = {
   execPath: '/usr/bin/node',
   execArgv: ['--import', 'tsx'],
   argv: ['/usr/bin/node', '/app/echo.js', 'echo.json'],
-  canDisableSigusr1: false,
   cwd: '/app',
   logicalCwd: O.none,
 }
@@ -17,12 +16,8 @@ describe('startCommand', () => {
     assert.deepStrictEqual(startCommand(O.none, self), { file: '/usr/bin/node', args: ['--import', 'tsx', '/app/echo.js', 'echo.json'], cwd: '/app' })
   })
 
-  it('adds --disable-sigusr1 where Node supports it, once', () => {
-    assert.deepStrictEqual(startCommand(O.none, { ...self, canDisableSigusr1: true }).args, ['--disable-sigusr1', '--import', 'tsx', '/app/echo.js', 'echo.json'])
-    assert.deepStrictEqual(
-      startCommand(O.none, { ...self, execArgv: ['--disable-sigusr1'], canDisableSigusr1: true }).args,
-      ['--disable-sigusr1', '/app/echo.js', 'echo.json'],
-    )
+  it('adds no flag of its own: --disable-sigusr1 would block SIGUSR1 for good on Node 22-26', () => {
+    assert.deepStrictEqual(startCommand(O.none, self).args, ['--import', 'tsx', '/app/echo.js', 'echo.json'])
   })
 
   it('runs a configured command line with sh -c', () => {

@@ -21,6 +21,7 @@ const defaults = (bind: Bind): Config => ({
   controlPath: O.none,
   tls: O.none,
   allowedNetworks: O.none,
+  compileCache: { _tag: 'Default' },
 })
 
 const rejected = (input: unknown, env = {}): string => {
@@ -48,6 +49,7 @@ describe('decodeConfig', () => {
         controlPath: '/run/echo.control',
         tls: { certPath: 'cert.pem', keyPath: 'key.pem', clientCertificates: 'require', caPath: 'ca.pem' },
         allowedNetworks: ['127.0.0.1/32', '10.0.0.0/8', '::1'],
+        compileCache: '/var/cache/app',
       },
       {},
     )
@@ -73,8 +75,16 @@ describe('decodeConfig', () => {
           { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
           { address: '::1', prefix: 128, family: 'ipv6' },
         ]),
+        compileCache: { _tag: 'At', path: '/var/cache/app' },
       }),
     )
+  })
+
+  it('takes compileCache as true, false or a folder', () => {
+    const cache = (compileCache: unknown): unknown => E.map((c: Config) => c.compileCache)(decodeConfig({ bind: 'tcp://a:1', compileCache }, {}))
+    assert.deepStrictEqual(cache(true), E.right({ _tag: 'Default' }))
+    assert.deepStrictEqual(cache(false), E.right({ _tag: 'Off' }))
+    assert.deepStrictEqual(cache('/c'), E.right({ _tag: 'At', path: '/c' }))
   })
 
   it('applies defaults', () => {
@@ -135,6 +145,7 @@ describe('decodeConfig rejects, naming the key and what was expected', () => {
     ['a readyTimeoutMs as a string', { bind: 'tcp://a:1', readyTimeoutMs: '5000' }, {}, /readyTimeoutMs: got "5000", expected a whole number/],
     ['a stop signal as restartSignal', { bind: 'tcp://a:1', restartSignal: 'SIGTERM' }, {}, /restartSignal: got "SIGTERM", expected one of SIGUSR1, SIGUSR2, SIGHUP/],
     ['a decimal socketMode', { bind: 'unix:///a', socketMode: 432 }, {}, /socketMode: got 432, expected a file mode as an octal string, such as "0660"/],
+    ['a relative compileCache folder', { bind: 'tcp://a:1', compileCache: 'cache' }, {}, /compileCache: got "cache", expected true, false, or an absolute path to a folder that only this user may write/],
     ['an unknown key', { bind: 'tcp://a:1', pidFile: 'x' }, {}, /pidFile: is not a config key; the keys are bind, startCommand, pidfilePath/],
     ['an array', [], {}, /\(config\): got \[\], expected a JSON object/],
     ['null', null, {}, /\(config\): got null, expected a JSON object/],

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import type { Counter } from '../../src/core/counter'
-import { type Effect, type Event, initial, reduce, type State, type SuccessorFailure } from '../../src/core/lifecycle'
+import { killedWhileBooting } from '../../src/core/failure'
+import { type Effect, type Event, initial, MAX_BOOT_RESPAWNS, reduce, type State, type SuccessorFailure } from '../../src/core/lifecycle'
 import type { RestartBy } from '../../src/core/outcome'
 
 // Effects in a readable form: logs by their event name, the rest as data.
@@ -15,7 +16,7 @@ const summary = (effects: readonly Effect[]): Summary[] =>
 const conns = (active: number, accepted = active): Counter => ({ active, accepted })
 const SIGNAL: RestartBy = { _tag: 'Signal', signal: 'SIGUSR1' }
 const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts, generation: 1 })
-const restarting = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL]): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, generation: 1, attempt, by })
+const restarting = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL], respawns = 0): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, generation: 1, attempt, by, respawns })
 const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, accepting = false, signalled = reason === 'stop'): State => ({
   _tag: 'Draining',
   connections: conns(active),
@@ -35,6 +36,7 @@ const INT: Event = { _tag: 'StopRequested', by: 'SIGINT' }
 const READY1: Event = { _tag: 'SuccessorReady', attempt: 1, pid: 200 }
 const READY_STALE: Event = { _tag: 'SuccessorReady', attempt: 7, pid: 207 }
 const FAILED1: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 200, failure: { _tag: 'Exited', code: 1, signal: null, reason: null } }
+const HUPPED1: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 200, failure: { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: null } }
 const FAILED_STALE: Event = { _tag: 'SuccessorFailed', attempt: 7, pid: 207, failure: { _tag: 'TimedOut', afterMs: 100 } }
 const OPENED: Event = { _tag: 'ConnectionOpened' }
 const CLOSED: Event = { _tag: 'ConnectionClosed' }
@@ -79,6 +81,11 @@ const table: readonly Row[] = [
   ['Restarting + ready starts the probation', restarting(3), READY1, probation(3), ['log:successor-ready', { _tag: 'StartProbation', attempt: 1 }]],
   ['Restarting + stale ready', restarting(), READY_STALE, restarting(), []],
   ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
+  ['Restarting + killed by SIGHUP while booting starts it again', restarting(2), HUPPED1, restarting(2, 1, [SIGNAL], 1), [{ _tag: 'KillSuccessor', attempt: 1 }, 'log:successor-respawned', { _tag: 'SpawnSuccessor', attempt: 1 }]],
+  ['Restarting + killed by SIGUSR1 while booting, the third time, starts it again', restarting(0, 1, [SIGNAL], 2), { ...HUPPED1, failure: { _tag: 'Exited', code: null, signal: 'SIGUSR1', reason: null } }, restarting(0, 1, [SIGNAL], 3), [{ _tag: 'KillSuccessor', attempt: 1 }, 'log:successor-respawned', { _tag: 'SpawnSuccessor', attempt: 1 }]],
+  ['Restarting + killed by SIGHUP a fourth time fails the attempt', restarting(0, 1, [SIGNAL], 3), HUPPED1, listening(0, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
+  ['Restarting + killed by SIGTERM is a failure', restarting(0), { ...HUPPED1, failure: { _tag: 'Exited', code: null, signal: 'SIGTERM', reason: null } }, listening(0, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
+  ['Restarting + killed by SIGHUP after saying why is a failure', restarting(0), { ...HUPPED1, failure: { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: 'it threw: x' } }, listening(0, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
   ['Listening + a control request restarts for it', listening(0), request(5), restarting(0, 1, [{ _tag: 'Request', id: 5 }]), ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 1 }]],
   ['Restarting + a control request is refused with the reason', restarting(), request(6), restarting(), ['log:restart-ignored', 'answer:RestartRefused:[6]']],
   ['Restarting(request 5) + failure answers it', restarting(0, 1, [{ _tag: 'Request', id: 5 }]), FAILED1, listening(0, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[5]']],
@@ -180,7 +187,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom<SuccessorFailure>({ _tag: 'Exited', code: 1, signal: null, reason: null }, { _tag: 'TimedOut', afterMs: 5 }, { _tag: 'SpawnFailed', message: 'ENOENT' }))
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom<SuccessorFailure>({ _tag: 'Exited', code: 1, signal: null, reason: null }, { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: null }, { _tag: 'TimedOut', afterMs: 5 }, { _tag: 'SpawnFailed', message: 'ENOENT' }))
       .map(([attempt, failure]): Event => ({ _tag: 'SuccessorFailed', attempt, pid: 100 + attempt, failure })),
   },
   {
@@ -240,13 +247,16 @@ describe('reduce: properties', () => {
         const inFlight = new Set<number>()
         let last = 0
         for (const { effects } of run(events).steps) {
+          let killed: number | undefined
           for (const e of effects) {
             if (e._tag === 'SpawnSuccessor') {
               assert.equal(inFlight.size, 0, 'a second successor was spawned while one is in flight')
-              assert.ok(e.attempt > last)
+              // a respawn (after a signal killed the successor while Node booted) keeps its attempt's number
+              assert.ok(e.attempt > last || e.attempt === killed, `attempt ${e.attempt} spawned again without a respawn`)
               last = e.attempt
               inFlight.add(e.attempt)
             }
+            if (e._tag === 'KillSuccessor') killed = e.attempt
             if (e._tag === 'KillSuccessor' || e._tag === 'StopSuccessor' || e._tag === 'ReleaseSuccessor') {
               assert.ok(inFlight.has(e.attempt), `${e._tag} for attempt ${e.attempt} that is not in flight`)
               inFlight.delete(e.attempt)
@@ -306,7 +316,12 @@ describe('reduce: properties', () => {
           if (before._tag === 'Restarting') {
             if (event._tag === 'SuccessorReady' && event.attempt === before.attempt) assert.equal(after._tag, 'Probation')
             if (event._tag === 'SuccessorReady' && event.attempt !== before.attempt) assert.equal(after, before)
-            if (event._tag === 'SuccessorFailed' && event.attempt === before.attempt) assert.equal(after._tag, 'Listening')
+            if (event._tag === 'SuccessorFailed' && event.attempt === before.attempt) {
+              const respawn = killedWhileBooting(event.failure) && before.respawns < MAX_BOOT_RESPAWNS
+              assert.equal(after._tag, respawn ? 'Restarting' : 'Listening')
+              if (after._tag === 'Restarting') assert.equal(after.respawns, before.respawns + 1)
+            }
+            if (after._tag === 'Restarting') assert.ok(after.respawns <= MAX_BOOT_RESPAWNS)
           }
           if (before._tag === 'Probation' && event._tag !== 'StopRequested') {
             const mine = 'attempt' in event && event.attempt === before.attempt

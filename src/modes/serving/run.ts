@@ -20,6 +20,8 @@ import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
 import { describeReadyError, reportReady } from '../../shell/os/channel'
 import type { Pidlock } from '../../shell/os/pidlock'
+import { flushCompileCache } from '../../shell/os/compileCache'
+import { closeUnaskedInspector } from '../../shell/os/inspector'
 import { handoffEndsService } from '../../shell/os/self'
 import * as signals from '../../shell/os/signals'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
@@ -215,4 +217,16 @@ export const run =
       parent.attach(runtime)
       protocol.started()
       p.hooks.listening()
+      setImmediate(() => afterReady(log))
     })
+
+/**
+ * Once this process serves, off the handoff's path: what it compiled goes to the compile cache for the
+ * next process, and an inspector a stray SIGUSR1 opened while Node started is closed.
+ */
+export const afterReady = (log: Prepared['log']): void => {
+  flushCompileCache()
+  O.map((url: string) =>
+    log.warn({ event: 'inspector-closed', url }, `closed the Node inspector (${url}): a SIGUSR1 opened it while Node was starting, before the library could listen for it`),
+  )(closeUnaskedInspector())
+}

@@ -17,6 +17,8 @@ import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
+import { childEnvironment } from '../../shell/os/childEnv'
+import { compileCacheForChildren } from '../../shell/os/compileCache'
 import { loadChild } from '../../shell/os/lazy'
 import { describePidfileError, writePidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
@@ -53,6 +55,9 @@ export interface Live extends Prepared {
 export const liveCapabilities = (live: Live): Capabilities => {
   const { config, listeners, log, dispatch } = live
   const successors = new Map<number, Child>()
+  const compileCache = compileCacheForChildren(config.compileCache, (reason) =>
+    log.warn({ event: 'compile-cache-off', reason }, `Node's compile cache is not used for new processes: ${reason}`),
+  )
   const take = (attempt: number): Child | undefined => {
     const s = successors.get(attempt)
     successors.delete(attempt)
@@ -65,10 +70,10 @@ export const liveCapabilities = (live: Live): Capabilities => {
     const controlFd = O.map((c: Control) => c.socket.fd)(live.control)
     const pass = [...listeners.map((l) => l.fd), ...(O.isSome(live.pidlock.fd) ? [live.pidlock.fd.value] : []), ...(O.isSome(controlFd) ? [controlFd.value] : [])]
     const layout = childLayout(listeners.length, O.isSome(live.pidlock.fd), O.isSome(controlFd))
-    const env = {
-      ...process.env,
-      PWD: command.cwd,
-      ...inheritEnv({
+    const env = childEnvironment({
+      cwd: command.cwd,
+      compileCache: compileCache(),
+      inherit: inheritEnv({
         role: 'successor',
         generation: live.generation + 1,
         parentPid: process.pid,
@@ -82,7 +87,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
           O.flatMap((fd) => O.map((c: Control) => ({ fd, socketId: c.socket.socketId }))(live.control)),
         ),
       }),
-    }
+    })
     const failed = (pid: number | null, failure: Extract<Event, { _tag: 'SuccessorFailed' }>['failure']): void =>
       dispatch({ _tag: 'SuccessorFailed', attempt, pid, failure })
     try {

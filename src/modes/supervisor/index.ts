@@ -27,6 +27,7 @@ import { loadOs } from '../../shell/os/lazy'
 import * as signals from '../../shell/os/signals'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import { releaseAll } from '../finish'
+import { afterReady } from '../serving/run'
 import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
 import { controlSocket, lockPidfile, warnStale, writeOwnPidfile } from '../standalone'
 import { type Capabilities, interpret } from './interpreter'
@@ -108,6 +109,7 @@ const supervise =
         `supervising ${size} worker(s) on ${sockets.map((s) => s.address).join(', ')}; the workers accept, this process never does`,
       )
       runtime.dispatch({ _tag: 'Start' })
+      setImmediate(() => afterReady(log))
     })
 
 /** Supervises `size` workers. */

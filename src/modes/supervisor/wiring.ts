@@ -15,6 +15,8 @@ import type { Event } from '../../core/supervisor'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
 import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
+import { childEnvironment } from '../../shell/os/childEnv'
+import { compileCacheForChildren } from '../../shell/os/compileCache'
 import { loadChild } from '../../shell/os/lazy'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { currentProcess } from '../../shell/os/self'
@@ -58,6 +60,9 @@ export interface WorkerStatuses {
 export const supervisorCapabilities = (live: Supervising): Capabilities & WorkerStatuses => {
   const { config, sockets, log, dispatch } = live
   const workers = new Map<number, Running>()
+  const compileCache = compileCacheForChildren(config.compileCache, (reason) =>
+    log.warn({ event: 'compile-cache-off', reason }, `Node's compile cache is not used for new processes: ${reason}`),
+  )
   const timers = new Set<NodeJS.Timeout>()
   const after = (ms: number, f: () => void): void => {
     const t = setTimeout(() => {
@@ -70,10 +75,10 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
   const spawnWorker = (id: number, slot: number, generation: number): void => {
     const command = startCommand(config.startCommand, currentProcess())
     const layout = childLayout(sockets.length, false, false)
-    const env = {
-      ...process.env,
-      PWD: command.cwd,
-      ...inheritEnv({
+    const env = childEnvironment({
+      cwd: command.cwd,
+      compileCache: compileCache(),
+      inherit: inheritEnv({
         role: 'worker',
         generation,
         parentPid: process.pid,
@@ -85,7 +90,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
         slot: O.some(slot),
         control: O.none,
       }),
-    }
+    })
     const startedAt = Date.now()
     try {
       const child: Child = loadChild().spawnChild(

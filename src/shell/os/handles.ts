@@ -1,9 +1,11 @@
 /**
- * The few places that reach into Node's internals, kept together: a listening server's file descriptor
- * (Node exposes it only through the server's internal handle), and sockets bound without listening
- * (`net._createServerHandle`, which node:cluster's primary uses to create shared handles): a pidfile
- * lock, and a supervisor's listeners, which only its workers accept on; and the plain socket under a
- * TLS socket.
+ * Every place the library reaches into Node's internals, kept together (docs/node.md lists them with the
+ * versions each was checked on; test/unit/internals.test.ts checks each on the Node it runs on):
+ * - `server._handle.fd`: a listening server's file descriptor, to pass it on;
+ * - `net._createServerHandle`: sockets bound without listening, as node:cluster's primary makes its
+ *   shared handles (a pidfile lock, a supervisor's listeners, which only its workers accept on);
+ * - `tlsSocket._parent`: the plain socket under a server's TLS socket;
+ * - `process.moduleLoadList`: whether a built-in module was loaded already.
  */
 import net = require('node:net')
 import type { Server } from 'node:net'
@@ -83,3 +85,7 @@ export const plainSocketOf = (tlsSocket: net.Socket): net.Socket | undefined => 
   const parent = (tlsSocket as unknown as { readonly _parent?: unknown })._parent
   return parent instanceof net.Socket ? parent : undefined
 }
+
+/** Whether Node has loaded the built-in module `name` in this process; `undefined` when that cannot be told. */
+export const builtinLoaded = (name: string): boolean | undefined =>
+  (process as unknown as { readonly moduleLoadList?: readonly string[] }).moduleLoadList?.includes(`NativeModule ${name}`)

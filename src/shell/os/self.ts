@@ -28,7 +28,6 @@ export const currentProcess = (): Self => {
     execPath: process.execPath,
     execArgv: process.execArgv,
     argv: process.argv,
-    canDisableSigusr1: process.allowedNodeEnvironmentFlags.has('--disable-sigusr1'),
     cwd,
     logicalCwd: cwd === startedIn ? startedAs : O.none, // a process that changed folder since is taken as it is
   }

@@ -1,8 +1,10 @@
 /**
  * Signals: our listeners, installed early (see boot.ts), queue signals until `serve` takes delivery.
  * `take` hands back what was queued, so the caller can decide what a signal that arrived during
- * start-up means, and delivers later ones as they come.
+ * start-up means, and delivers later ones as they come. In a process a server started, the preload
+ * (src/preload.ts) listened even earlier: its queue is taken over here, and its listeners removed.
  */
+import { EARLY_SIGNALS_KEY, type EarlySignals } from '../../core/early'
 
 type Deliver = (signal: NodeJS.Signals) => void
 
@@ -10,9 +12,12 @@ const queue: NodeJS.Signals[] = []
 let deliver: Deliver | undefined
 const installed = new Set<NodeJS.Signals>()
 
+/** A flood of signals while starting must not grow memory: the first ones say all there is to say. */
+const MAX_QUEUED = 64
+
 const onSignal = (signal: NodeJS.Signals): void => {
-  if (deliver === undefined) queue.push(signal)
-  else deliver(signal)
+  if (deliver !== undefined) deliver(signal)
+  else if (queue.length < MAX_QUEUED) queue.push(signal)
 }
 
 /** Makes sure each signal has our listener (idempotent). */
@@ -22,6 +27,21 @@ export const listen = (signals: readonly NodeJS.Signals[]): void => {
     installed.add(s)
     process.on(s, onSignal)
   }
+  adoptEarly()
+}
+
+/** Takes what the preload queued, in the same turn as our listeners are in place: nothing is lost or seen twice. */
+const adoptEarly = (): void => {
+  const holder = globalThis as unknown as Record<symbol, EarlySignals | undefined>
+  const early = holder[EARLY_SIGNALS_KEY]
+  if (early === undefined) return
+  holder[EARLY_SIGNALS_KEY] = undefined
+  early.stop()
+  onSignals(early.queued.splice(0))
+}
+
+const onSignals = (signals: readonly NodeJS.Signals[]): void => {
+  for (const s of signals) onSignal(s)
 }
 
 /** Removes our listeners for `signals`, so they act the default way again. */

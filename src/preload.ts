@@ -1,0 +1,58 @@
+/**
+ * Preload: the first JavaScript to run in every process a server starts (a successor, a worker). The
+ * parent adds `--require <this file>` to the child's NODE_OPTIONS, so this runs before the
+ * application's entry file loads anything (docs/ARCHITECTURE.md, "Signals while a process starts"):
+ * - SIGUSR1, SIGUSR2 and SIGHUP get a listener that queues them: from here on, one sent to the new
+ *   process neither kills it nor (SIGUSR1) opens the Node inspector. The library takes the queue and
+ *   removes these listeners as it loads (shell/os/signals.ts).
+ * - NODE_OPTIONS is given back as the user had it, so nothing the application spawns preloads this.
+ * - Node's module compile cache is turned on in the folder the parent named (Node 22.1 and later).
+ *
+ * It shares no state with the library: it may belong to another release than the code it preloads
+ * (core/early.ts holds the names both sides know). A first generation may be started with it too:
+ * `node --require uninterruptible/preload server.js`.
+ */
+import { COMPILE_CACHE_ENV, EARLY_SIGNALS_KEY, type EarlySignals, PRELOAD_ENV, withoutPreload } from './core/early'
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2', 'SIGHUP']
+/** A flood of signals during start-up must not grow memory: the first ones say all there is to say. */
+const MAX_QUEUED = 64
+
+const holder = globalThis as unknown as Record<symbol, EarlySignals | undefined>
+
+if (holder[EARLY_SIGNALS_KEY] === undefined) {
+  const queued: NodeJS.Signals[] = []
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (queued.length < MAX_QUEUED) queued.push(signal)
+  }
+  for (const s of SIGNALS) process.on(s, onSignal)
+  holder[EARLY_SIGNALS_KEY] = {
+    queued,
+    stop: () => {
+      for (const s of SIGNALS) process.removeListener(s, onSignal)
+    },
+  }
+}
+
+const env = process.env
+const added = env[PRELOAD_ENV]
+if (added !== undefined) {
+  const options = withoutPreload(env.NODE_OPTIONS, added)
+  if (options === undefined) delete env.NODE_OPTIONS
+  else env.NODE_OPTIONS = options
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a variable meant for this process only
+  delete env[PRELOAD_ENV]
+}
+
+const cacheDir = env[COMPILE_CACHE_ENV]
+if (cacheDir !== undefined) {
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a variable meant for this process only
+  delete env[COMPILE_CACHE_ENV]
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
+    const m = require('node:module') as { readonly enableCompileCache?: (dir: string) => unknown }
+    m.enableCompileCache?.(cacheDir)
+  } catch {
+    // no cache: start-up is only slower
+  }
+}
