@@ -1,17 +1,20 @@
 /**
  * The unit files of examples/systemd under a real systemd (booted once for this file in a pid namespace,
- * see support/systemd), with this checkout's `uninterruptible` command as ExecReload and a server that
- * says which release it runs (fixtures/release: it reads a `release` file at start, and throws at start
- * while a `broken` file exists). In both modes, under load: each good deploy's `systemctl reload` exits 0
- * only once the new code serves (the first exchange after it gets the new release, from a pid the
- * command named); a broken deploy's exits non-zero, `systemctl status` shows the command's reason, the
- * unit stays active and the old code answers; nothing is lost; systemd keeps track of the main pid (the
- * supervisor's never changes; a standalone server's follows each new generation through the pidfile,
- * also when the old process exits while the reload command still runs); and `systemctl stop` while an
- * old generation still drains serves what it holds and leaves nothing. The KillMode each unit sets is
- * what makes that last step pass (see the comments in the units). One more test keeps the known failure
- * in view: the standalone unit without PIDFile= ends at its first reload. Pids here are the namespace's:
- * systemctl, the pidfile, the log, the command and the server's answers all report those.
+ * see support/systemd), with this checkout's `uninterruptible` command as ExecReload (and the standalone
+ * unit's ExecStop) and a server that says which release it runs (fixtures/release: it reads a `release`
+ * file at start, and fails at start while a `broken` file exists). In both modes, under load: each good
+ * deploy's `systemctl reload` exits 0 only once the new code serves (the first exchange after it gets
+ * the new release, from a pid the command named); a broken deploy's exits non-zero, `systemctl status`
+ * shows the command's reason, the unit stays active and the old code answers; nothing is lost; systemd
+ * keeps track of the main pid (the supervisor's never changes; a standalone server's follows each new
+ * generation through the pidfile, also when the old process exits while the reload command still runs);
+ * and `systemctl stop` while an old generation still drains serves what it holds and leaves nothing.
+ * The KillMode each unit sets is what makes that last step pass (see the comments in the units). A
+ * standalone stop drains also when systemd took the main pid from the pidfile while it was not
+ * systemd's child (good reload, broken reload, stop, five times in a row): the standalone unit's
+ * ExecStop is what makes that pass. One more test keeps the known failure in view: the standalone unit
+ * without PIDFile= ends at its first reload. Pids here are the namespace's: systemctl, the pidfile, the
+ * log, the command and the server's answers all report those.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -101,10 +104,13 @@ const releaseServer = async (dir: string, extra: Readonly<Record<string, unknown
   return { dir, config, pidfile, controlPath, log: new LogFile(logPath), target: { host: '127.0.0.1', port } }
 }
 
-/** Puts release `name` on disk: the code a process started from now on runs; `broken` makes it throw at start. */
-const deploy = (dir: string, name: string, broken = false): void => {
+/**
+ * Puts release `name` on disk: the code a process started from now on runs; `broken` makes it fail at
+ * start: throw, or exit with the code given (see fixtures/release).
+ */
+const deploy = (dir: string, name: string, broken: false | 'throws' | number = false): void => {
   fs.writeFileSync(path.join(dir, 'release'), `${name}\n`)
-  if (broken) fs.writeFileSync(path.join(dir, 'broken'), '')
+  if (broken !== false) fs.writeFileSync(path.join(dir, 'broken'), broken === 'throws' ? '' : `${broken}\n`)
   else fs.rmSync(path.join(dir, 'broken'), { force: true })
 }
 
@@ -175,19 +181,20 @@ interface Broken {
 }
 
 /**
- * A broken deploy: release `name` on disk with the flag that makes it throw at start; `systemctl reload`
- * must exit non-zero, `systemctl status` show the command's reason and the unit still active, and the
- * old code (`serving`) answer. Removes the flag again.
+ * A broken deploy: release `name` on disk with the flag that makes it throw at start (or, given
+ * `exitCode`, exit with it); `systemctl reload` must exit non-zero, `systemctl status` show the
+ * command's reason and the unit still active, and the old code (`serving`) answer. Removes the flag again.
  */
-const brokenDeploy = async (sd: Systemd, unit: string, s: Server, name: string, serving: string, seen: { count: number }): Promise<Broken> => {
-  deploy(s.dir, name, true)
+const brokenDeploy = async (sd: Systemd, unit: string, s: Server, name: string, serving: string, seen: { count: number }, exitCode?: number): Promise<Broken> => {
+  deploy(s.dir, name, exitCode ?? 'throws')
   const reload = await sd.run(`systemctl reload ${unit}`)
   const answer = await askRelease(s.target)
   deploy(s.dir, name)
   assert.notEqual(reload.code, 0, 'systemctl reload fails')
   assert.match(reload.stderr, new RegExp(`^Job for ${unit.replaceAll('.', '\\.')} failed\\.`))
   const line = await outcomeLine(sd, unit, seen)
-  assert.match(line, new RegExp(`^restart failed: generation \\d+: .*exited with code 1 before it was ready \\(it threw: broken deploy: release ${name} throws at start\\); the old generation serves on$`))
+  const why = exitCode === undefined ? `1 before it was ready \\(it threw: broken deploy: release ${name} throws at start\\)` : `${exitCode} before it was ready`
+  assert.match(line, new RegExp(`^restart failed: generation \\d+: .*exited with code ${why}; the old generation serves on$`))
   // the journal has the line already (outcomeLine waited for it): status shows it among its last lines
   const status = await sd.run(`systemctl status --no-pager ${unit}`)
   assert.equal(status.code, 0, 'systemctl status exits 0: the unit is active')
@@ -403,7 +410,7 @@ const standalone = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
     assert.ok(!(await reaped(sd, old)), `the old process ${old} still drains, not the main pid any more`)
 
     const { outcomes, stopMs } = await stopDuringDrain(sd, unit, held, async () => {
-      // KillMode=control-group: the stop's SIGTERM reaches both generations
+      // ExecStop stops the new generation; once it has exited, KillMode=control-group's SIGTERM reaches the draining one
       await log.waitFor((l) => l.pid === successor && l.event === 'stop-requested', `the new generation ${successor} to get the stop`, STOP_REACHES_MS)
       await log.waitFor((l) => l.pid === old && l.event === 'stop-requested', `the draining generation ${old} to get the stop`, STOP_REACHES_MS)
     })
@@ -462,6 +469,116 @@ const oldExitsDuringReload = async (sd: Systemd, diagnose: Diagnose): Promise<vo
   }
 }
 
+/** Rounds of the sequence good reload, broken reload, stop. */
+const STOP_ROUNDS = 5
+/** The events of a process's stop: a drain logs stop-requested, draining, drained, exit; a kill, less. */
+const STOP_EVENTS: readonly string[] = ['stop-requested', 'draining', 'drained', 'forced-exit', 'exit']
+
+interface StopRound {
+  readonly successor: number
+  /** The unit's journal lines (systemd's) that tell of a SIGKILL. */
+  readonly killed: readonly string[]
+  readonly result: string
+  /** What the successor logged about its stop, in order. */
+  readonly events: readonly string[]
+  /** The code the successor logged at exit; undefined: it logged none (it was killed). */
+  readonly exitCode: number | undefined
+  /** The client held through the stop. */
+  readonly held: Outcome
+  /** Why the unit was not stopped cleanly (see assertStoppedCleanly); undefined if it was. */
+  readonly unclean: string | undefined
+}
+
+/**
+ * One round with the standalone unit: a good reload that returns while the old process still drains a
+ * held client, so that systemd takes the successor's pid from the pidfile while it is the old process's
+ * child, not systemd's (systemd says "Supervising process N which is not our child"); the old process
+ * then exits; a broken reload (the new code exits with code 3); and `systemctl stop` with one client
+ * held on the successor. Reports how the stop went rather than asserting it, so that every round runs.
+ */
+const stopRound = async (sd: Systemd): Promise<StopRound> => {
+  const dir = tempDir()
+  const unit = `uni-${randomBytes(4).toString('hex')}-stop-after-failed-reload.service`
+  const s = await releaseServer(dir, {})
+  const { log } = s
+  const seen = { count: 0 }
+  try {
+    await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP, CONFIG: s.config, PIDFILE: s.pidfile, CLI })
+    await sd.check(`systemctl start ${unit}`)
+    const old = await mainPidOf(sd, unit)
+    await log.waitFor((l) => l.pid === old && l.event === 'listening', 'the first generation to listen')
+
+    const onOld = await holdClients(s.target, 1)
+    const [successor] = (await goodDeploy(sd, unit, s, 'r2', seen)).pids
+    assert.ok(successor !== undefined)
+    assert.equal(await mainPidOf(sd, unit), successor, 'MainPID is the successor once the reload has returned')
+    assert.ok(!(await reaped(sd, old)), `the old process ${old} still drains as the reload returns`)
+    // what this round is about: systemd took the successor as main pid while it was not systemd's child
+    const journalText = await sd.check(`journalctl -u ${unit} -o cat --no-pager`)
+    assert.ok(journalText.includes(`Supervising process ${successor} which is not our child`), `systemd adopted ${successor} while its parent ${old} ran:\n${journalText}`)
+    assert.deepStrictEqual(await onOld.finish(), [{ ok: true }], 'the client held on the old process is served')
+    assert.equal((await log.waitFor((l) => l.pid === old && l.event === 'exit', `process ${old} to exit`)).code, 0)
+    await eventually(() => reaped(sd, old), `systemd to reap ${old}`)
+
+    await brokenDeploy(sd, unit, s, 'r3', 'r2', seen, 3)
+    await log.waitFor((l) => l.pid === successor && l.event === 'successor-failed', 'the server to log the failed successor')
+    assert.equal(await mainPidOf(sd, unit), successor, 'MainPID unchanged by the broken reload')
+    assert.equal(readPid(s.pidfile), successor, 'the pidfile names the serving process again')
+
+    const onSuccessor = await holdClients(s.target, 1)
+    const state = { returned: false }
+    const stopping = sd.run(`systemctl stop ${unit}`).finally(() => (state.returned = true))
+    const draining = (): boolean => {
+      log.pids() // reads what the log holds now
+      return log.lines.some((l) => l.pid === successor && l.event === 'draining')
+    }
+    // until the stop has reached the successor (then it answers the held client if it drains), or is over
+    await eventually(() => Promise.resolve(state.returned || draining()), 'the stop to reach the successor', STOP_REACHES_MS)
+    const [held] = await onSuccessor.finish()
+    const stopped = await stopping
+    assert.equal(stopped.code, 0, `systemctl stop: ${stopped.stderr}`)
+    assert.ok(held !== undefined)
+
+    const said = (await sd.check(`journalctl -u ${unit} -o cat --no-pager`)).split('\n').filter((l) => !l.startsWith('{'))
+    const unclean = await assertStoppedCleanly(sd, unit, s, [old, successor]).then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    )
+    log.pids() // reads the rest of the log
+    const ofSuccessor = log.lines.filter((l) => l.pid === successor && STOP_EVENTS.includes(l.event ?? ''))
+    return {
+      successor,
+      killed: said.filter((l) => /SIGKILL|code=killed/.test(l)),
+      result: await show(sd, unit, 'Result'),
+      events: ofSuccessor.map((l) => l.event ?? ''),
+      exitCode: ((code: unknown) => (typeof code === 'number' ? code : undefined))(ofSuccessor.find((l) => l.event === 'exit')?.code),
+      held,
+      unclean,
+    }
+  } finally {
+    await cleanUp(sd, unit, dir)
+  }
+}
+
+/**
+ * The sequence good reload, broken reload, stop, STOP_ROUNDS times in a row: each stop must drain the
+ * successor (it serves the held client, logs draining, drained and exit 0), the unit end inactive with
+ * result success, and nothing be left. systemd signals nothing with SIGKILL.
+ */
+const stopAfterFailedReload = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
+  const rounds: StopRound[] = []
+  for (let i = 0; i < STOP_ROUNDS; i++) rounds.push(await stopRound(sd))
+  const bad = rounds.filter((r) => r.killed.length > 0 || r.exitCode !== 0 || !r.held.ok || r.unclean !== undefined)
+  const describeRound = (r: StopRound): string =>
+    `successor ${r.successor}: ${r.events.join(', ')}; exit ${String(r.exitCode)}; held client ${r.held.ok ? 'served' : `${r.held.kind} (${r.held.detail})`}; result ${r.result}` +
+    (r.killed.length > 0 ? `; systemd: ${r.killed.length} lines of SIGKILL, the last "${r.killed[r.killed.length - 1] ?? ''}"` : '') +
+    (r.unclean !== undefined ? `; failed check: ${r.unclean.split('\n')[0] ?? ''}` : '')
+  diagnose(`${rounds.length - bad.length} of ${rounds.length} stops drained; ${rounds.filter((r) => r.killed.length > 0).length} with a SIGKILL from systemd`)
+  for (const r of rounds) diagnose(describeRound(r))
+  assert.deepStrictEqual(bad.map(describeRound), [], `every stop drained the successor and left nothing (${bad.length} of ${rounds.length} did not)`)
+  for (const r of rounds) assert.deepStrictEqual(r.events, ['stop-requested', 'draining', 'drained', 'exit'], `successor ${r.successor} stopped by draining`)
+}
+
 /** The standalone unit without its PIDFile= line: the known failure (DESIGN §3 F) the line is there for. */
 const withoutPidfile = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
   const dir = tempDir()
@@ -485,9 +602,9 @@ const withoutPidfile = async (sd: Systemd, diagnose: Diagnose): Promise<void> =>
     const after = await exchange(target, uniqueLine('after'), 30_000)
     diagnose(
       `standalone without PIDFile=: the reload exited ${reload.code}, then the unit is inactive (result ${result}), ` +
-        `the successor ${successor} got ${String(stopped.signal)}, an exchange now: ${after.ok ? 'ok' : after.kind}`,
+        `the successor ${successor} was stopped by ${String(stopped.by ?? stopped.signal)}, an exchange now: ${after.ok ? 'ok' : after.kind}`,
     )
-    assert.equal(stopped.signal, 'SIGTERM')
+    assert.equal(stopped.by, 'control', 'systemd stopped the unit as on `systemctl stop`: its ExecStop stopped the successor')
     assert.equal(result, 'success', "systemd took the old process's exit for a clean end of the service: Restart=on-failure does not bring it back")
     assert.equal(await show(sd, unit, 'NRestarts'), '0')
     assert.equal(after.ok ? 'served' : after.kind, 'refused', 'nothing serves any more')
@@ -517,6 +634,8 @@ describe('under a real systemd: the example units', { timeout: 240_000, skip: un
     standalone(booted(), (m) => t.diagnostic(m)))
   it('standalone: the old main process exits while the reload command still runs; systemd follows the pidfile then and kills nothing', (t) =>
     oldExitsDuringReload(booted(), (m) => t.diagnostic(m)))
+  it(`standalone: good reload (old process still draining as it returns), broken reload (exit 3), then stop, ${STOP_ROUNDS} times: every stop drains, ends inactive, leaves nothing; no SIGKILL`, (t) =>
+    stopAfterFailedReload(booted(), (m) => t.diagnostic(m)))
   it('standalone without PIDFile= (why the unit has it): the first reload ends the service, the new process with it', (t) =>
     withoutPidfile(booted(), (m) => t.diagnostic(m)))
 })
