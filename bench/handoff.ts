@@ -31,7 +31,8 @@ const listening = (): Promise<net.Server> =>
     s.listen(0, '127.0.0.1', () => resolve(s))
   })
 
-const spawnToReady = async (args: readonly string[], env: NodeJS.ProcessEnv, fd: number): Promise<number> => {
+/** Spawn to ready byte, in ms; the child is then killed (after `lingerMs`, for one that has work to finish after ready). */
+export const spawnToReady = async (args: readonly string[], env: NodeJS.ProcessEnv, fd: number, lingerMs = 0): Promise<number> => {
   const t0 = performance.now()
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit', fd, 'pipe'], env, detached: true })
   const pipe = child.stdio[4] as Readable
@@ -40,6 +41,7 @@ const spawnToReady = async (args: readonly string[], env: NodeJS.ProcessEnv, fd:
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${String(code)} before ready`)))
   })
   const ms = performance.now() - t0
+  if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs))
   child.removeAllListeners('exit')
   const gone = new Promise((r) => child.once('exit', r))
   try {

@@ -9,13 +9,14 @@ import * as path from 'node:path'
 import { percentile, ROOT } from '../test/support/harness'
 import { type CommandSample, type ModeResult, PROBATION_MS, restartCommand } from './command'
 import { drain } from './drain'
-import { handoff } from './handoff'
+import { type Handoff, handoff } from './handoff'
 import { httpThroughput } from './http'
-import { overhead } from './overhead'
+import { type Overhead, overhead } from './overhead'
 import { median } from './proc'
 import { failureSummary, naive, type RestartRun, withLibrary } from './restarts'
 import { echoVersusCluster, httpVersusCluster, pm2Restarts, RELOAD_HANG_MS, supervisorRestarts } from './supervisor'
 import { tlsBench } from './tls'
+import { otherNode } from './versionsRun'
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
@@ -72,6 +73,10 @@ const main = async (): Promise<void> => {
   const command = await restartCommand(settings.commandSamples)
   log('TLS against a raw tls.Server: handshakes (connection per exchange) and streaming throughput')
   const secure = await tlsBench({ rounds: settings.rounds, seconds: settings.tlsSeconds, concurrency: settings.concurrency, streams: settings.streams })
+  log('Node versions: the handoff and the overhead on Node 24; the compile cache on Node 22 and 24')
+  const versionSettings = { samples: settings.samples, rounds: settings.rounds, seconds: settings.seconds, concurrency: settings.concurrency }
+  const node24 = await otherNode('24', versionSettings, ['handoff', 'overhead', 'compileCache'], log)
+  const node22 = await otherNode('22', versionSettings, ['compileCache'], log)
 
   // ---- derived numbers ----
   const libCpu = median(over.library.map((r) => r.cpuUsPerExchange))
@@ -128,6 +133,28 @@ const main = async (): Promise<void> => {
   const tlsStreamMet = tlsStreamRatio >= 0.95
   const tlsFailureExamples = [...secure.stream.library.flatMap((r) => r.failures.map((f) => `uninterruptible stream: ${f}`)), ...secure.stream.raw.flatMap((r) => r.failures.map((f) => `raw stream: ${f}`))]
   const mib = (bytesPerSecond: number): string => fmt(bytesPerSecond / 2 ** 20, 0)
+  // Node versions side by side: this run's Node (sections 2 and 3) and Node 24
+  const handoffRows = (h: Handoff | null | undefined): string[] =>
+    h === null || h === undefined
+      ? ['n/a', 'n/a', 'n/a', 'n/a', 'n/a']
+      : [fmt(median(h.floorMs)), fmt(median(h.successorMs)), fmt(median(h.restartMs)), fmt(median(h.restartMs) / median(h.floorMs), 3), fmt(median(h.importMs))]
+  const overheadRows = (o: Overhead | null | undefined): string[] =>
+    o === null || o === undefined
+      ? ['n/a', 'n/a', 'n/a', 'n/a']
+      : [
+          `${fmt(median(o.library.map((r) => r.perSecond)), 0)} / ${fmt(median(o.raw.map((r) => r.perSecond)), 0)}`,
+          `${fmt(median(o.library.map((r) => r.cpuUsPerExchange)), 2)} / ${fmt(median(o.raw.map((r) => r.cpuUsPerExchange)), 2)}`,
+          fmt(pairedRatio(o.library, o.raw, (r) => r.cpuUsPerExchange), 3),
+          String([...o.library, ...o.raw].reduce((a, r) => a + r.failed, 0)),
+        ]
+  const versionColumns = [handoffRows(hand), handoffRows(node24?.handoff)]
+  const overheadColumns = [overheadRows(over), overheadRows(node24?.overhead)]
+  const cacheRows = [node22, node24].flatMap((v) =>
+    v?.compileCache === null || v?.compileCache === undefined
+      ? []
+      : [[v.node, fmt(median(v.compileCache.withoutMs)), fmt(median(v.compileCache.withMs)), fmt(median(v.compileCache.withMs) / median(v.compileCache.withoutMs), 3), fmt(median(v.compileCache.withoutMs) - median(v.compileCache.withMs)), String(v.compileCache.entries)]],
+  )
+  const versionFailures = node24?.overhead === null || node24?.overhead === undefined ? 0 : [...node24.overhead.library, ...node24.overhead.raw].reduce((a, r) => a + r.failed, 0)
 
   const cpus = os.cpus()
   const report = [
@@ -353,6 +380,36 @@ const main = async (): Promise<void> => {
     `throughput (MiB/s) ${secure.stream.library.map((r, i) => `${mib(r.bytesPerSecond)}/${mib(secure.stream.raw[i]?.bytesPerSecond ?? NaN)}`).join(', ')}.`,
     ...(tlsFailureExamples.length > 0 ? ['', 'First stream failures:', '', ...tlsFailureExamples.slice(0, 5).map((e) => `- ${e}`)] : []),
     '',
+    '## 9. Node versions: the handoff and the overhead on Node 20 and Node 24',
+    '',
+    `Sections 2 and 3 again, the same code and settings, on ${process.version} (this run's Node: the numbers above)`,
+    `and on ${node24?.node ?? 'Node 24 (not fetched: left out)'} (\`bench/versions.ts\`, run by this same run under that Node, fetched by`,
+    '`.ci/node.sh` into a cache outside the checkout). Each column is its own ratio: both servers of a',
+    'ratio ran on the same Node. Times in ms, p50.',
+    '',
+    table(
+      ['measure', process.version, node24?.node ?? 'Node 24'],
+      [
+        ['handoff floor: bare node listening on fd 3', ...versionColumns.map((c) => c[0] ?? '')],
+        ['successor: echo example, spawn to ready', ...versionColumns.map((c) => c[1] ?? '')],
+        ['SIGUSR1 to successor ready (its log)', ...versionColumns.map((c) => c[2] ?? '')],
+        ['whole handoff / floor', ...versionColumns.map((c) => c[3] ?? '')],
+        ['loading the library (`require`)', ...versionColumns.map((c) => c[4] ?? '')],
+        ['overhead: exchanges/s, library / raw `net`', ...overheadColumns.map((c) => c[0] ?? '')],
+        ['overhead: server CPU µs/exchange, library / raw', ...overheadColumns.map((c) => c[1] ?? '')],
+        ['overhead: CPU ratio (median of per-round ratios)', ...overheadColumns.map((c) => c[2] ?? '')],
+        ['overhead: failed exchanges', ...overheadColumns.map((c) => c[3] ?? '')],
+      ],
+    ),
+    '',
+    "## 10. Node's compile cache: a real app's successor start-up",
+    '',
+    'The Express fixture (`test/fixtures/expressApp.ts`: express and the library) spawned as a successor',
+    '(inherited socket, channel, the preload in NODE_OPTIONS), spawn to ready byte, alternately without the',
+    'cache and with a cache an earlier process filled (what `compileCache` does by default; Node 22.1+).',
+    '',
+    cacheRows.length > 0 ? table(['Node', 'without cache, p50 ms', 'with cache, p50 ms', 'with / without', 'saved, ms', 'cache entries'], cacheRows) : 'No Node with a compile cache could be fetched in this run.',
+    '',
   ].join('\n')
 
   process.stdout.write(`${report}\n`)
@@ -366,6 +423,7 @@ const main = async (): Promise<void> => {
     `supervisor HTTP keep-alive, workers: 2 / node:cluster 2 workers: ${fmt(svHttpRatio, 3)} req/s (target ≥ 0.95: ${plainVerdict(svHttpMet)}), errors ${svHttpErrors.library} / ${svHttpErrors.cluster}; busiest worker's share of the workers' CPU, median ${pct(median(svHttp.busiestShare.library))} / ${pct(median(svHttp.busiestShare.cluster))}, max ${pct(Math.max(...svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}`,
     `${settings.reloads} restarts under echo load: uninterruptible ${svReloads.stats.failed} failed of ${svReloads.stats.exchanges + svReloads.stats.failed} (target 0: ${plainVerdict(svReloadsMet)}); pm2 reload ${pm2Reloads.stats.failed} failed of ${pm2Reloads.stats.exchanges + pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`,
     `restart command / bare handoff (p50 ${fmt(median(command.standalone.bareMs), 0)} ms standalone, ${fmt(median(command.supervised.bareMs), 0)} ms workers: 2): probationMs ${PROBATION_MS} ${fmt(cmdStandalone.probationDefault, 2)} / ${fmt(cmdSupervised.probationDefault, 2)}, probationMs 0 ${fmt(cmdStandalone.probation0, 2)} / ${fmt(cmdSupervised.probation0, 2)}, less the probation ${fmt(cmdStandalone.withoutProbation, 2)} / ${fmt(cmdSupervised.withoutProbation, 2)} (standalone / workers: 2; no target); the command's own start-up ${fmt(median(command.startupMs), 0)} ms`,
+    `Node versions: whole handoff / floor ${versionColumns.map((c) => c[3]).join(' (this Node) / ')} (Node 24); overhead CPU ratio ${overheadColumns.map((c) => c[2]).join(' / ')}; compile cache, with / without: ${cacheRows.map((r) => `${r[0] ?? ''} ${r[3] ?? ''}`).join(', ') || 'n/a'}`,
     `TLS against raw tls.Server: handshakes/s ${fmt(tlsHsRatio, 3)} (CPU/exchange ${fmt(tlsHsCpuRatio, 3)}), throughput ${fmt(tlsStreamRatio, 3)} (CPU/MiB ${fmt(tlsStreamCpuRatio, 3)}) (target ≥ 0.95: ${plainVerdict(tlsHsMet)} / ${plainVerdict(tlsStreamMet)}), failures ${tlsFailures.library} / ${tlsFailures.raw}`,
   ]
   for (const line of summary) log(`summary: ${line}`)
@@ -375,7 +433,7 @@ const main = async (): Promise<void> => {
   }
   // pm2's failures are its own: only the library's and the throughput baselines' fail the run
   const svFailures = svEchoFailures.library + svEchoFailures.cluster + svHttpErrors.library + svHttpErrors.cluster + svReloads.stats.failed
-  if (libFailures > 0 || overheadFailures > 0 || webErrors > 0 || svFailures > 0 || tlsFailures.library + tlsFailures.raw > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
+  if (libFailures > 0 || overheadFailures > 0 || versionFailures > 0 || webErrors > 0 || svFailures > 0 || tlsFailures.library + tlsFailures.raw > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
     log('failures were counted: see the tables')
     process.exitCode = 1
   }

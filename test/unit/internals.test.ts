@@ -1,5 +1,5 @@
 /**
- * The Node internals the library reaches into (src/shell/os/handles.ts, docs/node.md), checked on the Node
+ * The Node internals the library reaches into (src/shell/os/handles.ts, docs/ARCHITECTURE.md "Node internals"), checked on the Node
  * this runs on: CI runs it on every supported version, so a version that moves one fails here, by name.
  * Also: no Node version the library supports warns about anything it does (see nodeVersions.test.ts).
  */

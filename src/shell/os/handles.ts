@@ -1,5 +1,5 @@
 /**
- * Every place the library reaches into Node's internals, kept together (docs/node.md lists them with the
+ * Every place the library reaches into Node's internals, kept together (docs/ARCHITECTURE.md, "Node internals", lists them with the
  * versions each was checked on; test/unit/internals.test.ts checks each on the Node it runs on):
  * - `server._handle.fd`: a listening server's file descriptor, to pass it on;
  * - `net._createServerHandle`: sockets bound without listening, as node:cluster's primary makes its

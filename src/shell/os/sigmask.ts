@@ -1,7 +1,7 @@
 /**
  * Whether a signal can reach this process's JavaScript at all. A signal blocked in the main thread stays
  * pending for ever, and a listener for it is never called: that is what `--disable-sigusr1` does to
- * SIGUSR1 on Node 22.14 and later (docs/ARCHITECTURE.md, "Node traps"). Read from /proc (Linux); where
+ * SIGUSR1 on Node 22.14 and later (docs/ARCHITECTURE.md, "Signals while a process starts"). Read from /proc (Linux); where
  * it cannot be read, nothing is said.
  */
 import fs = require('node:fs')
