@@ -27,6 +27,16 @@ export type { ConnectionContext, Handler, HandlerFailure, HandlerResult } from '
 export type { Logger } from './shell/log/logger'
 export { listenerOf } from './shell/protocol/listenerOf'
 export { readLine } from './shell/protocol/readLine'
+export {
+  assertConfig,
+  type ConfigValidationError,
+  describeConfigValidationError,
+  InvalidConfigError,
+  validateConfig,
+  validateConfigTask,
+  type ValidateOptions,
+} from './validate'
+export type { ConfigProblem } from './core/config'
 
 /**
  * The config object `serve`, `serveTask`, `serveHttp` and `serveHttpTask` take (the config file's shape):
