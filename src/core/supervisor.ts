@@ -194,7 +194,7 @@ const stopAll = (state: State, code: number, before: readonly Effect[]): Step =>
   const alive = state.workers.filter((w) => w.phase !== 'stopping')
   const abandoned: readonly Effect[] =
     state.pending !== null && state.pending.by.length > 0
-      ? [{ _tag: 'Answer', requests: requestIds(state.pending.by), outcome: { _tag: 'RestartFailed', generation: state.pending.generation, reason: 'the server is stopping', failure: null } }]
+      ? [{ _tag: 'Answer', requests: requestIds(state.pending.by), outcome: { _tag: 'RestartFailed', generation: state.pending.generation, reason: 'the server is stopping', failure: null, stopping: true } }]
       : []
   return settle([
     { ...state, phase: 'Stopping', pending: null, code, workers: setPhase(state.workers, alive.map((w) => w.id), 'stopping'), confirming: [] },
@@ -222,7 +222,7 @@ const abandonPending = (state: State, pending: Pending, failed: Worker, pid: num
         worker: failed.slot,
         ...failureFields(failure),
       }),
-      { _tag: 'Answer', requests: requestIds(pending.by), outcome: { _tag: 'RestartFailed', generation: pending.generation, reason, failure } },
+      { _tag: 'Answer', requests: requestIds(pending.by), outcome: { _tag: 'RestartFailed', generation: pending.generation, reason, failure, stopping: false } },
     ],
   ]
 }

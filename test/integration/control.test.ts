@@ -128,6 +128,23 @@ for (const mode of ['standalone', 'supervised'] as const) {
       }
     })
 
+    it('a stop while the new code starts: `restart` exits 1 saying the server is stopping (not that the old generation serves on)', async () => {
+      const s = await startServer(mode === 'supervised')
+      try {
+        fs.writeFileSync(path.join(s.dir, 'slow'), '') // the new code waits while this exists
+        const restart = cli(['restart', s.config])
+        if (mode === 'supervised') await s.server.waitFor((l) => l.pid === s.server.pid && l.event === 'restart-requested' && l.generation === 2, 'generation 2 to start')
+        else await s.server.event(s.server.pid, 'successor-spawned')
+        process.kill(s.server.pid, 'SIGTERM')
+        const r = await restart
+        assert.equal(r.code, 1, r.stderr)
+        assert.equal(r.stderr, 'restart failed: generation 2: the server is stopping\n')
+        assert.equal((await s.server.closed).code, 0)
+      } finally {
+        cleanup(s)
+      }
+    })
+
     it('status counts the connections held open (5), and lists each worker of a supervisor', async () => {
       const s = await startServer(mode === 'supervised')
       try {

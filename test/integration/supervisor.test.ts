@@ -212,3 +212,4 @@ describe('supervisor: faults', { timeout: 180_000 }, () => {
     }
   })
 })
+

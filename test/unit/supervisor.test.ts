@@ -88,7 +88,13 @@ describe('supervisor reduce: scenarios', () => {
       {
         _tag: 'Answer',
         requests: [7],
-        outcome: { _tag: 'RestartFailed', generation: 2, reason: 'worker 1 (pid 1004) exited with code 3 before it was ready', failure: { _tag: 'Exited', code: 3, signal: null, reason: null } },
+        outcome: {
+          _tag: 'RestartFailed',
+          generation: 2,
+          reason: 'worker 1 (pid 1004) exited with code 3 before it was ready',
+          failure: { _tag: 'Exited', code: 3, signal: null, reason: null },
+          stopping: false,
+        },
       },
     ])
     assert.equal(after.current, 1)
@@ -150,7 +156,7 @@ describe('supervisor reduce: scenarios', () => {
     const { state } = run([...SERVING, request(5), ready(3)])
     const [, fx] = reduce(state, TERM)
     assert.deepStrictEqual(summary(fx).slice(1, 3), [
-      { _tag: 'Answer', requests: [5], outcome: { _tag: 'RestartFailed', generation: 2, reason: 'the server is stopping', failure: null } },
+      { _tag: 'Answer', requests: [5], outcome: { _tag: 'RestartFailed', generation: 2, reason: 'the server is stopping', failure: null, stopping: true } },
       { _tag: 'RemoveSocketFiles' },
     ])
     assert.deepStrictEqual(
