@@ -7,7 +7,8 @@
  *       +--a worker failed: exit 1     |  +-- restart: a whole new generation starts beside the serving one;
  *                                      |      once every new worker is ready and has passed its probation,
  *                                      |      the old workers drain. A new worker that fails ends the attempt:
- *                                      |      the new generation is killed, the old one serves on.
+ *                                      |      the new generation goes (its ready workers drain, the others
+ *                                      |      are killed), the old one serves on.
  *                                      +-- a serving worker dies: its slot is respawned, after a backoff that
  *                                          grows while it keeps dying quickly.
  *
@@ -202,20 +203,29 @@ const stopAll = (state: State, code: number, before: readonly Effect[]): Step =>
   ])
 }
 
-/** A worker of the pending generation failed: the whole generation goes, the serving one stays. */
+/**
+ * A worker of the pending generation failed: the whole generation goes, the serving one stays. A worker
+ * of it that is ready has accepted connections: it drains them, as an old worker does; one still
+ * starting has none, and is killed with what it started.
+ */
 const abandonPending = (state: State, pending: Pending, failed: Worker, pid: number | null, failure: ChildFailure): Step => {
   const others = ofGeneration(state, pending.generation).filter((w) => w.id !== failed.id && w.phase !== 'stopping')
+  const starting = others.filter((w) => w.phase === 'starting')
+  const ready = others.filter((w) => w.phase === 'ready')
+  const killed = starting.map((w): Effect => ({ _tag: 'KillWorker', id: w.id }))
   const reason = failedBecause(pid !== null ? `worker ${failed.slot} (pid ${pid})` : `worker ${failed.slot}`, failure)
   if (state.phase === 'Starting') {
-    return stopAll({ ...state, workers: setPhase(without(state, failed.id), others.map((w) => w.id), 'stopping') }, 1, [
+    // the ready ones drain with the rest of the stop
+    return stopAll({ ...state, workers: setPhase(without(state, failed.id), starting.map((w) => w.id), 'stopping') }, 1, [
       log('error', 'start-failed', `generation 1 could not start: ${reason}`, { generation: pending.generation, worker: failed.slot, ...failureFields(failure) }),
-      ...others.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
+      ...killed,
     ])
   }
   return [
     { ...state, pending: null, workers: setPhase(without(state, failed.id), others.map((w) => w.id), 'stopping') },
     [
-      ...others.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
+      ...killed,
+      ...ready.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
       log('error', 'generation-failed', `generation ${pending.generation} failed: ${reason}; generation ${state.current} serves on`, {
         generation: pending.generation,
         serving: state.current,

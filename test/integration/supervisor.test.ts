@@ -2,15 +2,17 @@
  * Supervisor mode with real processes: a stable process owns the sockets and runs workers. Restarts
  * under load lose nothing and never change its pid; a worker that dies is replaced; a broken deploy
  * leaves the old workers serving; workers never outlive their supervisor; a first generation that
- * cannot start fails the start.
+ * cannot start fails the start; a new generation that fails during its probation lets its ready
+ * workers drain.
  */
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { emptyStats, exchange, holdClients, record, startLoad, uniqueLine } from '../support/echoLoad'
+import { emptyStats, exchange, holdClients, type Outcome, record, startLoad, type Target, uniqueLine } from '../support/echoLoad'
 import { startEchoServer } from '../support/echoServer'
-import { DIST, ECHO, isGone, type LogLine, percentile, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
+import { DIST, ECHO, isGone, type LogLine, percentile, portOf, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
 
 const RESTARTS = 20
 const CONCURRENCY = 32
@@ -213,3 +215,101 @@ describe('supervisor: faults', { timeout: 180_000 }, () => {
   })
 })
 
+/** A client of the whoEcho fixture: it learns which process took it, and finishes its exchange later. */
+class WhoClient {
+  readonly pid: Promise<number>
+  readonly result: Promise<Outcome>
+  private readonly socket: net.Socket
+  private received = ''
+  private line = ''
+  private error: NodeJS.ErrnoException | undefined
+
+  constructor(target: Target) {
+    this.socket = net.connect(target)
+    this.socket.setEncoding('utf8')
+    this.socket.on('error', (err: NodeJS.ErrnoException) => (this.error ??= err))
+    this.pid = new Promise((resolve, reject) => {
+      const onData = (): void => {
+        const nl = this.received.indexOf('\n')
+        if (nl < 0) return
+        this.socket.removeListener('data', onData)
+        resolve(Number(this.received.slice(0, nl)))
+      }
+      this.socket.on('data', (d: string) => (this.received += d))
+      this.socket.on('data', onData)
+      this.socket.once('close', () => reject(new Error(`closed before it said its pid (${this.error?.code ?? 'no error'})`)))
+    })
+    this.result = new Promise((resolve) => {
+      this.socket.once('close', () => {
+        const echoed = this.received.slice(this.received.indexOf('\n') + 1)
+        if (this.error !== undefined) resolve({ ok: false, kind: this.error.code === 'ECONNRESET' ? 'reset' : 'other', detail: `${this.error.code ?? ''} ${this.error.message}` })
+        else if (echoed === this.line && this.line !== '') resolve({ ok: true })
+        else resolve({ ok: false, kind: echoed === '' ? 'no-reply' : 'wrong-echo', detail: `sent ${JSON.stringify(this.line)}, got ${JSON.stringify(echoed)}` })
+      })
+    })
+    this.pid.catch(() => undefined)
+  }
+
+  finish(): Promise<Outcome> {
+    this.line = uniqueLine('who')
+    this.socket.write(this.line)
+    return this.result
+  }
+}
+
+describe('supervisor: failed generations', { timeout: 180_000 }, () => {
+  it('a new worker that dies during its probation: its ready sibling drains what it holds (nothing reset), the old generation serves on', async (t) => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'who.json'), {
+      bind: 'tcp://127.0.0.1:0',
+      pidfilePath: path.join(dir, 'who.pid'),
+      workers: 2,
+      probationMs: 600_000, // the new generation fails long before it would pass
+      readyTimeoutMs: 60_000,
+    })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/whoEcho.js'), config])
+    const clients: WhoClient[] = []
+    try {
+      const target = { host: '127.0.0.1', port: portOf(await server.event(server.pid, 'listening')) }
+      const old = await listeningWorkers(server, 1)
+      process.kill(server.pid, 'SIGUSR1')
+      await server.waitFor((l) => l.pid === server.pid && l.event === 'generation-ready' && l.generation === 2, 'generation 2 on probation')
+      const [victim, sibling] = await listeningWorkers(server, 2)
+      assert.ok(victim !== undefined && sibling !== undefined)
+      // connections the sibling has taken and is serving (the kernel picks the worker: open until it has 3)
+      const on = new Map<number, number>()
+      while ((on.get(sibling) ?? 0) < 3) {
+        assert.ok(clients.length < 400, `the sibling got ${on.get(sibling) ?? 0} of ${clients.length} connections`)
+        const c = new WhoClient(target)
+        clients.push(c)
+        const pid = await c.pid
+        on.set(pid, (on.get(pid) ?? 0) + 1)
+      }
+      const pids = await Promise.all(clients.map((c) => c.pid))
+      process.kill(victim, 'SIGKILL')
+      const failed = await server.event(server.pid, 'generation-failed')
+      assert.equal(failed.generation, 2)
+      const outcomes = await Promise.all(clients.map((c) => c.finish()))
+      const of = (pid: number): Outcome[] => outcomes.filter((_, i) => pids[i] === pid)
+      const bad = (pid: number): number => of(pid).filter((o) => !o.ok).length
+      const siblingExit = await server.waitFor((l) => l.pid === server.pid && l.event === 'worker-exited' && l.workerPid === sibling, 'the sibling to exit')
+      t.diagnostic(
+        `held ${clients.length}: victim ${bad(victim)} of ${of(victim).length} failed; sibling ${bad(sibling)} of ${of(sibling).length} failed (exit ${String(siblingExit.exitCode)}, signal ${String(siblingExit.signal)}); ` +
+          `old generation ${old.reduce((n, p) => n + bad(p), 0)} of ${old.reduce((n, p) => n + of(p).length, 0)} failed`,
+      )
+      assert.deepStrictEqual(of(sibling).filter((o) => !o.ok), [], 'what the ready sibling held is served')
+      assert.equal(siblingExit.signal ?? null, null, 'the sibling drained and exited by itself')
+      for (const pid of old) {
+        assert.deepStrictEqual(of(pid).filter((o) => !o.ok), [], `worker ${pid} of generation 1 served what it held`)
+        assert.ok(!isGone(pid), `worker ${pid} of generation 1 serves on`)
+      }
+      const next = new WhoClient(target)
+      assert.ok(old.includes(await next.pid), 'a new client reaches generation 1')
+      assert.ok((await next.finish()).ok)
+      await server.stop(server.pid)
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
