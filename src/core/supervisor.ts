@@ -130,6 +130,12 @@ export type Effect =
   | { readonly _tag: 'AnnounceServing'; readonly generation: number; readonly pids: readonly number[] }
   /** Remove the UNIX socket files this server created (at a stop: new clients then find no path). */
   | { readonly _tag: 'RemoveSocketFiles' }
+  /**
+   * Close this process's copies of the sockets (at a stop). The workers hold the same sockets: they stay
+   * open while a worker does, and the last worker to close its listeners (after accepting what was
+   * queued) closes them, so new clients are refused instead of queued for nobody.
+   */
+  | { readonly _tag: 'CloseSockets' }
   /** Send the outcome of a restart to the control requests that asked for it. */
   | AnswerEffect
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
@@ -190,7 +196,10 @@ const confirmed = ([state, effects]: Step, id: number): Step => {
   return [{ ...state, confirming: confirming.filter((c) => c.waiting.length > 0) }, [...effects, ...confirming.filter((c) => c.waiting.length === 0).map(answerOf)]]
 }
 
-/** Stop everything: the socket files go first (new clients find no path), then every worker drains. */
+/**
+ * Stop everything: the socket files go first (new clients find no path), this process lets go of the
+ * sockets, then every worker drains: the sockets close with the last worker's listeners.
+ */
 const stopAll = (state: State, code: number, before: readonly Effect[]): Step => {
   const alive = state.workers.filter((w) => w.phase !== 'stopping')
   const abandoned: readonly Effect[] =
@@ -199,7 +208,14 @@ const stopAll = (state: State, code: number, before: readonly Effect[]): Step =>
       : []
   return settle([
     { ...state, phase: 'Stopping', pending: null, code, workers: setPhase(state.workers, alive.map((w) => w.id), 'stopping'), confirming: [] },
-    [...before, ...abandoned, ...state.confirming.map(answerOf), { _tag: 'RemoveSocketFiles' }, ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id }))],
+    [
+      ...before,
+      ...abandoned,
+      ...state.confirming.map(answerOf),
+      { _tag: 'RemoveSocketFiles' },
+      { _tag: 'CloseSockets' },
+      ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
+    ],
   ])
 }
 

@@ -2,15 +2,15 @@
  * Supervisor mode with real processes: a stable process owns the sockets and runs workers. Restarts
  * under load lose nothing and never change its pid; a worker that dies is replaced; a broken deploy
  * leaves the old workers serving; workers never outlive their supervisor; a first generation that
- * cannot start fails the start; a new generation that fails during its probation lets its ready
- * workers drain.
+ * cannot start fails the start; a stop refuses new clients once no worker accepts, and serves every
+ * queued one; a new generation that fails during its probation lets its ready workers drain.
  */
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { emptyStats, exchange, holdClients, type Outcome, record, startLoad, type Target, uniqueLine } from '../support/echoLoad'
+import { EchoClient, emptyStats, exchange, holdClients, type Outcome, record, startLoad, type Target, uniqueLine } from '../support/echoLoad'
 import { startEchoServer } from '../support/echoServer'
 import { DIST, ECHO, isGone, type LogLine, percentile, portOf, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
 
@@ -215,6 +215,48 @@ describe('supervisor: faults', { timeout: 180_000 }, () => {
   })
 })
 
+const QUEUED = 8
+const LATE = 10
+
+/** A stop: the clients queued before it are served; once every worker has closed its listeners, new clients are refused at once. */
+const stopRefusesLate = async (t: { diagnostic: (m: string) => void }, transport: 'tcp' | 'unix'): Promise<void> => {
+  const { dir, server, target, socketPath } = await startEchoServer(transport, { workers: 2 })
+  try {
+    const workers = await listeningWorkers(server, 1)
+    // the stop removes the socket file, but a client may reach the socket by another name (a hard link, a bind mount)
+    const link = path.join(dir, 'link.sock')
+    if (transport === 'unix') fs.linkSync(socketPath, link)
+    const late: Target = transport === 'tcp' ? target : { path: link }
+    // with the workers stopped, these clients wait in the kernel's queue when the stop comes
+    for (const w of workers) process.kill(w, 'SIGSTOP')
+    const queued = await holdClients(target, QUEUED)
+    process.kill(server.pid, 'SIGTERM')
+    await server.event(server.pid, 'stop-requested')
+    for (const w of workers) process.kill(w, 'SIGCONT')
+    for (const w of workers) await server.event(w, 'draining') // logged once its listeners are closed
+    const began = Date.now()
+    const clients = Array.from({ length: LATE }, () => new EchoClient(late, 60_000))
+    const settled = clients.map((c) => c.result.then((o) => ({ o, ms: Date.now() - began })))
+    const connected = (await Promise.all(clients.map((c) => c.connected))).filter((c) => c).length
+    const queuedOutcomes = await queued.finish()
+    const lateOutcomes = await Promise.all(settled)
+    const kinds = lateOutcomes.map(({ o }) => (o.ok ? 'ok' : o.kind))
+    t.diagnostic(
+      `${transport}: ${queuedOutcomes.filter((o) => o.ok).length} of ${QUEUED} queued clients served; ${LATE} clients after every worker closed its listeners: ${connected} connected, ` +
+        `${JSON.stringify(Object.fromEntries([...new Set(kinds)].map((k) => [k, kinds.filter((x) => x === k).length])))}, settled after ${Math.min(...lateOutcomes.map((l) => l.ms))} to ${Math.max(...lateOutcomes.map((l) => l.ms))} ms`,
+    )
+    assert.deepStrictEqual(queuedOutcomes.filter((o) => !o.ok), [], 'every client queued before the stop is served')
+    assert.deepStrictEqual(kinds, Array.from({ length: LATE }, () => 'refused'), 'a client after the listeners closed is refused, not queued for nobody')
+    assert.equal((await server.closed).code, 0)
+    fs.rmSync(link, { force: true })
+    assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['echo.json'])
+  } finally {
+    for (const pid of workersOf(server, 1)) if (!isGone(pid)) process.kill(pid, 'SIGCONT')
+    server.killAll()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 /** A client of the whoEcho fixture: it learns which process took it, and finishes its exchange later. */
 class WhoClient {
   readonly pid: Promise<number>
@@ -257,7 +299,10 @@ class WhoClient {
   }
 }
 
-describe('supervisor: failed generations', { timeout: 180_000 }, () => {
+describe('supervisor: stops and failed generations', { timeout: 180_000 }, () => {
+  it('TCP: a stop serves every queued client, then refuses new clients at once (not reset seconds later)', (t) => stopRefusesLate(t, 'tcp'))
+  it('UNIX: a stop serves every queued client, then refuses new clients reaching the socket by another name', (t) => stopRefusesLate(t, 'unix'))
+
   it('a new worker that dies during its probation: its ready sibling drains what it holds (nothing reset), the old generation serves on', async (t) => {
     const dir = tempDir()
     const config = writeJson(path.join(dir, 'who.json'), {

@@ -51,7 +51,7 @@ describe('supervisor reduce: scenarios', () => {
   it('a first generation that fails exits 1: a worker still starting is killed, a ready one drains, the socket files go', () => {
     const { state } = run([START, ready(1)], 3)
     const [after, fx] = reduce(state, failed(2))
-    assert.deepStrictEqual(summary(fx), ['log:start-failed', { _tag: 'KillWorker', id: 3 }, { _tag: 'RemoveSocketFiles' }, { _tag: 'StopWorker', id: 1 }])
+    assert.deepStrictEqual(summary(fx), ['log:start-failed', { _tag: 'KillWorker', id: 3 }, { _tag: 'RemoveSocketFiles' }, { _tag: 'CloseSockets' }, { _tag: 'StopWorker', id: 1 }])
     assert.equal(after.phase, 'Stopping')
     const [s2] = reduce(after, failed(3))
     const [done, last] = reduce(s2, exited(1, 999, 0))
@@ -146,10 +146,10 @@ describe('supervisor reduce: scenarios', () => {
     assert.deepStrictEqual(summary(e6).at(-1), { _tag: 'ScheduleRespawn', slot: 0, generation: 1, delayMs: 100 })
   })
 
-  it('stopping: socket files go first, every worker drains, exit 0 after the last; a second signal kills them and exits at once', () => {
+  it('stopping: socket files go first, the supervisor lets go of the sockets, every worker drains, exit 0 after the last; a second signal kills them and exits at once', () => {
     const { state } = run(SERVING)
     const [s1, e1] = reduce(state, TERM)
-    assert.deepStrictEqual(summary(e1), ['log:stop-requested', { _tag: 'RemoveSocketFiles' }, { _tag: 'StopWorker', id: 1 }, { _tag: 'StopWorker', id: 2 }])
+    assert.deepStrictEqual(summary(e1), ['log:stop-requested', { _tag: 'RemoveSocketFiles' }, { _tag: 'CloseSockets' }, { _tag: 'StopWorker', id: 1 }, { _tag: 'StopWorker', id: 2 }])
     const [s2] = reduce(s1, exited(1, 999, 0))
     const [s3, e3] = reduce(s2, exited(2, 999, 0))
     assert.equal(s3.phase, 'Exited')
@@ -312,6 +312,25 @@ describe('supervisor reduce: properties', () => {
           const forced = effects.some((x) => x._tag === 'Exit' && x.now)
           for (const x of effects) if (x._tag === 'KillWorker' && !forced) assert.ok(!served.has(x.id), `worker ${x.id} was ready, and ${e._tag} killed it`)
         }
+      }),
+    )
+  })
+
+  it('a stop lets go of the sockets once, after the socket files go and before any worker is asked to drain', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let closed = 0
+        for (const { before, after, effects } of trace(events)) {
+          const i = effects.findIndex((x) => x._tag === 'CloseSockets')
+          const stops = before.phase !== 'Stopping' && before.phase !== 'Exited' && after.phase !== before.phase && after.phase !== 'Running'
+          assert.equal(i >= 0, stops, `CloseSockets ${i >= 0 ? 'without' : 'missing at'} a stop (${before.phase} to ${after.phase})`)
+          if (i < 0) continue
+          closed += 1
+          const removed = effects.findIndex((x) => x._tag === 'RemoveSocketFiles')
+          assert.ok(removed >= 0 && removed < i, 'the socket files go first')
+          effects.forEach((x, k) => assert.ok(x._tag !== 'StopWorker' || k > i, 'a worker is asked to drain only once the supervisor has let go'))
+        }
+        assert.ok(closed <= 1)
       }),
     )
   })

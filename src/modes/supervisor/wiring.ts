@@ -150,6 +150,10 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
       )
     },
     removeSocketFiles: () => socketFilesRemoved,
+    // each closes once (see bound.ts): the exit closes whatever a stop has not
+    closeSockets: () => {
+      for (const s of sockets) s.close()
+    },
     answer: (requests, outcome) => {
       if (outcome._tag !== 'RestartRefused') live.record(outcome)
       if (O.isSome(live.control)) live.control.value.server.answer(requests, outcome)
