@@ -56,10 +56,19 @@ const bindTcp = (bind: Tcp): TE.TaskEither<ListenError, BoundSocket> =>
   pipe(
     resolve(bind),
     TE.flatMapEither((ip) => E.mapLeft(fromErrno(bind))(bindTcpHandle(ip, bind.port))),
-    TE.map((h): BoundSocket => {
-      const a = h.tcpAddress()
-      return { bind, fd: h.fd, address: a !== undefined ? formatBind({ _tag: 'Tcp', host: a.address, port: a.port }) : formatBind(bind), socketId: O.none, close: once(h.close) }
-    }),
+    // a port in use leaves the socket unbound (libuv says so only at listen, which this process never calls)
+    TE.flatMapEither((h) =>
+      pipe(
+        h.tcpAddress(),
+        E.bimap(
+          (err) => {
+            h.close()
+            return fromErrno(bind)(err)
+          },
+          (a): BoundSocket => ({ bind, fd: h.fd, address: formatBind({ _tag: 'Tcp', host: a.address, port: a.port }), socketId: O.none, close: once(h.close) }),
+        ),
+      ),
+    ),
   )
 
 const bindUnix = (bind: Unix, mode: number, onStale: () => void): TE.TaskEither<ListenError, BoundSocket> => {
