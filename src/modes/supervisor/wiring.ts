@@ -84,6 +84,8 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
         pidlockFd: O.none,
         slot: O.some(slot),
         control: O.none,
+        // the control socket stays here; the worker checks that its config still names one (or none)
+        supervisorControl: O.isSome(live.control),
       }),
     }
     const startedAt = Date.now()
