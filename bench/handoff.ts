@@ -84,6 +84,7 @@ export const handoff = async (samples: number): Promise<Handoff> => {
         pidlockFd: O.none,
         slot: O.none,
         control: O.none,
+        supervisorControl: false,
       }),
     }
     const floorMs: number[] = []

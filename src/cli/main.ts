@@ -64,7 +64,8 @@ const describeOutcome = (o: OutcomeJson): string => {
       return `restarted: generation ${o.generation} serves (pid${o.pids.length === 1 ? '' : 's'} ${o.pids.join(', ')})`
     case 'failed': {
       const details = o.failure === null ? '' : `\n  ${Object.entries(o.failure).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}`
-      return `restart failed: generation ${o.generation}: ${o.reason}; the old generation serves on${details}`
+      // a restart a stop cut short says so in its reason: nothing serves on
+      return `restart failed: generation ${o.generation}: ${o.reason}${o.stopping ? '' : '; the old generation serves on'}${details}`
     }
     case 'refused':
       return `restart refused: ${o.reason}`

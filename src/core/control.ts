@@ -78,6 +78,8 @@ export type OutcomeJson =
       readonly generation: number
       readonly reason: string
       readonly failure: Readonly<Record<string, string | number | boolean | null>> | null
+      /** The server is stopping (a stop came during the restart); otherwise the old generation serves on. */
+      readonly stopping: boolean
     }
   | { readonly result: 'refused'; readonly reason: string }
 
@@ -88,7 +90,7 @@ export const outcomeJson = (o: RestartOutcome): OutcomeJson => {
     case 'Restarted':
       return { result: 'restarted', generation: o.generation, pids: o.pids }
     case 'RestartFailed':
-      return { result: 'failed', generation: o.generation, reason: o.reason, failure: failureJson(o.failure) }
+      return { result: 'failed', generation: o.generation, reason: o.reason, failure: failureJson(o.failure), stopping: o.stopping }
     case 'RestartRefused':
       return { result: 'refused', reason: o.reason }
   }

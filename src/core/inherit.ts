@@ -56,6 +56,11 @@ export interface Inherited {
   readonly slot: O.Option<number>
   /** The control socket (listening; its file's identity when this server created it): a successor takes it over. */
   readonly control: O.Option<InheritedControl>
+  /**
+   * A worker: its supervisor answers on a control socket (which it keeps), so the worker's config must
+   * name one, as the supervisor's did (see ControlChanged). Always false for a successor.
+   */
+  readonly supervisorControl: boolean
 }
 
 export interface InheritedControl {
@@ -112,6 +117,7 @@ const InheritJson = t.type({
   pidlock: optional(Fd),
   slot: optional(intBetween(0, 65535, 'a worker slot number from 0')),
   control: optional(t.type({ fd: Fd, socketId: optional(SocketIdFromString) }, 'the control socket: {"fd": N, "socketId": "dev:ino"}')),
+  supervisorControl: optional(described<boolean>('true or false', (u): u is boolean => typeof u === 'boolean')),
 })
 
 /**
@@ -146,6 +152,7 @@ const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<Inhe
     pidlockFd: O.fromNullable(j.pidlock),
     slot: O.fromNullable(j.slot),
     control: j.control === undefined ? O.none : O.some({ fd: j.control.fd, socketId: O.fromNullable(j.control.socketId) }),
+    supervisorControl: j.supervisorControl === true,
   }
   const named: readonly (readonly [string, number])[] = [
     ['channel', inherited.channelFd],
@@ -160,6 +167,7 @@ const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<Inhe
   }
   if (j.role === 'successor' && j.generation < 2) return E.left(malformed(value, [{ key: 'generation', message: 'a successor is generation 2 or later' }]))
   if (j.role === 'worker' && j.slot === undefined) return E.left(malformed(value, [{ key: 'slot', message: 'is missing: a worker has a slot' }]))
+  if (j.role !== 'worker' && j.supervisorControl === true) return E.left(malformed(value, [{ key: 'supervisorControl', message: 'only a worker has a supervisor' }]))
   const repeated = inherited.listeners.findIndex((l, i) => inherited.listeners.findIndex((m) => sameBind(m.bind, l.bind)) < i)
   if (repeated >= 0) return E.left(malformed(value, [{ key: `listeners.${repeated}.bind`, message: 'the address is given twice' }]))
   return E.right(inherited)
@@ -194,5 +202,6 @@ export const inheritEnv = (i: Inherited): Record<string, string> => ({
     ...(O.isSome(i.control)
       ? { control: { fd: i.control.value.fd, ...(O.isSome(i.control.value.socketId) ? { socketId: formatSocketId(i.control.value.socketId.value) } : {}) } }
       : {}),
+    ...(i.supervisorControl ? { supervisorControl: true } : {}),
   }),
 })

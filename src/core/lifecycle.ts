@@ -214,6 +214,7 @@ const failedOutcome = (state: Restarting | Probation, failure: SuccessorFailure)
   generation: state.generation + 1,
   reason: failedBecause('the new process', failure),
   failure,
+  stopping: false,
 })
 
 const stopRequested = (by: StopBy): Effect => {
@@ -268,7 +269,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
         { _tag: 'StopSuccessor', attempt: state.attempt },
         { _tag: 'RestorePidfile' },
         log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
-        ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the server is stopping', failure: null }),
+        ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the server is stopping', failure: null, stopping: true }),
       ], event.by)
     case 'SuccessorReady':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
@@ -349,7 +350,7 @@ const onProbation = (state: Probation, event: Event): Step => {
             attempt,
             successorPid,
           }),
-          ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the new process was stopped during its probation; the server is stopping', failure: null }),
+          ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the new process was stopped during its probation; the server is stopping', failure: null, stopping: true }),
         ])
       }
       return crashed(state, state.successorPid, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal })

@@ -11,8 +11,11 @@ export type RestartBy = { readonly _tag: 'Signal'; readonly signal: RestartSigna
 export type RestartOutcome =
   /** The new generation serves: its processes' pids. */
   | { readonly _tag: 'Restarted'; readonly generation: number; readonly pids: readonly number[] }
-  /** The new generation did not come up; the old one serves on. */
-  | { readonly _tag: 'RestartFailed'; readonly generation: number; readonly reason: string; readonly failure: ChildFailure | null }
+  /**
+   * The new generation did not come up: the old one serves on; or, when `stopping`, the server is
+   * stopping (a stop came first), and no child failed.
+   */
+  | { readonly _tag: 'RestartFailed'; readonly generation: number; readonly reason: string; readonly failure: ChildFailure | null; readonly stopping: boolean }
   /** No restart was started, and why. */
   | { readonly _tag: 'RestartRefused'; readonly reason: string }
 

@@ -7,7 +7,8 @@
  *       +--a worker failed: exit 1     |  +-- restart: a whole new generation starts beside the serving one;
  *                                      |      once every new worker is ready and has passed its probation,
  *                                      |      the old workers drain. A new worker that fails ends the attempt:
- *                                      |      the new generation is killed, the old one serves on.
+ *                                      |      the new generation goes (its ready workers drain, the others
+ *                                      |      are killed), the old one serves on.
  *                                      +-- a serving worker dies: its slot is respawned, after a backoff that
  *                                          grows while it keeps dying quickly.
  *
@@ -129,6 +130,12 @@ export type Effect =
   | { readonly _tag: 'AnnounceServing'; readonly generation: number; readonly pids: readonly number[] }
   /** Remove the UNIX socket files this server created (at a stop: new clients then find no path). */
   | { readonly _tag: 'RemoveSocketFiles' }
+  /**
+   * Close this process's copies of the sockets (at a stop). The workers hold the same sockets: they stay
+   * open while a worker does, and the last worker to close its listeners (after accepting what was
+   * queued) closes them, so new clients are refused instead of queued for nobody.
+   */
+  | { readonly _tag: 'CloseSockets' }
   /** Send the outcome of a restart to the control requests that asked for it. */
   | AnswerEffect
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
@@ -189,40 +196,59 @@ const confirmed = ([state, effects]: Step, id: number): Step => {
   return [{ ...state, confirming: confirming.filter((c) => c.waiting.length > 0) }, [...effects, ...confirming.filter((c) => c.waiting.length === 0).map(answerOf)]]
 }
 
-/** Stop everything: the socket files go first (new clients find no path), then every worker drains. */
+/**
+ * Stop everything: the socket files go first (new clients find no path), this process lets go of the
+ * sockets, then every worker drains: the sockets close with the last worker's listeners.
+ */
 const stopAll = (state: State, code: number, before: readonly Effect[]): Step => {
   const alive = state.workers.filter((w) => w.phase !== 'stopping')
   const abandoned: readonly Effect[] =
     state.pending !== null && state.pending.by.length > 0
-      ? [{ _tag: 'Answer', requests: requestIds(state.pending.by), outcome: { _tag: 'RestartFailed', generation: state.pending.generation, reason: 'the server is stopping', failure: null } }]
+      ? [{ _tag: 'Answer', requests: requestIds(state.pending.by), outcome: { _tag: 'RestartFailed', generation: state.pending.generation, reason: 'the server is stopping', failure: null, stopping: true } }]
       : []
   return settle([
     { ...state, phase: 'Stopping', pending: null, code, workers: setPhase(state.workers, alive.map((w) => w.id), 'stopping'), confirming: [] },
-    [...before, ...abandoned, ...state.confirming.map(answerOf), { _tag: 'RemoveSocketFiles' }, ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id }))],
+    [
+      ...before,
+      ...abandoned,
+      ...state.confirming.map(answerOf),
+      { _tag: 'RemoveSocketFiles' },
+      { _tag: 'CloseSockets' },
+      ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
+    ],
   ])
 }
 
-/** A worker of the pending generation failed: the whole generation goes, the serving one stays. */
+/**
+ * A worker of the pending generation failed: the whole generation goes, the serving one stays. A worker
+ * of it that is ready has accepted connections: it drains them, as an old worker does; one still
+ * starting has none, and is killed with what it started.
+ */
 const abandonPending = (state: State, pending: Pending, failed: Worker, pid: number | null, failure: ChildFailure): Step => {
   const others = ofGeneration(state, pending.generation).filter((w) => w.id !== failed.id && w.phase !== 'stopping')
+  const starting = others.filter((w) => w.phase === 'starting')
+  const ready = others.filter((w) => w.phase === 'ready')
+  const killed = starting.map((w): Effect => ({ _tag: 'KillWorker', id: w.id }))
   const reason = failedBecause(pid !== null ? `worker ${failed.slot} (pid ${pid})` : `worker ${failed.slot}`, failure)
   if (state.phase === 'Starting') {
-    return stopAll({ ...state, workers: setPhase(without(state, failed.id), others.map((w) => w.id), 'stopping') }, 1, [
+    // the ready ones drain with the rest of the stop
+    return stopAll({ ...state, workers: setPhase(without(state, failed.id), starting.map((w) => w.id), 'stopping') }, 1, [
       log('error', 'start-failed', `generation 1 could not start: ${reason}`, { generation: pending.generation, worker: failed.slot, ...failureFields(failure) }),
-      ...others.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
+      ...killed,
     ])
   }
   return [
     { ...state, pending: null, workers: setPhase(without(state, failed.id), others.map((w) => w.id), 'stopping') },
     [
-      ...others.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
+      ...killed,
+      ...ready.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
       log('error', 'generation-failed', `generation ${pending.generation} failed: ${reason}; generation ${state.current} serves on`, {
         generation: pending.generation,
         serving: state.current,
         worker: failed.slot,
         ...failureFields(failure),
       }),
-      { _tag: 'Answer', requests: requestIds(pending.by), outcome: { _tag: 'RestartFailed', generation: pending.generation, reason, failure } },
+      { _tag: 'Answer', requests: requestIds(pending.by), outcome: { _tag: 'RestartFailed', generation: pending.generation, reason, failure, stopping: false } },
     ],
   ]
 }

@@ -128,6 +128,23 @@ for (const mode of ['standalone', 'supervised'] as const) {
       }
     })
 
+    it('a stop while the new code starts: `restart` exits 1 saying the server is stopping (not that the old generation serves on)', async () => {
+      const s = await startServer(mode === 'supervised')
+      try {
+        fs.writeFileSync(path.join(s.dir, 'slow'), '') // the new code waits while this exists
+        const restart = cli(['restart', s.config])
+        if (mode === 'supervised') await s.server.waitFor((l) => l.pid === s.server.pid && l.event === 'restart-requested' && l.generation === 2, 'generation 2 to start')
+        else await s.server.event(s.server.pid, 'successor-spawned')
+        process.kill(s.server.pid, 'SIGTERM')
+        const r = await restart
+        assert.equal(r.code, 1, r.stderr)
+        assert.equal(r.stderr, 'restart failed: generation 2: the server is stopping\n')
+        assert.equal((await s.server.closed).code, 0)
+      } finally {
+        cleanup(s)
+      }
+    })
+
     it('status counts the connections held open (5), and lists each worker of a supervisor', async () => {
       const s = await startServer(mode === 'supervised')
       try {
@@ -150,6 +167,70 @@ for (const mode of ['standalone', 'supervised'] as const) {
     })
   })
 }
+
+/** Rewrites the config file with `change` applied. */
+const rewrite = (config: string, change: (c: Record<string, unknown>) => Record<string, unknown>): void => {
+  writeJson(config, change(JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>))
+}
+
+describe('control, supervised: the control socket is kept across restarts', { timeout: 120_000 }, () => {
+  it('a config that drops controlPath: the new workers refuse to start naming it, `restart` exits 1 with the reason, the old generation serves on', async () => {
+    const s = await startServer(true)
+    const load = startLoad(s.target, 4)
+    try {
+      const control = path.join(s.dir, 'control.sock')
+      const old = (await status(s.config)).workers?.map((w) => w.pid) ?? []
+      rewrite(s.config, ({ controlPath: _dropped, ...rest }) => rest)
+      const r = await cli(['restart', '--control', control])
+      assert.equal(r.code, 1)
+      const why = "the config's controlPath was removed: a restart keeps the control socket, as it keeps the listening sockets; stop the server and start it again instead"
+      assert.ok(r.stderr.startsWith('restart failed: generation 2: worker '), r.stderr)
+      assert.ok(r.stderr.includes(`exited with code 1 before it was ready (${why}); the old generation serves on`), r.stderr)
+      const failed = await s.server.event(s.server.pid, 'generation-failed')
+      assert.ok(failed.msg.includes(why), failed.msg)
+      const st = await cli(['status', '--control', control, '--json'])
+      const after = JSON.parse(st.stdout) as StatusJson
+      assert.equal(after.generation, 1)
+      assert.deepStrictEqual(after.workers?.map((w) => w.pid), old)
+      await until(() => load.stats.exchanges > 100, 'exchanges after the failed restart')
+      const stats = await load.stop()
+      assert.deepStrictEqual(stats.examples, [])
+      assert.equal((await cli(['stop', '--control', control])).code, 0)
+    } finally {
+      await load.stop()
+      cleanup(s)
+    }
+  })
+
+  it('a config that adds controlPath: the new workers refuse to start naming it, the old generation serves on', async () => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:0', pidfilePath: path.join(dir, 'echo.pid'), workers: 2, probationMs: 100, readyTimeoutMs: 60_000 })
+    const server = ServerProcess.echo(config)
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      load = startLoad({ host: '127.0.0.1', port: portOf(await server.event(server.pid, 'listening')) }, 4)
+      const old = server.lines.filter((l) => l.event === 'listening' && l.worker !== undefined).map((l) => l.pid)
+      rewrite(config, (c) => ({ ...c, controlPath: path.join(dir, 'control.sock') }))
+      process.kill(server.pid, 'SIGUSR1')
+      const failed = await server.waitFor((l) => l.pid === server.pid && (l.event === 'generation-failed' || l.event === 'generation-replaced'), 'the restart to end')
+      assert.equal(failed.event, 'generation-failed')
+      assert.ok(
+        failed.msg.includes("exited with code 1 before it was ready (the config's controlPath was added: a restart keeps the control socket, as it keeps the listening sockets; stop the server and start it again instead)"),
+        failed.msg,
+      )
+      const after = load.stats.exchanges
+      await until(() => load !== undefined && load.stats.exchanges > after + 100, 'exchanges after the failed restart')
+      const stats = await load.stop()
+      assert.deepStrictEqual(stats.examples, [])
+      for (const pid of old) assert.ok(!isGone(pid), `worker ${pid} of generation 1 serves on`)
+      await server.stop(server.pid)
+    } finally {
+      await load?.stop()
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('control socket', { timeout: 120_000 }, () => {
   it('a second restart while one runs is refused with the reason; garbage and unknown requests get error replies', async () => {

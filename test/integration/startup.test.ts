@@ -78,6 +78,22 @@ describe('bad input at start-up', { timeout: 120_000 }, () => {
       }
     }))
 
+  it('port in use, supervised: the supervisor refuses with the same message, and no worker ever starts', () =>
+    withDir(async (dir) => {
+      const other = await listening()
+      try {
+        const port = portOfServer(other)
+        const server = await refuses(dir, {
+          config: { bind: [`tcp://127.0.0.1:0`, `tcp://127.0.0.1:${port}`], pidfilePath: path.join(dir, 'echo.pid'), workers: 2, logLevel: 'debug' },
+          message: new RegExp(`address in use: cannot listen on tcp://127.0.0.1:${port}: another process is listening there; stop that server or choose another address`),
+        })
+        assert.deepStrictEqual(server.lines.filter((l) => l.event === 'worker-spawned' || l.worker !== undefined), [], 'no worker was started')
+      } finally {
+        other.close()
+      }
+    }),
+  )
+
   it('privileged port', async (t) => {
     const threshold = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'))
     if (threshold <= 999) {

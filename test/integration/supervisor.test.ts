@@ -2,15 +2,17 @@
  * Supervisor mode with real processes: a stable process owns the sockets and runs workers. Restarts
  * under load lose nothing and never change its pid; a worker that dies is replaced; a broken deploy
  * leaves the old workers serving; workers never outlive their supervisor; a first generation that
- * cannot start fails the start.
+ * cannot start fails the start; a stop refuses new clients once no worker accepts, and serves every
+ * queued one; a new generation that fails during its probation lets its ready workers drain.
  */
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
-import { emptyStats, exchange, holdClients, record, startLoad, uniqueLine } from '../support/echoLoad'
+import { EchoClient, emptyStats, exchange, holdClients, type Outcome, record, startLoad, type Target, uniqueLine } from '../support/echoLoad'
 import { startEchoServer } from '../support/echoServer'
-import { DIST, ECHO, isGone, type LogLine, percentile, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
+import { DIST, ECHO, isGone, type LogLine, percentile, portOf, readPid, ServerProcess, tempDir, until, waitGone, writeJson } from '../support/harness'
 
 const RESTARTS = 20
 const CONCURRENCY = 32
@@ -206,6 +208,150 @@ describe('supervisor: faults', { timeout: 180_000 }, () => {
         server.text.join('\n'),
       )
       assert.deepStrictEqual(fs.readdirSync(dir), ['echo.json'])
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+const QUEUED = 8
+const LATE = 10
+
+/** A stop: the clients queued before it are served; once every worker has closed its listeners, new clients are refused at once. */
+const stopRefusesLate = async (t: { diagnostic: (m: string) => void }, transport: 'tcp' | 'unix'): Promise<void> => {
+  const { dir, server, target, socketPath } = await startEchoServer(transport, { workers: 2 })
+  try {
+    const workers = await listeningWorkers(server, 1)
+    // the stop removes the socket file, but a client may reach the socket by another name (a hard link, a bind mount)
+    const link = path.join(dir, 'link.sock')
+    if (transport === 'unix') fs.linkSync(socketPath, link)
+    const late: Target = transport === 'tcp' ? target : { path: link }
+    // with the workers stopped, these clients wait in the kernel's queue when the stop comes
+    for (const w of workers) process.kill(w, 'SIGSTOP')
+    const queued = await holdClients(target, QUEUED)
+    process.kill(server.pid, 'SIGTERM')
+    await server.event(server.pid, 'stop-requested')
+    for (const w of workers) process.kill(w, 'SIGCONT')
+    for (const w of workers) await server.event(w, 'draining') // logged once its listeners are closed
+    const began = Date.now()
+    const clients = Array.from({ length: LATE }, () => new EchoClient(late, 60_000))
+    const settled = clients.map((c) => c.result.then((o) => ({ o, ms: Date.now() - began })))
+    const connected = (await Promise.all(clients.map((c) => c.connected))).filter((c) => c).length
+    const queuedOutcomes = await queued.finish()
+    const lateOutcomes = await Promise.all(settled)
+    const kinds = lateOutcomes.map(({ o }) => (o.ok ? 'ok' : o.kind))
+    t.diagnostic(
+      `${transport}: ${queuedOutcomes.filter((o) => o.ok).length} of ${QUEUED} queued clients served; ${LATE} clients after every worker closed its listeners: ${connected} connected, ` +
+        `${JSON.stringify(Object.fromEntries([...new Set(kinds)].map((k) => [k, kinds.filter((x) => x === k).length])))}, settled after ${Math.min(...lateOutcomes.map((l) => l.ms))} to ${Math.max(...lateOutcomes.map((l) => l.ms))} ms`,
+    )
+    assert.deepStrictEqual(queuedOutcomes.filter((o) => !o.ok), [], 'every client queued before the stop is served')
+    assert.deepStrictEqual(kinds, Array.from({ length: LATE }, () => 'refused'), 'a client after the listeners closed is refused, not queued for nobody')
+    assert.equal((await server.closed).code, 0)
+    fs.rmSync(link, { force: true })
+    assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['echo.json'])
+  } finally {
+    for (const pid of workersOf(server, 1)) if (!isGone(pid)) process.kill(pid, 'SIGCONT')
+    server.killAll()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** A client of the whoEcho fixture: it learns which process took it, and finishes its exchange later. */
+class WhoClient {
+  readonly pid: Promise<number>
+  readonly result: Promise<Outcome>
+  private readonly socket: net.Socket
+  private received = ''
+  private line = ''
+  private error: NodeJS.ErrnoException | undefined
+
+  constructor(target: Target) {
+    this.socket = net.connect(target)
+    this.socket.setEncoding('utf8')
+    this.socket.on('error', (err: NodeJS.ErrnoException) => (this.error ??= err))
+    this.pid = new Promise((resolve, reject) => {
+      const onData = (): void => {
+        const nl = this.received.indexOf('\n')
+        if (nl < 0) return
+        this.socket.removeListener('data', onData)
+        resolve(Number(this.received.slice(0, nl)))
+      }
+      this.socket.on('data', (d: string) => (this.received += d))
+      this.socket.on('data', onData)
+      this.socket.once('close', () => reject(new Error(`closed before it said its pid (${this.error?.code ?? 'no error'})`)))
+    })
+    this.result = new Promise((resolve) => {
+      this.socket.once('close', () => {
+        const echoed = this.received.slice(this.received.indexOf('\n') + 1)
+        if (this.error !== undefined) resolve({ ok: false, kind: this.error.code === 'ECONNRESET' ? 'reset' : 'other', detail: `${this.error.code ?? ''} ${this.error.message}` })
+        else if (echoed === this.line && this.line !== '') resolve({ ok: true })
+        else resolve({ ok: false, kind: echoed === '' ? 'no-reply' : 'wrong-echo', detail: `sent ${JSON.stringify(this.line)}, got ${JSON.stringify(echoed)}` })
+      })
+    })
+    this.pid.catch(() => undefined)
+  }
+
+  finish(): Promise<Outcome> {
+    this.line = uniqueLine('who')
+    this.socket.write(this.line)
+    return this.result
+  }
+}
+
+describe('supervisor: stops and failed generations', { timeout: 180_000 }, () => {
+  it('TCP: a stop serves every queued client, then refuses new clients at once (not reset seconds later)', (t) => stopRefusesLate(t, 'tcp'))
+  it('UNIX: a stop serves every queued client, then refuses new clients reaching the socket by another name', (t) => stopRefusesLate(t, 'unix'))
+
+  it('a new worker that dies during its probation: its ready sibling drains what it holds (nothing reset), the old generation serves on', async (t) => {
+    const dir = tempDir()
+    const config = writeJson(path.join(dir, 'who.json'), {
+      bind: 'tcp://127.0.0.1:0',
+      pidfilePath: path.join(dir, 'who.pid'),
+      workers: 2,
+      probationMs: 600_000, // the new generation fails long before it would pass
+      readyTimeoutMs: 60_000,
+    })
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/whoEcho.js'), config])
+    const clients: WhoClient[] = []
+    try {
+      const target = { host: '127.0.0.1', port: portOf(await server.event(server.pid, 'listening')) }
+      const old = await listeningWorkers(server, 1)
+      process.kill(server.pid, 'SIGUSR1')
+      await server.waitFor((l) => l.pid === server.pid && l.event === 'generation-ready' && l.generation === 2, 'generation 2 on probation')
+      const [victim, sibling] = await listeningWorkers(server, 2)
+      assert.ok(victim !== undefined && sibling !== undefined)
+      // connections the sibling has taken and is serving (the kernel picks the worker: open until it has 3)
+      const on = new Map<number, number>()
+      while ((on.get(sibling) ?? 0) < 3) {
+        assert.ok(clients.length < 400, `the sibling got ${on.get(sibling) ?? 0} of ${clients.length} connections`)
+        const c = new WhoClient(target)
+        clients.push(c)
+        const pid = await c.pid
+        on.set(pid, (on.get(pid) ?? 0) + 1)
+      }
+      const pids = await Promise.all(clients.map((c) => c.pid))
+      process.kill(victim, 'SIGKILL')
+      const failed = await server.event(server.pid, 'generation-failed')
+      assert.equal(failed.generation, 2)
+      const outcomes = await Promise.all(clients.map((c) => c.finish()))
+      const of = (pid: number): Outcome[] => outcomes.filter((_, i) => pids[i] === pid)
+      const bad = (pid: number): number => of(pid).filter((o) => !o.ok).length
+      const siblingExit = await server.waitFor((l) => l.pid === server.pid && l.event === 'worker-exited' && l.workerPid === sibling, 'the sibling to exit')
+      t.diagnostic(
+        `held ${clients.length}: victim ${bad(victim)} of ${of(victim).length} failed; sibling ${bad(sibling)} of ${of(sibling).length} failed (exit ${String(siblingExit.exitCode)}, signal ${String(siblingExit.signal)}); ` +
+          `old generation ${old.reduce((n, p) => n + bad(p), 0)} of ${old.reduce((n, p) => n + of(p).length, 0)} failed`,
+      )
+      assert.deepStrictEqual(of(sibling).filter((o) => !o.ok), [], 'what the ready sibling held is served')
+      assert.equal(siblingExit.signal ?? null, null, 'the sibling drained and exited by itself')
+      for (const pid of old) {
+        assert.deepStrictEqual(of(pid).filter((o) => !o.ok), [], `worker ${pid} of generation 1 served what it held`)
+        assert.ok(!isGone(pid), `worker ${pid} of generation 1 serves on`)
+      }
+      const next = new WhoClient(target)
+      assert.ok(old.includes(await next.pid), 'a new client reaches generation 1')
+      assert.ok((await next.finish()).ok)
+      await server.stop(server.pid)
     } finally {
       server.killAll()
       fs.rmSync(dir, { recursive: true, force: true })

@@ -36,6 +36,7 @@ describe('readInherited', () => {
           pidlockFd: O.none,
           slot: O.none,
           control: O.none,
+          supervisorControl: false,
         }),
       ),
     )
@@ -72,6 +73,8 @@ describe('readInherited', () => {
     ['no listener', { ...tcpChild, listeners: [] }, /listeners: got \[\], expected a non-empty list/],
     ['a successor of generation 1', { ...tcpChild, generation: 1 }, /generation: a successor is generation 2 or later/],
     ['a worker without a slot', { ...tcpChild, role: 'worker' }, /slot: is missing: a worker has a slot/],
+    ['a successor told of a supervisor\'s control socket', { ...tcpChild, supervisorControl: true }, /supervisorControl: only a worker has a supervisor/],
+    ['a control flag that is not a boolean', { ...tcpChild, role: 'worker', slot: 0, supervisorControl: 'yes' }, /supervisorControl: got "yes", expected true or false/],
     ['an unknown role', { ...tcpChild, role: 'boss' }, /role: got "boss", expected "successor" or "worker"/],
     ['a bad bind', { ...tcpChild, listeners: [{ bind: 'localhost:80', fd: 3 }] }, /listeners\.0\.bind: "localhost:80" is not an address/],
     ['one address twice', { ...tcpChild, listeners: [{ bind: 'tcp://0.0.0.0:80', fd: 3 }, { bind: 'tcp://0.0.0.0:80', fd: 5 }] }, /listeners\.1\.bind: the address is given twice/],
@@ -111,7 +114,7 @@ describe('readInherited', () => {
         control: fc.constantFrom('none' as const, 'not ours' as const, 'ours' as const),
         controlId: fc.tuple(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
       })
-      .chain((r) => fc.nat({ max: 64 }).map((slot) => ({ ...r, slot: r.role === 'worker' ? O.some(slot) : O.none })))
+      .chain((r) => fc.tuple(fc.nat({ max: 64 }), fc.boolean()).map(([slot, held]) => ({ ...r, slot: r.role === 'worker' ? O.some(slot) : O.none, supervisorControl: r.role === 'worker' && held })))
       .map(({ listeners, pidlock, control, controlId, ...rest }) => {
         const layout = childLayout(listeners.length, pidlock, control !== 'none')
         const [first, ...others] = listeners.map((l, i) => ({ ...l, fd: layout.listeners[i] ?? 0 }))

@@ -82,6 +82,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
         listeners: RNEA.mapWithIndex((i, l: Listeners[number]) => ({ bind: l.bind, fd: layout.listeners[i] ?? -1, socketId: l.socketId }))(listeners),
         pidlockFd: layout.pidlock,
         slot: O.none,
+        supervisorControl: false,
         control: pipe(
           layout.control,
           O.flatMap((fd) => O.map((c: Control) => ({ fd, socketId: c.socket.socketId }))(live.control)),

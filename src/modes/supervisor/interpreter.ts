@@ -17,6 +17,7 @@ export interface Capabilities {
   readonly scheduleRespawn: (slot: number, generation: number, delayMs: number) => void
   readonly announceServing: (generation: number, pids: readonly number[]) => void
   readonly removeSocketFiles: () => TE.TaskEither<string, void>
+  readonly closeSockets: () => void
   readonly answer: (requests: readonly number[], outcome: RestartOutcome) => void
   readonly exit: (code: number, now: boolean) => TE.TaskEither<string, void>
   readonly log: (level: LogLevel, event: string, message: string, fields: Fields) => void
@@ -38,6 +39,8 @@ const step = (caps: Capabilities, effect: Effect): TE.TaskEither<string, void> =
       return sync(() => caps.announceServing(effect.generation, effect.pids))
     case 'RemoveSocketFiles':
       return caps.removeSocketFiles()
+    case 'CloseSockets':
+      return sync(() => caps.closeSockets())
     case 'Answer':
       return sync(() => caps.answer(effect.requests, effect.outcome))
     case 'Exit':

@@ -89,6 +89,8 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
         pidlockFd: O.none,
         slot: O.some(slot),
         control: O.none,
+        // the control socket stays here; the worker checks that its config still names one (or none)
+        supervisorControl: O.isSome(live.control),
       }),
     })
     const startedAt = Date.now()
@@ -155,6 +157,10 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
       )
     },
     removeSocketFiles: () => socketFilesRemoved,
+    // each closes once (see bound.ts): the exit closes whatever a stop has not
+    closeSockets: () => {
+      for (const s of sockets) s.close()
+    },
     answer: (requests, outcome) => {
       if (outcome._tag !== 'RestartRefused') live.record(outcome)
       if (O.isSome(live.control)) live.control.value.server.answer(requests, outcome)

@@ -6,6 +6,7 @@
  * itself, never writes the pidfile, and never touches the socket files (the supervisor owns them).
  */
 import net = require('node:net')
+import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
@@ -13,7 +14,7 @@ import { decodeParentMessage, encodeChildMessage } from '../../core/channel'
 import type { Inherited } from '../../core/inherit'
 import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../../errors'
-import { checkInherited, takeAll } from '../../shell/listener'
+import { checkInherited, type ListenError, takeAll } from '../../shell/listener'
 import { readLines } from '../../shell/os/lines'
 import { NO_LOCK, stoppedWhileStarting, tellParentWhy } from '../standalone'
 import { type Prepared, settleSignals, type Stopped } from '../prepare'
@@ -50,6 +51,13 @@ const supervisorChannel = (inherited: Inherited): Parent => {
   }
 }
 
+/**
+ * The supervisor keeps the control socket across restarts, as it keeps the listeners: a config that adds
+ * or drops `controlPath` is refused, as a standalone successor refuses it.
+ */
+const checkControl = (p: Prepared, inherited: Inherited): E.Either<ListenError, void> =>
+  O.isSome(p.config.controlPath) === inherited.supervisorControl ? E.right(undefined) : E.left({ _tag: 'ControlChanged', added: O.isSome(p.config.controlPath) })
+
 /** Serves for the supervisor that started this process. */
 export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
@@ -58,6 +66,7 @@ export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProt
     inherited,
     pipe(
       TE.fromEither(checkInherited(inherited, p.config.binds)),
+      TE.flatMapEither(() => checkControl(p, inherited)),
       TE.flatMap(() => settleSignals),
       TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
         if (stoppedWhileStarting(own)) return TE.right({ code: 0 })

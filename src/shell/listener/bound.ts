@@ -1,7 +1,8 @@
 /**
  * Sockets a supervisor holds for its workers: bound, never accepting (DESIGN.md §3 G). The first worker
  * to listen on one puts it into the listening state, and from then on the queue outlives every worker:
- * while none runs, clients wait in it instead of being refused. UNIX paths get the same care as a
+ * while none runs, clients wait in it instead of being refused. At a stop the supervisor closes its
+ * copies, and the sockets close with the last worker's listeners. UNIX paths get the same care as a
  * serving process's (stale probe, atomic publish, removal only while still ours).
  */
 import fs = require('node:fs')
@@ -27,7 +28,17 @@ export interface BoundSocket {
   readonly address: string
   /** The UNIX socket file this server created. */
   readonly socketId: O.Option<SocketId>
+  /** Closes this process's fd; a second call does nothing (the fd number may be another file's by then). */
   readonly close: () => void
+}
+
+const once = (f: () => void): (() => void) => {
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    f()
+  }
 }
 
 export type BoundSockets = RNEA.ReadonlyNonEmptyArray<BoundSocket>
@@ -45,10 +56,19 @@ const bindTcp = (bind: Tcp): TE.TaskEither<ListenError, BoundSocket> =>
   pipe(
     resolve(bind),
     TE.flatMapEither((ip) => E.mapLeft(fromErrno(bind))(bindTcpHandle(ip, bind.port))),
-    TE.map((h): BoundSocket => {
-      const a = h.tcpAddress()
-      return { bind, fd: h.fd, address: a !== undefined ? formatBind({ _tag: 'Tcp', host: a.address, port: a.port }) : formatBind(bind), socketId: O.none, close: h.close }
-    }),
+    // a port in use leaves the socket unbound (libuv says so only at listen, which this process never calls)
+    TE.flatMapEither((h) =>
+      pipe(
+        h.tcpAddress(),
+        E.bimap(
+          (err) => {
+            h.close()
+            return fromErrno(bind)(err)
+          },
+          (a): BoundSocket => ({ bind, fd: h.fd, address: formatBind({ _tag: 'Tcp', host: a.address, port: a.port }), socketId: O.none, close: once(h.close) }),
+        ),
+      ),
+    ),
   )
 
 const bindUnix = (bind: Unix, mode: number, onStale: () => void): TE.TaskEither<ListenError, BoundSocket> => {
@@ -65,7 +85,7 @@ const bindUnix = (bind: Unix, mode: number, onStale: () => void): TE.TaskEither<
     TE.flatMapEither(({ socketId }) =>
       handle === undefined
         ? E.left<ListenError, BoundSocket>({ _tag: 'ListenFailed', address: formatBind(bind), message: 'the socket was not bound' })
-        : E.right({ bind, fd: handle.fd, address: formatBind(bind), socketId: O.some(socketId), close: handle.close }),
+        : E.right({ bind, fd: handle.fd, address: formatBind(bind), socketId: O.some(socketId), close: once(handle.close) }),
     ),
   )
 }
@@ -90,4 +110,4 @@ export const bindAllUnaccepted = (binds: Binds, o: BindOptions): TE.TaskEither<L
 
 /** systemd's sockets (already listening), held as they are; closing one only closes this process's fd. */
 export const adoptBound = (adopted: RNEA.ReadonlyNonEmptyArray<InheritedListener>): BoundSockets =>
-  RNEA.map((l: InheritedListener): BoundSocket => ({ bind: l.bind, fd: l.fd, address: formatBind(l.bind), socketId: O.none, close: () => fs.closeSync(l.fd) }))(adopted)
+  RNEA.map((l: InheritedListener): BoundSocket => ({ bind: l.bind, fd: l.fd, address: formatBind(l.bind), socketId: O.none, close: once(() => fs.closeSync(l.fd)) }))(adopted)

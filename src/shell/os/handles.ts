@@ -28,8 +28,12 @@ export const listenFd = (server: Server): E.Either<NoFd, number> => {
 /** A socket handle that is bound (or adopted from an fd) and never accepts. */
 export interface BoundHandle {
   readonly fd: number
-  /** TCP only: the address and port it is bound to. */
-  readonly tcpAddress: () => { readonly address: string; readonly port: number } | undefined
+  /**
+   * TCP only: the address and port it is bound to, or why it is not bound: libuv reports a bind's
+   * EADDRINUSE only at listen (or here), leaving the socket unbound, so a socket that is never listened
+   * on must be checked.
+   */
+  readonly tcpAddress: () => E.Either<NodeJS.ErrnoException, { readonly address: string; readonly port: number }>
   readonly close: () => void
 }
 
@@ -60,9 +64,11 @@ const errnoError = (code: number, what: string): NodeJS.ErrnoException => {
 const wrap = (h: RawHandle): BoundHandle => ({
   fd: h.fd,
   tcpAddress: () => {
-    if (h.getsockname === undefined) return undefined
+    if (h.getsockname === undefined) return E.left(errnoError(-22, 'getsockname: not a TCP socket')) // EINVAL
     const out: { address?: string; port?: number } = {}
-    return h.getsockname(out) === 0 && out.address !== undefined && out.port !== undefined ? { address: out.address, port: out.port } : undefined
+    const r = h.getsockname(out)
+    if (r !== 0) return E.left(errnoError(r, 'getsockname'))
+    return out.address !== undefined && out.port !== undefined ? E.right({ address: out.address, port: out.port }) : E.left(errnoError(-22, 'getsockname: no address'))
   },
   close: () => h.close(),
 })
