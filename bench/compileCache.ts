@@ -49,6 +49,7 @@ export const compileCache = async (samples: number): Promise<CompileCacheRun> =>
         pidlockFd: O.none,
         slot: O.none,
         control: O.none,
+        supervisorControl: false,
       }),
     }
     const cacheDir = path.join(dir, 'cache')

@@ -35,8 +35,9 @@ describe(`Node internals on ${process.version}`, () => {
   it('net._createServerHandle: a TCP socket bound, not listening, that a server can then listen on', async () => {
     const handle = bindTcpHandle('127.0.0.1', 0)
     assert.ok(E.isRight(handle), E.isLeft(handle) ? handle.left.message : '')
-    const address = handle.right.tcpAddress()
-    assert.ok(address !== undefined && address.port > 0, 'bound to a port')
+    const bound = handle.right.tcpAddress()
+    assert.ok(E.isRight(bound) && bound.right.port > 0, 'bound to a port')
+    const address = bound.right
     // nobody accepts yet: a connect is refused (not listening)
     const refused = await new Promise<boolean>((resolve) => net.connect(address.port, '127.0.0.1').once('connect', () => resolve(false)).once('error', () => resolve(true)))
     assert.ok(refused)
