@@ -52,3 +52,6 @@ export const BOOT_SIGNALS: readonly string[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2']
 
 /** A new process killed by one of BOOT_SIGNALS before it said anything: its start was cut short by a stray signal, not by its code. */
 export const killedWhileBooting = (f: ChildFailure): boolean => f._tag === 'Exited' && f.signal !== null && BOOT_SIGNALS.includes(f.signal) && f.reason === null
+
+/** How many new processes one restart starts again after such a signal killed them. */
+export const MAX_BOOT_RESPAWNS = 3

@@ -15,7 +15,7 @@
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
-import { type ChildFailure, describeFailure, failureFields, killedWhileBooting } from './failure'
+import { type ChildFailure, describeFailure, failureFields, killedWhileBooting, MAX_BOOT_RESPAWNS } from './failure'
 import {
   type AnswerEffect,
   asker,
@@ -135,8 +135,7 @@ export type Effect =
 
 export type Step = readonly [State, readonly Effect[]]
 
-/** How many times one restart attempt starts its successor again after a signal killed it while Node booted. */
-export const MAX_BOOT_RESPAWNS = 3
+export { MAX_BOOT_RESPAWNS }
 
 /** The effect list of most steps (every connection opened or closed): shared, never mutated. */
 const NONE: readonly Effect[] = Object.freeze([])
@@ -291,7 +290,7 @@ const onRestarting = (state: Restarting, event: Event): Step => {
           { ...state, respawns },
           [
             { _tag: 'KillSuccessor', attempt: state.attempt },
-            log('warn', 'successor-respawned', `successor ${String(event.pid)} ${describeFailure(event.failure)}, while Node was still starting (before JavaScript can listen for it): starting it again (${respawns} of ${MAX_BOOT_RESPAWNS})`, {
+            log('warn', 'killed-while-booting', `successor ${String(event.pid)} ${describeFailure(event.failure)}, while Node was still starting (before JavaScript can listen for it): starting it again (${respawns} of ${MAX_BOOT_RESPAWNS})`, {
               attempt: state.attempt,
               successorPid: event.pid,
               ...failureFields(event.failure),

@@ -15,7 +15,7 @@
  * The supervisor never runs the handler and never accepts: its workers do, on the sockets it holds, so
  * while no worker runs, clients wait in the kernel's queue.
  */
-import { type ChildFailure, describeFailure, failureFields } from './failure'
+import { type ChildFailure, describeFailure, failureFields, killedWhileBooting, MAX_BOOT_RESPAWNS } from './failure'
 import {
   type AnswerEffect,
   asker,
@@ -50,6 +50,8 @@ export interface Pending {
   readonly by: readonly RestartBy[]
   /** Every worker of it is ready; it serves beside the old one until its probation has passed. */
   readonly probation: boolean
+  /** How many of its workers were started again after a signal killed them while Node booted. */
+  readonly respawns: number
 }
 
 /**
@@ -253,6 +255,25 @@ const abandonPending = (state: State, pending: Pending, failed: Worker, pid: num
   ]
 }
 
+/** A new worker killed by a stray signal while Node booted (see killedWhileBooting): its slot is started again at once. */
+const respawnBooting = (state: State, pending: Pending, dead: Worker, pid: number | null, failure: ChildFailure): Step => {
+  const respawns = pending.respawns + 1
+  const fresh: Worker = { id: state.nextId, slot: dead.slot, generation: dead.generation, pid: null, phase: 'starting' }
+  return [
+    { ...state, pending: { ...pending, respawns }, workers: [...without(state, dead.id), fresh], nextId: state.nextId + 1 },
+    [
+      { _tag: 'KillWorker', id: dead.id },
+      log('warn', 'killed-while-booting', `worker ${dead.slot} of generation ${dead.generation}${pid !== null ? ` (pid ${pid})` : ''} ${describeFailure(failure)}, while Node was still starting (before JavaScript can listen for it): starting it again (${respawns} of ${MAX_BOOT_RESPAWNS})`, {
+        worker: dead.slot,
+        generation: dead.generation,
+        workerPid: pid,
+        ...failureFields(failure),
+      }),
+      { _tag: 'SpawnWorker', id: fresh.id, slot: fresh.slot, generation: fresh.generation },
+    ],
+  ]
+}
+
 // ---- reducer ----------------------------------------------------------------------------------------
 
 const onReady = (state: State, event: Extract<Event, { _tag: 'WorkerReady' }>): Step => {
@@ -295,7 +316,10 @@ const onGone = (state: State, event: Extract<Event, { _tag: 'WorkerFailed' | 'Wo
     ])
   }
   const { pending } = state
-  if (pending !== null && w.generation === pending.generation) return abandonPending(state, pending, w, event.pid, failure)
+  if (pending !== null && w.generation === pending.generation) {
+    if (w.phase === 'starting' && killedWhileBooting(failure) && pending.respawns < MAX_BOOT_RESPAWNS) return respawnBooting(state, pending, w, event.pid, failure)
+    return abandonPending(state, pending, w, event.pid, failure)
+  }
   if (state.phase !== 'Running' || w.generation !== state.current) return settle([{ ...state, workers: without(state, w.id) }, []])
   // a serving worker (or a respawned one still starting) died: respawn its slot, later each time it keeps dying
   const crashes = event._tag === 'WorkerExited' && event.upMs >= STABLE_MS ? 1 : (state.crashes[w.slot] ?? 0) + 1
@@ -323,7 +347,7 @@ const onRestart = (state: State, by: RestartBy): Step => {
   const generation = state.generations + 1
   const spawned = spawnGeneration(state, generation)
   return [
-    { ...state, generations: generation, pending: { generation, by: [by], probation: false }, workers: spawned.workers, nextId: spawned.nextId },
+    { ...state, generations: generation, pending: { generation, by: [by], probation: false, respawns: 0 }, workers: spawned.workers, nextId: spawned.nextId },
     [
       log('info', 'restart-requested', `${asker(by)}: starting generation ${generation} (${state.size} worker(s)) beside generation ${state.current}`, {
         generation,
@@ -400,7 +424,7 @@ export const reduce = (state: State, event: Event): Step => {
       if (state.phase !== 'Starting' || state.generations > 0) return ignore(state, event, 'already started')
       const spawned = spawnGeneration(state, 1)
       return [
-        { ...state, generations: 1, pending: { generation: 1, by: [], probation: false }, workers: spawned.workers, nextId: spawned.nextId },
+        { ...state, generations: 1, pending: { generation: 1, by: [], probation: false, respawns: 0 }, workers: spawned.workers, nextId: spawned.nextId },
         [log('info', 'generation-started', `starting generation 1: ${state.size} worker(s)`, { generation: 1 }), ...spawned.effects],
       ]
     }

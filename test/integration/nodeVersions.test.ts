@@ -155,7 +155,7 @@ describe(`signals in a new process's first instants, on Node ${process.version}`
           await server.event(current, 'exit')
         }
         const stats = await load.stop()
-        const respawned = count(server, 'successor-respawned')
+        const respawned = count(server, 'killed-while-booting')
         const opened = server.text.filter((l) => l.includes('Debugger listening')).length
         const closed = count(server, 'inspector-closed')
         t.diagnostic(`${signal}: 10 restarts, ${respawned} successor(s) killed while Node booted and started again, inspector opened ${opened} time(s) and closed ${closed}, ${stats.exchanges} exchanges, ${stats.failed} failed`)
@@ -172,6 +172,42 @@ describe(`signals in a new process's first instants, on Node ${process.version}`
       }
     })
   }
+
+  it('supervised: SIGHUP sent to each new worker as soon as it exists, 10 restarts of 2 workers: every restart succeeds, nothing is lost', async (t) => {
+    const s = setup({ workers: 2, logLevel: 'debug' })
+    const server = ServerProcess.echo(s.config)
+    let load: ReturnType<typeof startLoad> | undefined
+    try {
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'the supervisor serving')
+      load = startLoad({ path: s.socketPath }, 8)
+      for (let generation = 2; generation <= 11; generation++) {
+        const seen = server.lines.length
+        process.kill(server.pid, 'SIGUSR1')
+        // the first process started in each slot of the new generation gets the signal at once
+        for (const slot of [0, 1]) {
+          const spawned = await server.waitFor(
+            (l) => l.event === 'worker-spawned' && l.generation === generation && l.worker === slot && server.lines.indexOf(l) >= seen,
+            `worker ${slot} of generation ${generation}`,
+          )
+          try {
+            process.kill(Number(spawned.workerPid), 'SIGHUP')
+          } catch {
+            // already gone
+          }
+        }
+        await server.waitFor((l) => l.event === 'generation-replaced' && l.generation === generation, `generation ${generation} serving`)
+      }
+      const stats = await load.stop()
+      t.diagnostic(`10 supervised restarts: ${count(server, 'killed-while-booting')} worker(s) killed while Node booted and started again, ${stats.exchanges} exchanges, ${stats.failed} failed`)
+      assert.equal(count(server, 'generation-failed'), 0)
+      assert.deepStrictEqual(stats.examples, [])
+      await stopAll(s, server)
+    } finally {
+      await load?.stop()
+      server.killAll()
+      fs.rmSync(s.dir, { recursive: true, force: true })
+    }
+  })
 
   it('what the preload adds to NODE_OPTIONS never reaches what the application spawns', async () => {
     const s = setup()

@@ -23,6 +23,7 @@ const START: Event = { _tag: 'Start' }
 const ready = (id: number): Event => ({ _tag: 'WorkerReady', id, pid: 1000 + id })
 const exited = (id: number, upMs = 50, code: number | null = 1): Event => ({ _tag: 'WorkerExited', id, pid: 1000 + id, code, signal: null, upMs })
 const failed = (id: number, code = 3): Event => ({ _tag: 'WorkerFailed', id, pid: 1000 + id, failure: { _tag: 'Exited', code, signal: null, reason: null } })
+const hupped = (id: number): Event => ({ _tag: 'WorkerFailed', id, pid: 1000 + id, failure: { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: null } })
 const USR1: Event = { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGUSR1' } }
 const request = (id: number): Event => ({ _tag: 'RestartRequested', by: { _tag: 'Request', id } })
 const TERM: Event = { _tag: 'StopRequested', by: 'SIGTERM' }
@@ -36,6 +37,25 @@ const SERVING = [START, ready(1), ready(2)]
 const ON_PROBATION = [...SERVING, request(7), ready(3), ready(4)]
 
 describe('supervisor reduce: scenarios', () => {
+  it('a new worker killed by a stray signal while Node booted is started again in its slot, up to 3 times per generation; the 4th fails the restart', () => {
+    const { state: s1 } = run([...SERVING, request(7)])
+    const [s2, e2] = reduce(s1, hupped(3))
+    assert.deepStrictEqual(summary(e2), [{ _tag: 'KillWorker', id: 3 }, 'log:killed-while-booting', { _tag: 'SpawnWorker', id: 5, slot: 0, generation: 2 }])
+    assert.equal(s2.pending?.respawns, 1)
+    const [s3, e3] = reduce(reduce(s2, ready(4))[0], ready(5))
+    assert.deepStrictEqual(summary(e3), ['log:generation-ready', { _tag: 'StartProbation', generation: 2 }])
+    assert.equal(s3.pending?.probation, true)
+    // three more in one generation: the third is started again, the fourth fails it
+    const { state: t1 } = run([...SERVING, request(7), hupped(3), hupped(5), hupped(6)])
+    assert.equal(t1.pending?.respawns, 3)
+    const [t2, e4] = reduce(t1, hupped(7))
+    assert.ok(summary(e4).includes('log:generation-failed'))
+    assert.equal(t2.pending, null)
+    // a worker that said why it failed, or died of another signal, fails the restart at once
+    const [, e5] = reduce(s1, { _tag: 'WorkerFailed', id: 3, pid: 1003, failure: { _tag: 'Exited', code: null, signal: 'SIGTERM', reason: null } })
+    assert.ok(summary(e5).includes('log:generation-failed'))
+  })
+
   it('starts a whole generation, and announces it only once every worker is ready', () => {
     const a = run([START])
     assert.deepStrictEqual(summary(a.effects), ['log:generation-started', { _tag: 'SpawnWorker', id: 1, slot: 0, generation: 1 }, { _tag: 'SpawnWorker', id: 2, slot: 1, generation: 1 }])
@@ -193,6 +213,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<Event>(TERM, STOP_BY_CONTROL, { _tag: 'StopRequested', by: 'SIGINT' }) },
   { weight: 8, arbitrary: fc.integer({ min: 1, max: 16 }).map(ready) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 16 }).map((id) => failed(id)) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 16 }).map(hupped) },
   { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 1, max: 16 }), fc.constantFrom(10, STABLE_MS)).map(([id, up]) => exited(id, up)) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 5 }).map(passed) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 16 }).map(draining) },
@@ -220,6 +241,22 @@ const live = (s: State, generation: number): readonly Worker[] => s.workers.filt
 
 describe('supervisor reduce: properties', () => {
   const sequences = fc.array(event, { maxLength: 150 })
+
+  it('a generation starts a worker again after a stray signal killed it while booting at most 3 times, always in the dead one\'s slot', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        for (const { before, event: e, after, effects } of trace(events)) {
+          assert.ok((after.pending?.respawns ?? 0) <= 3)
+          if (after.pending !== null && before.pending?.generation === after.pending.generation && after.pending.respawns > before.pending.respawns) {
+            assert.equal(e._tag, 'WorkerFailed')
+            const dead = before.workers.find((w) => w.id === (e as Extract<Event, { _tag: 'WorkerFailed' }>).id)
+            const spawned = effects.filter((x) => x._tag === 'SpawnWorker')
+            assert.deepStrictEqual(spawned.map((x) => [x.slot, x.generation]), [[dead?.slot, dead?.generation]])
+          }
+        }
+      }),
+    )
+  })
 
   it('at most one new generation at a time, and never more than two generations of live workers', () => {
     fc.assert(
