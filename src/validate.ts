@@ -1,30 +1,20 @@
 /**
  * Validating a config without starting a server: what a deploy pipeline asks before `uninterruptible
- * restart`. The same decoding, and the same messages, as `serve`. Three forms: an Either, a TaskEither,
- * and one that throws.
+ * restart`. The same decoding, and the same messages, as `serve` (see shell/configSource.ts). Three forms:
+ * an Either, a TaskEither, and one that throws.
  */
 import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
 import type * as TE from 'fp-ts/TaskEither'
-import { type Config, type ConfigError, decodeConfig, describeConfigError } from './core/config'
+import type { Config } from './core/config'
 import type { Env } from './core/inherit'
-import { type ConfigSourceError, describeConfigSourceError, parseJson, readJsonFile, TEXT } from './shell/configSource'
+import { type ConfigValidationError, describeConfigValidationError, loadConfig } from './shell/configSource'
 
-
-/** Why a config is not valid: the file cannot be read, it is not JSON (with line and column), or its values are wrong (every problem, each naming its key). */
-export type ConfigValidationError = ConfigSourceError | ConfigError
-
-export const describeConfigValidationError = (e: ConfigValidationError): string => (e._tag === 'InvalidConfig' ? describeConfigError(e) : describeConfigSourceError(e))
+export { type ConfigValidationError, describeConfigValidationError } from './shell/configSource'
 
 export interface ValidateOptions {
   /** The environment for `PORT` and `PID_FILE` (the fallbacks of `bind` and `pidfilePath`); `process.env` by default. */
   readonly env?: Env
 }
-
-const isJsonText = (s: string): boolean => /^\s*[[{]/.test(s)
-
-const parsed = (input: unknown): E.Either<ConfigSourceError, unknown> =>
-  typeof input !== 'string' ? E.right(input) : isJsonText(input) ? parseJson(input, TEXT) : readJsonFile(input)
 
 /**
  * Decodes a config as `serve` would: `Right` with the decoded config, or `Left` with every problem at once.
@@ -32,11 +22,7 @@ const parsed = (input: unknown): E.Either<ConfigSourceError, unknown> =>
  * character other than white space is `{` or `[` (a config is a JSON object, and no sensible file path
  * starts so); any other string is a file path.
  */
-export const validateConfig = (input: unknown, options: ValidateOptions = {}): E.Either<ConfigValidationError, Config> =>
-  pipe(
-    parsed(input),
-    E.flatMap((json): E.Either<ConfigValidationError, Config> => decodeConfig(json, options.env ?? process.env)),
-  )
+export const validateConfig = (input: unknown, options: ValidateOptions = {}): E.Either<ConfigValidationError, Config> => loadConfig(input, options.env ?? process.env)
 
 /** `validateConfig` as a TaskEither, for fp-ts pipelines. */
 export const validateConfigTask =

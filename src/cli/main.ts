@@ -1,25 +1,46 @@
 /**
  * The `uninterruptible` command: asks a running server, through its control socket, to restart (and
- * waits for the outcome), for its status, or to stop (and waits until everything has exited).
+ * waits for the outcome), for its status, or to stop (and waits until everything has exited); checks a
+ * config before a deploy uses it.
  *
  *   uninterruptible restart CONFIG      exit 0: the new generation serves; 1: it failed, the old one serves on
  *   uninterruptible status CONFIG [--json]
  *   uninterruptible stop CONFIG         returns once every process of the server has exited
+ *   uninterruptible check CONFIG [--json]   exit 0: a start or restart has what it needs; 1: every problem listed
  *   (--control PATH instead of CONFIG; --timeout MS)   exit 2: no server answers, or a usage error
  */
 import fs = require('node:fs')
+import path = require('node:path')
 import * as E from 'fp-ts/Either'
+import * as O from 'fp-ts/Option'
+import { formatBind } from '../core/bind'
+import type { Config } from '../core/config'
+import { checkConfig } from '../modes/check'
 import type { Op, OutcomeJson, Status } from '../core/control'
 import { checkNodeVersion, describeUnsupportedNode } from '../core/nodeVersion'
 import { type ControlError, describeControlError } from '../shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from '../shell/control/operations'
 
 const USAGE = `usage: uninterruptible restart|status|stop (CONFIG | --control PATH) [--json] [--timeout MS]
+       uninterruptible check CONFIG [--json]
+       uninterruptible --help | --version
   restart   restart the server and wait: exit 0 once the new generation serves, 1 when it failed (the old one serves on)
   status    pid, generation, state, connections, uptime, the last restart, and the workers of a supervisor
   stop      drain and stop the server; returns once every one of its processes has exited
+  check     check a config without touching a running server: the config itself, the TLS files, the folders
+            of the files the server writes, the TCP hosts, startCommand's program; exit 0 when a start or a
+            restart has what it needs, 1 with every problem listed
   CONFIG    the server's JSON config file (its controlPath is used); --control PATH names the socket itself
   exit 2    no server answers, or the command line is wrong`
+
+/** The package's version, from the package.json beside the command (dist/lib/cli.js: two folders up). */
+const version = (): string => {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version?: unknown }).version as string
+  } catch {
+    return 'unknown'
+  }
+}
 
 const out = (s: string): void => {
   fs.writeSync(1, `${s}\n`)
@@ -28,15 +49,23 @@ const err = (s: string): void => {
   fs.writeSync(2, `${s}\n`)
 }
 
-interface Args {
-  readonly op: Op
-  readonly target: ControlTarget
-  readonly json: boolean
-  readonly options: ControlOptions
-}
+type Args =
+  | { readonly op: Op; readonly target: ControlTarget; readonly json: boolean; readonly options: ControlOptions }
+  | { readonly op: 'check'; readonly file: string; readonly json: boolean }
+  | { readonly op: 'help' }
+  | { readonly op: 'version' }
 
 const parse = (argv: readonly string[]): E.Either<string, Args> => {
   const [op, ...rest] = argv
+  if (op === 'help' || op === '--help' || op === '-h') return E.right({ op: 'help' })
+  if (op === '--version' || op === '-v' || op === 'version') return E.right({ op: 'version' })
+  if (op === 'check') {
+    const files = rest.filter((a) => a !== '--json')
+    const unknown = files.find((a) => a.startsWith('-'))
+    if (unknown !== undefined) return E.left(`unknown option ${unknown}`)
+    if (files.length !== 1 || files[0] === undefined) return E.left('check takes one CONFIG file')
+    return E.right({ op, file: files[0], json: rest.includes('--json') })
+  }
   if (op !== 'restart' && op !== 'status' && op !== 'stop') return E.left(op === undefined ? 'no command given' : `unknown command ${JSON.stringify(op)}`)
   let target: ControlTarget | undefined
   let json = false
@@ -104,6 +133,19 @@ const describeStatus = (s: Status): string => {
   return lines.join('\n')
 }
 
+/** `check`: 0 when all is well, 1 with every problem. */
+const check = async (file: string, json: boolean): Promise<number> => {
+  const report = await checkConfig(file)()
+  const ok = report.problems.length === 0
+  if (json) out(JSON.stringify({ file, ok, problems: report.problems }))
+  else if (ok) out(`${file}: ok${O.isSome(report.config) ? ` (${summaryOf(report.config.value)})` : ''}`)
+  else err(`${file}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:\n${report.problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`)
+  return ok ? 0 : 1
+}
+
+const summaryOf = (c: Config): string =>
+  `${O.isSome(c.workers) ? `supervised, ${String(c.workers.value)} worker(s)` : 'standalone'}; ${c.binds.map(formatBind).join(', ')}${O.isSome(c.controlPath) ? `; control ${c.controlPath.value}` : ''}`
+
 /** Exit 2 for "no server"; a server that refused a stop (busy) is 1. */
 const fail = (e: ControlError): number => {
   err(`uninterruptible: ${describeControlError(e)}`)
@@ -121,7 +163,17 @@ const main = async (argv: readonly string[]): Promise<number> => {
     err(`uninterruptible: ${args.left}\n${USAGE}`)
     return 2
   }
-  const { op, target, json, options } = args.right
+  const a = args.right
+  if (a.op === 'help') {
+    out(USAGE)
+    return 0
+  }
+  if (a.op === 'version') {
+    out(version())
+    return 0
+  }
+  if (a.op === 'check') return check(a.file, a.json)
+  const { op, target, json, options } = a
   switch (op) {
     case 'restart': {
       const r = await restartServerTask(target, options)()

@@ -7,7 +7,8 @@ import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { ConfigJson } from '../core/config'
+import { type Config, type ConfigError, type ConfigJson, decodeConfig, describeConfigError } from '../core/config'
+import type { Env } from '../core/inherit'
 import { messageOf } from './os/errno'
 
 /** A path to a JSON file, or the config object itself. */
@@ -87,3 +88,24 @@ export const readJsonFile = (path: string): E.Either<ConfigSourceError, unknown>
 /** Reads synchronously: it is start-up, and a successor's start-up is on the handoff's critical path. */
 export const readConfigSource = (input: ConfigInput): TE.TaskEither<ConfigSourceError, unknown> =>
   typeof input !== 'string' ? TE.right(input) : TE.fromIOEither(() => readJsonFile(input))
+
+/** Why a config is not valid: the file cannot be read, it is not JSON (with line and column), or its values are wrong (every problem, each naming its key). */
+export type ConfigValidationError = ConfigSourceError | ConfigError
+
+export const describeConfigValidationError = (e: ConfigValidationError): string => (e._tag === 'InvalidConfig' ? describeConfigError(e) : describeConfigSourceError(e))
+
+const isJsonText = (s: string): boolean => /^\s*[[{]/.test(s)
+
+/**
+ * A config as `serve` decodes it, from JSON text, a file path, or an already-parsed value. A string is
+ * JSON text when its first character other than white space is `{` or `[` (a config is a JSON object,
+ * and no sensible file path starts so); any other string is a file path.
+ */
+export const loadConfig = (input: unknown, env: Env): E.Either<ConfigValidationError, Config> =>
+  decodeParsed(typeof input !== 'string' ? E.right(input) : isJsonText(input) ? parseJson(input, TEXT) : readJsonFile(input), env)
+
+/** A config from the file at `file`, whatever its name looks like. */
+export const loadConfigFile = (file: string, env: Env): E.Either<ConfigValidationError, Config> => decodeParsed(readJsonFile(file), env)
+
+const decodeParsed = (json: E.Either<ConfigSourceError, unknown>, env: Env): E.Either<ConfigValidationError, Config> =>
+  E.flatMap((j: unknown): E.Either<ConfigValidationError, Config> => decodeConfig(j, env))(json)

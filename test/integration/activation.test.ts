@@ -96,7 +96,7 @@ describe('socket activation', { timeout: 240_000, skip: missing }, () => {
     fs.chmodSync(dir, 0o755)
     const config = writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:999' })
     fs.chmodSync(config, 0o644)
-    const server = await activated(999, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, nobody.file(), config])
+    const server = await activated(999, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', nobody.node(), nobody.file(), config])
     try {
       assert.deepStrictEqual(await exchange({ host: '127.0.0.1', port: 999 }, uniqueLine('privileged'), 60_000), { ok: true })
       const listening = await server.waitFor((l) => l.event === 'listening', 'listening')

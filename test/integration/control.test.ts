@@ -12,6 +12,7 @@ import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { holdClients, startLoad, type Target } from '../support/echoLoad'
 import { CLI, DIST, ECHO, isGone, portOf, runCli, ServerProcess, tempDir, until, writeJson } from '../support/harness'
+import { nodeForNobody } from '../support/unprivileged'
 
 const CRASH = path.join(DIST, 'test/fixtures/crash.js')
 
@@ -280,7 +281,7 @@ describe('control socket', { timeout: 120_000 }, () => {
       fs.copyFileSync(CLI, path.join(copy, 'cli.js'))
       fs.chmodSync(path.join(copy, 'cli.js'), 0o644)
       assert.equal(fs.statSync(path.join(s.dir, 'control.sock')).mode & 0o777, 0o600)
-      const r = await cli(['status', '--control', path.join(s.dir, 'control.sock')], { uid: 65534, gid: 65534, file: path.join(copy, 'cli.js') })
+      const r = await cli(['status', '--control', path.join(s.dir, 'control.sock')], { uid: 65534, gid: 65534, file: path.join(copy, 'cli.js'), node: nodeForNobody(copy) })
       assert.equal(r.code, 2)
       assert.match(r.stderr, /permission denied: the control socket belongs to the user the server runs as/)
       assert.equal((await cli(['stop', s.config])).code, 0)

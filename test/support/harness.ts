@@ -33,9 +33,9 @@ export interface CommandRun {
 }
 
 /** Runs the `uninterruptible` command (or another command file) with node and waits for it to exit. */
-export const runCli = (args: readonly string[], options: { readonly uid?: number; readonly gid?: number; readonly file?: string } = {}): Promise<CommandRun> =>
+export const runCli = (args: readonly string[], options: { readonly uid?: number; readonly gid?: number; readonly file?: string; readonly node?: string } = {}): Promise<CommandRun> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [options.file ?? CLI, ...args], {
+    const child = spawn(options.node ?? process.execPath, [options.file ?? CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.gid !== undefined ? { gid: options.gid } : {}),
