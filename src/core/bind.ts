@@ -26,8 +26,9 @@ export const tcp = (host: string, port: number): Bind => ({ _tag: 'Tcp', host, p
 export const unix = (path: string): Bind => ({ _tag: 'Unix', path })
 
 /**
- * Longest UNIX socket path accepted, in bytes. Linux allows 107; the first generation binds a
- * temporary name `<path>.<pid in base 36>` beside the path (at most 6 more bytes), then renames it.
+ * Longest UNIX socket path accepted, in bytes. Linux allows 107; the first generation binds in a
+ * private folder beside the path, as `<folder>/.<random>/s`, then publishes it at the path: with a
+ * one-byte name at this limit, 4 bytes are left for the random part (see shell/listener/unix.ts).
  */
 export const MAX_UNIX_PATH_BYTES = 101
 
@@ -86,7 +87,7 @@ const parseUnix = (input: string): E.Either<BindError, Bind> => {
     return E.left({
       _tag: 'InvalidUnixPath',
       input,
-      reason: `it is ${bytes} bytes long; the limit is ${MAX_UNIX_PATH_BYTES} (Linux allows 107, minus room for the temporary name used to bind atomically)`,
+      reason: `it is ${bytes} bytes long; the limit is ${MAX_UNIX_PATH_BYTES} (Linux allows 107, minus room for the private folder the socket is bound in before it is published)`,
     })
   }
   return E.right(unix(path))

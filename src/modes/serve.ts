@@ -8,6 +8,8 @@ import * as TE from 'fp-ts/TaskEither'
 import { checkNodeVersion, type UnsupportedNode } from '../core/nodeVersion'
 import { describeServeError, type ServeError } from '../errors'
 import type { ConfigInput } from '../shell/configSource'
+import { parentChannelFd } from '../shell/os/boot'
+import { reportFailed } from '../shell/os/channel'
 import { builtinLoaded } from '../shell/os/handles'
 import { loadCluster } from '../shell/os/lazy'
 import * as signals from '../shell/os/signals'
@@ -33,6 +35,15 @@ export const describeProcessRefused = (e: ProcessRefused): string => {
     case 'ModeChanged':
       return '`workers` was set in the config of a server that runs without it: a restart keeps the mode (a supervisor cannot take over from a serving process); stop the server and start it again to supervise workers'
   }
+}
+
+/**
+ * A process a server started (a successor, a worker) says why it cannot serve on its channel, whatever
+ * failed: the config (unreadable, not JSON, invalid, a changed mode), the sockets, the pidfile. Its
+ * parent puts the reason in its `successor-failed` / `generation-failed` line and in the restart's answer.
+ */
+const tellParentWhy = (e: ServeError): void => {
+  if (O.isSome(parentChannelFd)) reportFailed(parentChannelFd.value, describeServeError(e))
 }
 
 let serving = false
@@ -93,6 +104,7 @@ export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol, op
             ),
           ),
         ),
+        TE.tapError((e) => TE.fromIO(() => tellParentWhy(e))),
         // once this server has stopped (or could not start), the process may serve again
         TE.tap(() => unclaim),
         TE.tapError(() => unclaim),

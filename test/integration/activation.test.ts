@@ -18,8 +18,8 @@ const missing = fs.existsSync(ACTIVATE) ? false : `${ACTIVATE} is not installed 
 const cli = (args: readonly string[]): Promise<CommandRun> => runCli(args)
 
 /** The server as systemd-socket-activate starts it: on the first connection, which is then served. */
-const activated = async (port: number, command: readonly string[]): Promise<ServerProcess> => {
-  const server = new ServerProcess(['-l', `127.0.0.1:${port}`, ...command], { command: ACTIVATE })
+const activated = async (address: number | string, command: readonly string[]): Promise<ServerProcess> => {
+  const server = new ServerProcess(['-l', typeof address === 'number' ? `127.0.0.1:${address}` : address, ...command], { command: ACTIVATE })
   await server.waitForText((l) => l.startsWith('Listening on'), 'systemd-socket-activate to listen')
   return server
 }
@@ -62,6 +62,31 @@ describe('socket activation', { timeout: 240_000, skip: missing }, () => {
       }
     })
   }
+
+  it('a UNIX socket whose path has spaces is adopted, served, passed on at a restart, and its file left to systemd', async () => {
+    const dir = tempDir()
+    const folder = path.join(dir, 'dir with space')
+    fs.mkdirSync(folder)
+    const sock = path.join(folder, 's.sock')
+    const config = writeJson(path.join(dir, 'echo.json'), { bind: `unix://${sock}`, controlPath: path.join(dir, 'control.sock'), probationMs: 100, readyTimeoutMs: 60_000 })
+    const server = await activated(sock, [process.execPath, ECHO, config])
+    try {
+      const first = await exchange({ path: sock }, uniqueLine('first'), 60_000)
+      if (!first.ok) await server.closed // the refusal is on its stderr
+      assert.deepStrictEqual(first, { ok: true }, server.text.join('\n'))
+      const listening = await server.waitFor((l) => l.event === 'listening', 'listening')
+      assert.equal(listening.bind, `unix://${sock}`)
+      assert.equal(listening.inherited, true, 'the passed socket, not one of its own')
+      const r = await cli(['restart', config])
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepStrictEqual(await exchange({ path: sock }, uniqueLine('after'), 60_000), { ok: true })
+      assert.equal((await cli(['stop', config])).code, 0)
+      assert.ok(fs.statSync(sock).isSocket(), "systemd's socket file stays")
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 
   it('a config whose bind is not among the passed sockets is refused, naming both', async () => {
     const dir = tempDir()

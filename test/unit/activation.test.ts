@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import { tcp, unix } from '../../src/core/bind'
-import { bindMatches, matchActivation, parseProcAddress, readActivation, type SocketAddress } from '../../src/shell/listener/activation'
+import { bindMatches, matchActivation, parseProcAddress, parseProcUnixLine, readActivation, type SocketAddress } from '../../src/shell/listener/activation'
 
 describe('socket activation', () => {
   it('reads LISTEN_FDS only when LISTEN_PID is this process', () => {
@@ -19,6 +19,19 @@ describe('socket activation', () => {
     assert.deepStrictEqual(parseProcAddress('00000000000000000000000001000000:1F90'), { host: '::1', port: 8080 })
     assert.deepStrictEqual(parseProcAddress('00000000000000000000000000000000:0050'), { host: '::', port: 80 })
     assert.deepStrictEqual(parseProcAddress('0000000000000000FFFF00000100007F:0050'), { host: '127.0.0.1', port: 80 })
+  })
+
+  it("reads /proc/net/unix lines: the path is the rest of the line, spaces and all", () => {
+    assert.deepStrictEqual(parseProcUnixLine('000000007b368a9a: 00000002 00000000 00010000 0001 01 5095839 /tmp/dir with space/s.sock'), {
+      inode: '5095839',
+      path: '/tmp/dir with space/s.sock',
+    })
+    assert.deepStrictEqual(parseProcUnixLine('0000000000000000: 00000002 00000000 00010000 0001 01   123 /run/a.sock'), { inode: '123', path: '/run/a.sock' })
+    assert.deepStrictEqual(parseProcUnixLine('0000000000000000: 00000002 00000000 00010000 0001 01 77 /run/ends with a space '), { inode: '77', path: '/run/ends with a space ' })
+    assert.deepStrictEqual(parseProcUnixLine('0000000000000000: 00000003 00000000 00000000 0001 03 42'), { inode: '42', path: '' }, 'an unbound socket has no path')
+    assert.deepStrictEqual(parseProcUnixLine('0000000000000000: 00000002 00000000 00010000 0001 01 43 @/abstract name'), { inode: '43', path: '@/abstract name' })
+    assert.equal(parseProcUnixLine(''), undefined)
+    assert.equal(parseProcUnixLine('Num       RefCount Protocol Flags    Type St Inode Path'), undefined)
   })
 
   it('matches a bind by path, or by port and address (a host name matches any address)', () => {

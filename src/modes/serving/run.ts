@@ -19,6 +19,7 @@ import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
 import { describeReadyError, reportReady } from '../../shell/os/channel'
+import { stopwatch } from '../../shell/os/clock'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { flushCompileCache } from '../../shell/os/compileCache'
 import { closeUnaskedInspector } from '../../shell/os/inspector'
@@ -112,7 +113,8 @@ const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): 
   ...(O.isSome(inherited) ? { parentPid: inherited.value.parentPid } : {}),
 })
 
-const startedAt = Date.now()
+/** Since this module was loaded, on a monotonic clock (see shell/os/clock). */
+const uptime = stopwatch()
 
 /** Answers control requests from the lifecycle's state. */
 const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutcome | undefined, refuse: (n: number, reason: string) => void): ControlHandler => ({
@@ -130,7 +132,7 @@ const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutc
       generation: p.generation,
       state: state._tag,
       connections: { active: state.connections.active, accepted: state.connections.accepted },
-      uptimeMs: Date.now() - startedAt,
+      uptimeMs: uptime(),
       lastRestart: outcome === undefined ? null : outcomeJson(outcome),
     }
     return Promise.resolve(status)

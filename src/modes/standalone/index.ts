@@ -11,11 +11,10 @@ import * as TE from 'fp-ts/TaskEither'
 import { type Bind, formatBind } from '../../core/bind'
 import type { Inherited } from '../../core/inherit'
 import { STOP_SIGNALS } from '../../core/signal'
-import { describeServeError, type ServeError } from '../../errors'
+import type { ServeError } from '../../errors'
 import { bindControl, type ControlSocket, inheritControl } from '../../shell/control/socket'
 import { adoptAll, bindAll, checkInherited, release, takeAll } from '../../shell/listener'
 import { matchActivation } from '../../shell/listener/activation'
-import { reportFailed } from '../../shell/os/channel'
 import { readPidfile, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
 import { inheritPidlock, type Pidlock, takePidlock } from '../../shell/os/pidlock'
 import * as signals from '../../shell/os/signals'
@@ -107,12 +106,8 @@ export const stoppedWhileStarting = (p: Prepared): boolean => {
   return true
 }
 
-/** A process started by a server that cannot start says why to it (the parent logs it with the failure). */
-export const tellParentWhy = <A>(inherited: Inherited, task: TE.TaskEither<ServeError, A>): TE.TaskEither<ServeError, A> =>
-  TE.tapError(task, (e) => TE.fromIO(() => reportFailed(inherited.channelFd, describeServeError(e))))
-
 /** Serves in this process, restarting by handing over to a successor. */
 export const standalone = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const s = serving(p, makeProtocol)
-  return O.isSome(p.inherited) ? tellParentWhy(p.inherited.value, startSuccessor(p, p.inherited.value, s)) : startFirst(p, s)
+  return O.isSome(p.inherited) ? startSuccessor(p, p.inherited.value, s) : startFirst(p, s)
 }

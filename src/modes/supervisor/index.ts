@@ -22,6 +22,7 @@ import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import { matchActivation } from '../../shell/listener/activation'
 import { adoptBound, type BoundSockets, bindAllUnaccepted, releaseBound } from '../../shell/listener/bound'
+import { stopwatch } from '../../shell/os/clock'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { loadOs } from '../../shell/os/lazy'
 import * as signals from '../../shell/os/signals'
@@ -38,7 +39,8 @@ export type Supervisor = Runtime<State, Event, Effect>
 /** `auto`: one worker per core. */
 export const workerCount = (w: WorkerCount): number => (w === 'auto' ? loadOs().availableParallelism() : w)
 
-const startedAt = Date.now()
+/** Since this module was loaded, on a monotonic clock (see shell/os/clock). */
+const uptime = stopwatch()
 
 /** Answers control requests from the supervisor's state and its workers' own counts. */
 const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () => RestartOutcome | undefined): ControlHandler => ({
@@ -63,7 +65,7 @@ const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () =
       generation: state.current,
       state: state.pending !== null ? `${state.phase} (generation ${state.pending.generation} starting)` : state.phase,
       connections: each.reduce((sum, w) => ({ active: sum.active + (w.connections?.active ?? 0), accepted: sum.accepted + (w.connections?.accepted ?? 0) }), { active: 0, accepted: 0 }),
-      uptimeMs: Date.now() - startedAt,
+      uptimeMs: uptime(),
       lastRestart: outcome === undefined ? null : outcomeJson(outcome),
       workers: each,
     }

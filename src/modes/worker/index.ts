@@ -16,7 +16,7 @@ import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../../errors'
 import { checkInherited, type ListenError, takeAll } from '../../shell/listener'
 import { readLines } from '../../shell/os/lines'
-import { NO_LOCK, stoppedWhileStarting, tellParentWhy } from '../standalone'
+import { NO_LOCK, stoppedWhileStarting } from '../standalone'
 import { type Prepared, settleSignals, type Stopped } from '../prepare'
 import { type Lifecycle, type MakeProtocol, type Parent, run, serving } from '../serving/run'
 
@@ -62,19 +62,16 @@ const checkControl = (p: Prepared, inherited: Inherited): E.Either<ListenError, 
 export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
   const s = serving(own, makeProtocol)
-  return tellParentWhy(
-    inherited,
-    pipe(
-      TE.fromEither(checkInherited(inherited, p.config.binds)),
-      TE.flatMapEither(() => checkControl(p, inherited)),
-      TE.flatMap(() => settleSignals),
-      TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
-        if (stoppedWhileStarting(own)) return TE.right({ code: 0 })
-        return pipe(
-          takeAll(s.makeServer, inherited, p.config.socketMode),
-          TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited))),
-        )
-      }),
-    ),
+  return pipe(
+    TE.fromEither(checkInherited(inherited, p.config.binds)),
+    TE.flatMapEither(() => checkControl(p, inherited)),
+    TE.flatMap(() => settleSignals),
+    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
+      if (stoppedWhileStarting(own)) return TE.right({ code: 0 })
+      return pipe(
+        takeAll(s.makeServer, inherited, p.config.socketMode),
+        TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited))),
+      )
+    }),
   )
 }

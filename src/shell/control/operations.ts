@@ -11,6 +11,7 @@ import * as TE from 'fp-ts/TaskEither'
 import type { Op, OutcomeJson, Status } from '../../core/control'
 import { readConfigSource } from '../configSource'
 import { ask, type ControlError, type RawReply } from './client'
+import { monotonicMs } from '../os/clock'
 
 /** A config file's path (its `controlPath` is used), or the control socket itself. */
 export type ControlTarget = string | { readonly controlPath: string }
@@ -89,7 +90,7 @@ const allGone = (pids: readonly number[], deadline: number): TE.TaskEither<Contr
   for (;;) {
     const left = pids.filter((p) => !isGone(p))
     if (left.length === 0) return E.right(undefined)
-    if (Date.now() > deadline) return E.left({ _tag: 'NoReply', path: '', reason: `still running after the timeout: pid ${left.join(', ')}` })
+    if (monotonicMs() > deadline) return E.left({ _tag: 'NoReply', path: '', reason: `still running after the timeout: pid ${left.join(', ')}` })
     await new Promise((r) => setTimeout(r, 50)) // other processes' exits give no event to wait on
   }
 }
@@ -106,6 +107,6 @@ export const stopServerTask = (target: ControlTarget, options: ControlOptions = 
         : E.left(errorOf(path, reply))
     }),
     TE.tap(({ closed }) => TE.fromTask(() => closed)),
-    TE.tap(({ pids }) => allGone(pids, options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity)),
+    TE.tap(({ pids }) => allGone(pids, options.timeoutMs !== undefined ? monotonicMs() + options.timeoutMs : Infinity)),
     TE.map(({ pids }) => ({ pids })),
   )

@@ -64,6 +64,16 @@ const compressIpv6 = (groups: readonly string[]): string => {
   return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`
 }
 
+/**
+ * A line of /proc/net/unix: `Num: RefCount Protocol Flags Type St Inode Path`. The path is the rest of
+ * the line after one space, as bound: it may contain spaces (and end with one), so it is not split. Pure.
+ */
+export const parseProcUnixLine = (line: string): { readonly inode: string; readonly path: string } | undefined => {
+  const m = /^\s*\S+:(?:\s+\S+){5}\s+(\d+)(?: (.*))?$/.exec(line)
+  const inode = m?.[1]
+  return inode === undefined ? undefined : { inode, path: m?.[2] ?? '' }
+}
+
 const readProc = (file: string): readonly string[] => {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(1)
@@ -96,8 +106,8 @@ const socketAddressOf = (fd: number, tables: ReturnType<typeof procTables>): Soc
     }
   }
   for (const line of tables.unix()) {
-    const [, , , , , , ino, path] = line.trim().split(/\s+/)
-    if (ino === inode && path?.startsWith('/') === true) return { _tag: 'Unix', path }
+    const entry = parseProcUnixLine(line)
+    if (entry?.inode === inode && entry.path.startsWith('/')) return { _tag: 'Unix', path: entry.path }
   }
   return { _tag: 'Unknown' }
 }

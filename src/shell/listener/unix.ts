@@ -1,7 +1,8 @@
 /**
- * UNIX listeners, and the socket file's life: the stale-file probe, the atomic bind (a temporary name
- * published at the path, so closing never unlinks the path), removal only while the file is still ours,
- * and the lock that makes servers starting at once on one path take turns.
+ * UNIX listeners, and the socket file's life: the stale-file probe, the atomic bind (a socket bound in
+ * a private folder, given its mode, then published at the path, so closing never unlinks the path and
+ * no other user reaches it with a wider mode), removal only while the file is still ours, and the lock
+ * that makes servers starting at once on one path take turns.
  */
 import fs = require('node:fs')
 import net = require('node:net')
@@ -15,6 +16,7 @@ import { formatBind, type Unix } from '../../core/bind'
 import type { SocketId } from '../../core/inherit'
 import { type Errno, toErrno } from '../os/errno'
 import { bindPipe } from '../os/handles'
+import { loadCrypto } from '../os/lazy'
 import { closeQuietly, fromErrno, fsTask, type Listener, type ListenError, listenOn, withFd } from './common'
 
 /** Refuses a live socket or a non-socket at the path; a socket nobody answers on is stale and may be replaced. */
@@ -99,8 +101,38 @@ const withBindLock = <A>(bind: Unix, task: TE.TaskEither<ListenError, A>): TE.Ta
   )
 }
 
-/** The temporary name bound before the publish: `<path>.<pid in base 36>` (see MAX_UNIX_PATH_BYTES). */
-const tempSocketPath = (p: string, pid: number): string => `${p}.${pid.toString(36)}`
+/** Linux's longest socket path: sun_path is 108 bytes, with the terminating NUL. */
+const SUN_PATH_BYTES = 107
+
+/** The socket's name inside its private folder. */
+const INNER_NAME = 's'
+
+/**
+ * A private folder beside `p` (same file system, so link() and rename() can publish from it): made by
+ * this process with mode 0700 (a umask can only narrow that), at a random name that did not exist, so
+ * it is never one another user made or linked. Short enough that `<folder>/s` fits in sun_path whatever
+ * the path (MAX_UNIX_PATH_BYTES leaves at least 4 bytes for the random part).
+ */
+const makePrivateFolder = (p: string): TE.TaskEither<Errno, string> => {
+  const dir = path.dirname(p)
+  const fixed = Buffer.byteLength(path.join(dir, '._', INNER_NAME)) - 1 // all but the random part
+  const length = Math.max(1, Math.min(12, SUN_PATH_BYTES - fixed))
+  const attempt = (left: number): TE.TaskEither<Errno, string> => {
+    const folder = path.join(dir, `.${loadCrypto().randomBytes(9).toString('base64url').slice(0, length)}`)
+    return pipe(
+      fsTask(() => fs.promises.mkdir(folder, { mode: 0o700 })),
+      TE.map(() => folder),
+      TE.orElse((err) => (err.code === 'EEXIST' && left > 0 ? attempt(left - 1) : TE.left(err))),
+    )
+  }
+  return attempt(5)
+}
+
+const removeFolder = (folder: string): T.Task<void> =>
+  pipe(
+    fsTask(() => fs.promises.rm(folder, { recursive: true, force: true })),
+    T.map(() => undefined), // what is left is an empty hidden folder: nothing to fail a start for
+  )
 
 /** How a socket gets bound at a temporary name: listening (a server that serves) or not (a supervisor). */
 export type BindAt = (temp: string) => TE.TaskEither<Errno, void>
@@ -110,38 +142,52 @@ export interface UnixBound {
 }
 
 /**
- * Binds `bind`'s path atomically: probe the path, bind a temporary name beside it with `bindAt`, give it
- * `mode`, then publish it at the path: link() onto an absent path (it fails if another server has put a
- * file there since the probe), rename() over a stale socket file (it replaces it in one step). `undo`
- * closes what `bindAt` opened when a later step fails.
+ * Binds `bind`'s path atomically: probe the path; bind with `bindAt` inside a private folder beside it,
+ * where no other user can reach the socket whatever mode the umask gave it; give it `mode`; then publish
+ * it at the path: link() onto an absent path (it fails if another server has put a file there since the
+ * probe), rename() over a stale socket file (it replaces it in one step). So the socket is reachable by
+ * others only at the path, and only with `mode`. `undo` closes what `bindAt` opened when a later step
+ * fails. The private folder goes in every case.
  */
 export const bindUnixAt = (bind: Unix, mode: number, onStale: () => void, bindAt: BindAt, undo: () => void): TE.TaskEither<ListenError, UnixBound> => {
-  const temp = tempSocketPath(bind.path, process.pid)
   const failAfterBind = (err: Errno): ListenError => {
     undo() // unlinks the temporary name if it is still there
     return err.code === 'EEXIST'
       ? { _tag: 'AddressInUse', address: formatBind(bind), detail: 'another server created this socket file while this one was starting' }
       : fromErrno(bind)(err)
   }
-  const publish = (found: 'absent' | 'stale'): TE.TaskEither<Errno, void> =>
+  const publish = (temp: string, found: 'absent' | 'stale'): TE.TaskEither<Errno, void> =>
     found === 'absent'
       ? pipe(
           fsTask(() => fs.promises.link(temp, bind.path)),
           TE.flatMap(() => fsTask(() => fs.promises.unlink(temp))),
         )
       : fsTask(() => fs.promises.rename(temp, bind.path))
+  const inFolder = (found: 'absent' | 'stale', folder: string): TE.TaskEither<ListenError, UnixBound> => {
+    const temp = path.join(folder, INNER_NAME)
+    return pipe(
+      bindAt(temp),
+      TE.mapLeft(fromErrno(bind)),
+      TE.flatMap(() => pipe(fsTask(() => fs.promises.chmod(temp, mode)), TE.mapLeft(failAfterBind))),
+      // the id is the temporary name's: the file is the same after the publish, whatever the path holds by then
+      TE.flatMap(() => pipe(socketIdOf(temp), TE.mapLeft(failAfterBind))),
+      TE.tap(() => pipe(publish(temp, found), TE.mapLeft(failAfterBind))),
+      TE.map((socketId) => ({ socketId })),
+      T.tap(() => removeFolder(folder)),
+    )
+  }
   return withBindLock(
     bind,
     pipe(
       probeUnix(bind),
       TE.tap((found) => TE.fromIO(() => (found === 'stale' ? onStale() : undefined))),
-      TE.tap(() => pipe(fsTask(() => fs.promises.rm(temp, { force: true })), TE.mapLeft(fromErrno(bind)))),
-      TE.tap(() => pipe(bindAt(temp), TE.mapLeft(fromErrno(bind)))),
-      TE.tap(() => pipe(fsTask(() => fs.promises.chmod(temp, mode)), TE.mapLeft(failAfterBind))),
-      // the id is the temporary name's: the file is the same after the publish, whatever the path holds by then
-      TE.flatMap((found) => pipe(socketIdOf(temp), TE.mapLeft(failAfterBind), TE.map((socketId) => ({ found, socketId })))),
-      TE.tap(({ found }) => pipe(publish(found), TE.mapLeft(failAfterBind))),
-      TE.map(({ socketId }) => ({ socketId })),
+      TE.flatMap((found) =>
+        pipe(
+          makePrivateFolder(bind.path),
+          TE.mapLeft(fromErrno(bind)),
+          TE.flatMap((folder) => inFolder(found, folder)),
+        ),
+      ),
     ),
   )
 }

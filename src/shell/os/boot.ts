@@ -6,8 +6,10 @@
  * - Take the inheritance variables out of the environment, so nothing this process spawns (other than
  *   its own successor, which gets fresh ones) believes it inherited a socket.
  * - Take systemd's socket activation variables out too (read once here, see listener/activation.ts).
- * - In a process a server started, report a crash before `serve` runs (a throw at import) to it.
+ * - In a process a server started, report a crash before `serve` runs (a throw at import) to it, and
+ *   tell serve where to report a failure it has before it reads the inheritance variable.
  */
+import * as O from 'fp-ts/Option'
 import { ENV_KEYS, type Env, INHERIT_ENV } from '../../core/inherit'
 import { RESTART_SIGNALS } from '../../core/signal'
 import { ACTIVATION_ENV } from '../listener/activation'
@@ -36,14 +38,19 @@ export const inheritedEnv: Env = takeEnv(ENV_KEYS)
  */
 export const activationEnv: Env = takeEnv(ACTIVATION_ENV)
 
-// started by a server: a throw before serve runs is reported to it (the full check comes in serve)
-const channel = ((): unknown => {
+/**
+ * The channel to the server that started this process, read roughly here (the full check of the
+ * inheritance variable comes in serve): a throw before serve runs, and a serve that fails before that
+ * check (an unreadable or invalid config), are reported there.
+ */
+export const parentChannelFd: O.Option<number> = ((): O.Option<number> => {
   try {
-    return (JSON.parse(inheritedEnv[INHERIT_ENV] ?? 'null') as { channel?: unknown } | null)?.channel
+    const channel = (JSON.parse(inheritedEnv[INHERIT_ENV] ?? 'null') as { channel?: unknown } | null)?.channel
+    return typeof channel === 'number' && Number.isInteger(channel) && channel > 2 ? O.some(channel) : O.none
   } catch {
-    return undefined
+    return O.none
   }
 })()
-if (typeof channel === 'number' && Number.isInteger(channel) && channel > 2) reportCrashAtExit(channel)
+if (O.isSome(parentChannelFd)) reportCrashAtExit(parentChannelFd.value)
 
 listen(RESTART_SIGNALS)
