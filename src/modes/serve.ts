@@ -24,7 +24,8 @@ import type { MakeProtocol } from './serving/run'
 export type { MakeProtocol } from './serving/run'
 
 /** Why this process cannot serve at all: a second serve call, a node:cluster worker, a mode changed by a restart. */
-export type ProcessRefused = { readonly _tag: 'AlreadyServing' } | { readonly _tag: 'ClusterWorker' } | { readonly _tag: 'ModeChanged' }
+/** `ModeChanged`: a restart's config adds `workers` to a server that runs without (`added`), or drops it from a supervised one. */
+export type ProcessRefused = { readonly _tag: 'AlreadyServing' } | { readonly _tag: 'ClusterWorker' } | { readonly _tag: 'ModeChanged'; readonly added: boolean }
 
 export const describeProcessRefused = (e: ProcessRefused): string => {
   switch (e._tag) {
@@ -33,7 +34,9 @@ export const describeProcessRefused = (e: ProcessRefused): string => {
     case 'ClusterWorker':
       return 'serve was called in a node:cluster worker, whose listening sockets belong to the cluster primary and cannot be handed over: run the server without node:cluster, and set `workers` in the config to serve from several processes'
     case 'ModeChanged':
-      return '`workers` was set in the config of a server that runs without it: a restart keeps the mode (a supervisor cannot take over from a serving process); stop the server and start it again to supervise workers'
+      return e.added
+        ? '`workers` was set in the config of a server that runs without it: a restart keeps the mode (a supervisor cannot take over from a serving process); stop the server and start it again to supervise workers'
+        : '`workers` was removed from the config of a supervised server: a restart keeps the mode (a worker cannot become a server that restarts itself); stop the server and start it again to run without workers'
   }
 }
 
@@ -78,8 +81,8 @@ const unclaim: TE.TaskEither<never, undefined> = TE.fromIO(() => {
  */
 const inMode = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   if (O.isSome(p.inherited)) {
-    if (p.inherited.value.role === 'worker') return worker(p, p.inherited.value, makeProtocol)
-    if (O.isSome(p.config.workers)) return TE.left({ _tag: 'ModeChanged' })
+    if (p.inherited.value.role === 'worker') return O.isSome(p.config.workers) ? worker(p, p.inherited.value, makeProtocol) : TE.left({ _tag: 'ModeChanged', added: false })
+    if (O.isSome(p.config.workers)) return TE.left({ _tag: 'ModeChanged', added: true })
     return standalone(p, makeProtocol)
   }
   return O.isSome(p.config.workers) ? supervisor(p, workerCount(p.config.workers.value)) : standalone(p, makeProtocol)

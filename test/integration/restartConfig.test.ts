@@ -16,6 +16,7 @@ interface Case {
   /** Breaks the config file; returns what the reason must say. */
   readonly breakIt: (config: string, good: Record<string, unknown>) => RegExp
   readonly standaloneOnly?: true
+  readonly supervisedOnly?: true
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -50,12 +51,22 @@ const CASES: readonly Case[] = [
     },
     standaloneOnly: true,
   },
+  {
+    name: '`workers` removed from a supervised config',
+    breakIt: (config, good) => {
+      const { workers: _, ...rest } = good
+      writeJson(config, rest)
+      return /`workers` was removed from the config of a supervised server/
+    },
+    supervisedOnly: true,
+  },
 ]
 
 describe('a restart whose new config is wrong says why', { timeout: 240_000 }, () => {
   for (const workers of [undefined, 2] as const) {
     for (const c of CASES) {
       if (workers !== undefined && c.standaloneOnly === true) continue
+      if (workers === undefined && c.supervisedOnly === true) continue
       const mode = workers === undefined ? 'standalone' : 'supervised'
       it(`${mode}: ${c.name}: the restart's answer and the ${workers === undefined ? 'successor-failed' : 'generation-failed'} line give the reason; the old generation serves on`, () =>
         withDir(async (dir) => {

@@ -19,6 +19,7 @@ import { childEnvironment } from '../../shell/os/childEnv'
 import { compileCacheForChildren } from '../../shell/os/compileCache'
 import { loadChild } from '../../shell/os/lazy'
 import type { Pidlock } from '../../shell/os/pidlock'
+import { stopwatch } from '../../shell/os/clock'
 import { currentProcess } from '../../shell/os/self'
 import type { Prepared } from '../prepare'
 import { finish, removeSocketFiles } from '../finish'
@@ -37,7 +38,6 @@ export interface Supervising extends Prepared {
 
 interface Running {
   readonly child: Child
-  readonly startedAt: number
   ready: boolean
   /** Status requests sent on its channel, answered in order. */
   readonly asked: ((s: WorkerCounts | null) => void)[]
@@ -93,7 +93,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
         supervisorControl: O.isSome(live.control),
       }),
     })
-    const startedAt = Date.now()
+    const upMs = stopwatch()
     try {
       const child: Child = loadChild().spawnChild(
         { command, env, pass: sockets.map((s) => s.fd), readyTimeoutMs: config.readyTimeoutMs },
@@ -112,7 +112,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
             for (const answer of workers.get(id)?.asked ?? []) answer(null)
             workers.delete(id)
             child.killWatched() // what it started goes with it
-            dispatch({ _tag: 'WorkerExited', id, pid, code, signal, upMs: Date.now() - startedAt })
+            dispatch({ _tag: 'WorkerExited', id, pid, code, signal, upMs: upMs() })
           },
           message: (m) => {
             if (m._tag === 'Status') workers.get(id)?.asked.shift()?.({ active: m.active, accepted: m.accepted, state: m.state })
@@ -120,7 +120,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
           },
         },
       )
-      workers.set(id, { child, startedAt, ready: false, asked: [] })
+      workers.set(id, { child, ready: false, asked: [] })
       log.debug({ event: 'worker-spawned', worker: slot, generation, workerPid: child.pid ?? null, command: formatCommand(command) }, `worker ${slot} of generation ${generation} started (pid ${String(child.pid)})`)
     } catch (err) {
       dispatch({ _tag: 'WorkerFailed', id, pid: null, failure: { _tag: 'SpawnFailed', message: messageOf(err) } })
