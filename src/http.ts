@@ -5,10 +5,11 @@
  */
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { ServeError } from './errors'
-import { runMain, type Stopped } from './modes/prepare'
+import type { ServeError } from './modes/errors'
+import type { Stopped } from './modes/prepare'
+import { runMain } from './program'
 import { serveProtocol } from './modes/serve'
-import type { ServeOptions } from './modes/options'
+import type { ServeOptions } from './shell/options'
 import type { ConfigInput } from './shell/configSource'
 import { type HttpApp, httpProtocol, toServer } from './shell/protocol/http'
 

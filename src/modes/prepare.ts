@@ -2,7 +2,6 @@
  * What every mode does first, and last: read and decode the config, read what a parent passed down,
  * open the log; and, for `serve`, end the process with the code the server stopped with.
  */
-import fs = require('node:fs')
 import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
@@ -11,7 +10,7 @@ import * as TE from 'fp-ts/TaskEither'
 import { type Config, decodeConfig } from '../core/config'
 import { type Inherited, readInherited } from '../core/inherit'
 import { STOP_SIGNALS } from '../core/signal'
-import { describeServeError, type ServeError } from '../errors'
+import type { ServeError } from './errors'
 import { type ConfigInput, readConfigSource } from '../shell/configSource'
 import { makeHooks, type Hooks } from '../shell/hooks'
 import { type Log, openLog } from '../shell/log/logger'
@@ -20,7 +19,8 @@ import { loadTlsSettings, type TlsSettings } from '../shell/protocol/tls'
 import { activationEnv, inheritedEnv } from '../shell/os/boot'
 import { isBlocked } from '../shell/os/sigmask'
 import * as signals from '../shell/os/signals'
-import { type ServeOptions, type ServerInfo, setServerInfo } from './options'
+import type { ServeOptions, ServerInfo } from '../shell/options'
+import { prepared } from './current'
 
 export interface Stopped {
   /** The exit code this process should end with: 0 after a drain, 128+n after a second stop signal. */
@@ -43,9 +43,6 @@ export interface Prepared {
   /** The certificate and key this generation read as it started. */
   readonly tls: O.Option<TlsSettings>
 }
-
-/** The signal listeners given back when a server is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
-export const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIGHUP']
 
 export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Prepared> =>
   pipe(
@@ -84,34 +81,6 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
     TE.let('exits', () => exits),
     TE.let('activation', ({ inherited }) => (O.isNone(inherited) ? readActivation(activationEnv, process.pid) : O.none)),
-    TE.tap(({ info }) => TE.fromIO(() => setServerInfo(info))),
-    TE.tapError(() => TE.fromIO(() => signals.unlisten(OWN_SIGNALS))),
+    TE.tap(({ info }) => TE.fromIO(() => prepared(info))),
+    TE.tapError(() => TE.fromIO(() => signals.unlistenOwn())),
   )
-
-/**
- * One turn of the event loop, taken just before the pidfile is written. A signal is handed to JavaScript
- * only in the poll phase; this turn makes sure every signal that reached the process before its pidfile
- * named it is in our queue, and nothing sent after is. From the pidfile on, signals are acted on (so
- * `kill -USR1 $(cat pidfile)` always works); restart signals from before are ignored, and a successor
- * with a stop from before does not take over.
- */
-export const settleSignals: TE.TaskEither<never, void> = TE.fromTask(() => new Promise<void>((resolve) => setImmediate(resolve)))
-
-/** Runs a serve task as the program: exits with its code, or prints why it could not start and exits 1. */
-export const runMain = (task: TE.TaskEither<ServeError, Stopped>): Promise<never> =>
-  task().then((result) => {
-    if (E.isLeft(result) && result.left._tag === 'AlreadyServing') {
-      // a second serve call: the first goes on serving, and this one never returns
-      fs.writeSync(2, `uninterruptible: ${describeServeError(result.left)}\n`)
-      return new Promise<never>(() => undefined)
-    }
-    if (E.isLeft(result)) {
-      try {
-        fs.writeSync(2, `uninterruptible: ${describeServeError(result.left)}\n`)
-      } catch {
-        // stderr is gone: the exit code says it
-      }
-      process.exit(1)
-    }
-    process.exit(result.right.code)
-  })

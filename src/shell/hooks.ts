@@ -3,7 +3,7 @@
  * stops the server; the exit hook is awaited for a bounded time.
  */
 import type { DrainReason } from '../core/lifecycle'
-import { DEFAULT_EXIT_HOOK_TIMEOUT_MS, type ServeOptions, type ServerInfo } from '../modes/options'
+import { DEFAULT_EXIT_HOOK_TIMEOUT_MS, type ServeOptions, type ServerInfo } from './options'
 import type { Log } from './log/logger'
 import { messageOf } from './os/errno'
 

@@ -31,7 +31,7 @@ import { networkGate } from '../../shell/protocol/networks'
 import type { Protocol } from '../../shell/protocol/protocol'
 import { tlsLayer } from '../../shell/protocol/tls'
 import { createRuntime, type Runtime } from '../../shell/runtime'
-import { OWN_SIGNALS, type Prepared, type Stopped } from '../prepare'
+import type { Prepared, Stopped } from '../prepare'
 import { interpret } from './interpreter'
 import { type Control, liveCapabilities } from './wiring'
 
@@ -198,7 +198,7 @@ export const run =
           onExit: (code) => {
             delivery.release()
             process.removeListener('beforeExit', onBeforeExit)
-            signals.unlisten(OWN_SIGNALS)
+            signals.unlistenOwn()
             resolve({ code })
           },
         }),

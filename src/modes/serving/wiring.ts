@@ -19,7 +19,7 @@ import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
 import { childEnvironment } from '../../shell/os/childEnv'
 import { compileCacheForChildren } from '../../shell/os/compileCache'
-import { loadChild } from '../../shell/os/lazy'
+import { spawnChild } from '../../shell/os/spawn'
 import { describePidfileError, writePidfile } from '../../shell/os/pidfile'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { currentProcess } from '../../shell/os/self'
@@ -92,7 +92,7 @@ export const liveCapabilities = (live: Live): Capabilities => {
     const failed = (pid: number | null, failure: Extract<Event, { _tag: 'SuccessorFailed' }>['failure']): void =>
       dispatch({ _tag: 'SuccessorFailed', attempt, pid, failure })
     try {
-      const s = loadChild().spawnChild(
+      const s = spawnChild(
         { command, env, pass, readyTimeoutMs: config.readyTimeoutMs },
         {
           ready: (pid) => dispatch({ _tag: 'SuccessorReady', attempt, pid }),

@@ -8,40 +8,17 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
-import { type Bind, formatBind } from '../../core/bind'
 import type { Inherited } from '../../core/inherit'
-import { STOP_SIGNALS } from '../../core/signal'
-import type { ServeError } from '../../errors'
-import { bindControl, type ControlSocket, inheritControl } from '../../shell/control/socket'
+import type { ServeError } from '../errors'
+import { type ControlSocket, inheritControl } from '../../shell/control/socket'
 import { adoptAll, bindAll, checkInherited, release, takeAll } from '../../shell/listener'
 import { matchActivation } from '../../shell/listener/activation'
-import { readPidfile, removeOwnPidfile, writePidfile } from '../../shell/os/pidfile'
-import { inheritPidlock, type Pidlock, takePidlock } from '../../shell/os/pidlock'
-import * as signals from '../../shell/os/signals'
+import { removeOwnPidfile } from '../../shell/os/pidfile'
+import { inheritPidlock } from '../../shell/os/pidlock'
 import { releaseAll } from '../finish'
-import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
+import type { Prepared, Stopped } from '../prepare'
+import { controlSocket, lockPidfile, settleSignals, stoppedWhileStarting, warnStale, writeOwnPidfile } from '../start'
 import { type MakeProtocol, run, type Serving, serving, standaloneParent } from '../serving/run'
-
-export const writeOwnPidfile = (p: Prepared): TE.TaskEither<ServeError, void> =>
-  O.isSome(p.pidfile) ? writePidfile(p.pidfile.value, process.pid) : TE.right(undefined)
-
-/** Said when a first start replaces a socket file that a crashed server left behind. */
-export const warnStale =
-  (p: Prepared) =>
-  (bind: Bind): void =>
-    p.log.warn({ event: 'stale-socket', bind: formatBind(bind) }, `replacing a stale socket file nobody answers on at ${formatBind(bind)}`)
-
-export const NO_LOCK: Pidlock = { fd: O.none, release: () => undefined }
-
-/** Takes the pidfile's lock, if there is a pidfile: a second server given the same pidfile is refused. */
-export const lockPidfile = (p: Prepared): TE.TaskEither<ServeError, Pidlock> =>
-  O.isSome(p.pidfile) ? TE.fromEither(takePidlock(p.pidfile.value, readPidfile)) : TE.right(NO_LOCK)
-
-/** The control socket at `controlPath`, if the config sets one (the supervisor binds it the same way). */
-export const controlSocket = (p: Prepared): TE.TaskEither<ServeError, O.Option<ControlSocket>> =>
-  O.isSome(p.config.controlPath)
-    ? TE.map((c: ControlSocket) => O.some(c))(bindControl(p.config.controlPath.value, () => p.log.warn({ event: 'stale-socket', path: p.config.controlPath }, 'replacing a stale control socket file nobody answers on')))
-    : TE.right(O.none)
 
 /** The first generation takes the pidfile's lock, binds, then writes the pidfile; if that fails, all is undone. */
 const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped> =>
@@ -97,14 +74,6 @@ const startSuccessor = (p: Prepared, inherited: Inherited, s: Serving): TE.TaskE
       )
     }),
   )
-
-/** A stop signal reached this process while it was starting: it exits without taking over. */
-export const stoppedWhileStarting = (p: Prepared): boolean => {
-  if (!signals.hasQueued(STOP_SIGNALS)) return false
-  p.log.warn({ event: 'stopped-before-ready' }, 'a stop signal arrived while this process was starting: exiting without taking over')
-  signals.unlisten(OWN_SIGNALS)
-  return true
-}
 
 /** Serves in this process, restarting by handing over to a successor. */
 export const standalone = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {

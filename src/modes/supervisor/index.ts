@@ -16,7 +16,7 @@ import { outcomeJson, type WorkerStatus } from '../../core/control'
 import type { RestartOutcome } from '../../core/outcome'
 import { signalRequest } from '../../core/signal'
 import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
-import type { ServeError } from '../../errors'
+import type { ServeError } from '../errors'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
 import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
@@ -29,8 +29,8 @@ import * as signals from '../../shell/os/signals'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import { releaseAll } from '../finish'
 import { afterReady } from '../serving/run'
-import { OWN_SIGNALS, type Prepared, settleSignals, type Stopped } from '../prepare'
-import { controlSocket, lockPidfile, warnStale, writeOwnPidfile } from '../standalone'
+import type { Prepared, Stopped } from '../prepare'
+import { controlSocket, lockPidfile, settleSignals, warnStale, writeOwnPidfile } from '../start'
 import { type Capabilities, interpret } from './interpreter'
 import { supervisorCapabilities, type WorkerStatuses } from './wiring'
 
@@ -100,7 +100,7 @@ const supervise =
         },
         onExit: (code) => {
           delivery.release()
-          signals.unlisten(OWN_SIGNALS)
+          signals.unlistenOwn()
           resolve({ code })
         },
       })

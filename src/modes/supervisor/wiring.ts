@@ -17,7 +17,7 @@ import type { Child } from '../../shell/os/child'
 import { messageOf } from '../../shell/os/errno'
 import { childEnvironment } from '../../shell/os/childEnv'
 import { compileCacheForChildren } from '../../shell/os/compileCache'
-import { loadChild } from '../../shell/os/lazy'
+import { spawnChild } from '../../shell/os/spawn'
 import type { Pidlock } from '../../shell/os/pidlock'
 import { stopwatch } from '../../shell/os/clock'
 import { currentProcess } from '../../shell/os/self'
@@ -95,7 +95,7 @@ export const supervisorCapabilities = (live: Supervising): Capabilities & Worker
     })
     const upMs = stopwatch()
     try {
-      const child: Child = loadChild().spawnChild(
+      const child: Child = spawnChild(
         { command, env, pass: sockets.map((s) => s.fd), readyTimeoutMs: config.readyTimeoutMs },
         {
           ready: (pid) => {

@@ -1,7 +1,8 @@
 /**
  * Modules loaded on first use instead of at start-up. A successor's start-up is on the handoff's
  * critical path (the old process waits for its ready byte), and these are not needed before then:
- * the logging library (about 11 ms to load here) and the code that spawns successors (child_process).
+ * the logging library (about 11 ms to load here). The code that spawns successors (child_process) is
+ * loaded on first use too (spawn.ts).
  * `node:http` is loaded only by HTTP servers, `node:tls` and `node:crypto` (about 4 ms) only when used,
  * `node:dns` (about 4 ms) only by a supervisor resolving a host name, `node:readline` on the first line read.
  */
@@ -14,7 +15,6 @@ import type * as Http from 'node:http'
 import type * as Readline from 'node:readline'
 import type * as Tls from 'node:tls'
 import type * as Pino from 'pino'
-import type * as Child from './child'
 
 export const once = <A>(f: () => A): (() => A) => {
   let cell: { readonly value: A } | undefined
@@ -22,7 +22,6 @@ export const once = <A>(f: () => A): (() => A) => {
 }
 
 export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
-export const loadChild = once((): typeof Child => require('./child') as typeof Child)
 export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
 export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)
 export const loadCrypto = once((): typeof Crypto => require('node:crypto') as typeof Crypto)

@@ -5,6 +5,7 @@
  * (src/preload.ts) listened even earlier: its queue is taken over here, and its listeners removed.
  */
 import { EARLY_SIGNALS_KEY, type EarlySignals } from '../../core/early'
+import { STOP_SIGNALS } from '../../core/signal'
 
 type Deliver = (signal: NodeJS.Signals) => void
 
@@ -71,3 +72,9 @@ export const take = (to: Deliver): Delivery => {
     },
   }
 }
+
+/** The signal listeners given back when a server is done (SIGUSR1's stays: with none, SIGUSR1 opens the inspector). */
+const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIGHUP']
+
+/** A server is done (or could not start): its stop, SIGUSR2 and SIGHUP listeners are given back. */
+export const unlistenOwn = (): void => unlisten(OWN_SIGNALS)

@@ -1,7 +1,7 @@
 /**
  * What an application may give `serve` besides the config and the handler: its own logger, and hooks
- * into this process's life (it serves; it starts to drain; it is about to exit). Also what the running
- * server says about itself (`serverInfo`), for handlers and HTTP apps.
+ * into this process's life (it serves; it starts to drain; it is about to exit); and what a process of
+ * the server is (`ServerInfo`), as hooks, handlers and `serverInfo()` say it.
  */
 import type { Logger, LoggerOptions } from 'pino'
 import type { DrainReason } from '../core/lifecycle'
@@ -51,15 +51,6 @@ export interface ServeOptions {
   readonly onExit?: (info: ExitInfo) => unknown
   /** How long `onExit` may take; default 10000 ms. */
   readonly exitHookTimeoutMs?: number
-}
-
-let current: ServerInfo | undefined
-
-/** What this process is to the server it runs, once `serve` has prepared it; `undefined` before. */
-export const serverInfo = (): ServerInfo | undefined => current
-
-export const setServerInfo = (info: ServerInfo | undefined): void => {
-  current = info
 }
 
 export const DEFAULT_EXIT_HOOK_TIMEOUT_MS = 10_000
