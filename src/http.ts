@@ -1,7 +1,7 @@
 /**
  * HTTP servers: any `(req, res)` listener (an Express app is one) or an existing `http.Server`
  * (Fastify's `fastify.server`, for instance) is served on the listening socket, with a keep-alive drain
- * that does not race clients (see shell/http.ts). `node:http` is loaded only when this is used.
+ * that does not race clients (see shell/protocol/http.ts). `node:http` is loaded only when this is used.
  */
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'

@@ -20,9 +20,9 @@ import * as O from 'fp-ts/Option'
 import { standalone } from './standalone'
 import { supervisor, workerCount } from './supervisor'
 import { worker } from './worker'
-import type { MakeProtocol } from './serving/run'
+import type { MakeProtocol } from './lifecycle/run'
 
-export type { MakeProtocol } from './serving/run'
+export type { MakeProtocol } from './lifecycle/run'
 
 /** Why this process cannot serve at all: a second serve call, a node:cluster worker, a mode changed by a restart. */
 /**

@@ -579,7 +579,7 @@ const stopAfterFailedReload = async (sd: Systemd, diagnose: Diagnose): Promise<v
   for (const r of rounds) assert.deepStrictEqual(r.events, ['stop-requested', 'draining', 'drained', 'exit'], `successor ${r.successor} stopped by draining`)
 }
 
-/** The standalone unit without its PIDFile= line: the known failure (DESIGN §3 F) the line is there for. */
+/** The standalone unit without its PIDFile= line: the known failure (docs/ARCHITECTURE.md, "Node traps") the line is there for. */
 const withoutPidfile = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
   const dir = tempDir()
   const unit = `uni-${randomBytes(4).toString('hex')}-no-pidfile.service`

@@ -18,7 +18,7 @@ import { inheritPidlock } from '../../shell/os/pidlock'
 import { releaseAll } from '../finish'
 import type { Prepared, Stopped } from '../prepare'
 import { controlSocket, lockPidfile, settleSignals, stoppedWhileStarting, warnStale, writeOwnPidfile } from '../start'
-import { type MakeProtocol, run, type Serving, serving, standaloneParent } from '../serving/run'
+import { type MakeProtocol, run, type Serving, serving, standaloneParent } from '../lifecycle/run'
 
 /** The first generation takes the pidfile's lock, binds, then writes the pidfile; if that fails, all is undone. */
 const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped> =>

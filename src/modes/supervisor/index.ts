@@ -1,6 +1,6 @@
 /**
  * Supervisor mode: a small, stable process that owns the sockets and runs `workers` worker processes,
- * which serve (DESIGN.md §7). It takes the pidfile's lock, binds every address without accepting,
+ * which serve (docs/ARCHITECTURE.md, "Modes"). It takes the pidfile's lock, binds every address without accepting,
  * writes the pidfile with its own pid (which never changes), then runs the supervisor reducer: a restart
  * signal starts a whole new generation of workers and the old one drains once the new one is ready; a
  * worker that dies is replaced; a stop drains every worker, then the supervisor exits. Its pid stays the
@@ -28,7 +28,7 @@ import { loadOs } from '../../shell/os/lazy'
 import * as signals from '../../shell/os/signals'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import { releaseAll } from '../finish'
-import { afterReady } from '../serving/run'
+import { afterReady } from '../lifecycle/run'
 import type { Prepared, Stopped } from '../prepare'
 import { controlSocket, lockPidfile, settleSignals, warnStale, writeOwnPidfile } from '../start'
 import { type Capabilities, interpret } from './interpreter'

@@ -23,7 +23,7 @@ import { stopwatch } from '../../shell/os/clock'
 import { currentProcess } from '../../shell/os/self'
 import type { Prepared } from '../prepare'
 import { finish, removeSocketFiles } from '../finish'
-import type { Control } from '../serving/wiring'
+import type { Control } from '../lifecycle/wiring'
 import type { Capabilities } from './interpreter'
 
 export interface Supervising extends Prepared {

@@ -15,10 +15,10 @@ import type { Inherited } from '../../core/inherit'
 import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../errors'
 import { checkInherited, type ListenError, takeAll } from '../../shell/listener'
-import { readLines } from '../../shell/os/lines'
+import { eachLine } from '../../shell/os/eachLine'
 import type { Prepared, Stopped } from '../prepare'
 import { NO_LOCK, settleSignals, stoppedWhileStarting } from '../start'
-import { type Lifecycle, type MakeProtocol, type Parent, run, serving } from '../serving/run'
+import { type Lifecycle, type MakeProtocol, type Parent, run, serving } from '../lifecycle/run'
 
 const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
@@ -39,7 +39,7 @@ const supervisorChannel = (inherited: Inherited): Parent => {
       channel.unref() // it must not keep a drained worker alive
       channel.on('error', () => undefined) // its close says what matters
       channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
-      readLines(channel, (line) => {
+      eachLine(channel, (line) => {
         const m = decodeParentMessage(line)
         if (m?._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
         else if (m?._tag === 'StatusRequest') {

@@ -7,7 +7,7 @@ import type * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { Op } from '../../core/control'
 import type { Errno } from '../os/errno'
-import { readLines } from '../os/lines'
+import { eachLine } from '../os/eachLine'
 
 export type ControlError =
   | { readonly _tag: 'NoServer'; readonly path: string; readonly reason: string }
@@ -78,7 +78,7 @@ export const ask =
         settle({ _tag: 'Left', left: connected ? { _tag: 'NoReply', path, reason: err.message } : { _tag: 'NoServer', path, reason: why(err) } })
       })
       socket.once('close', () => settle({ _tag: 'Left', left: { _tag: 'NoReply', path, reason: 'the server closed the connection without a reply' } }))
-      const rl = readLines(socket, (line) => {
+      const rl = eachLine(socket, (line) => {
         rl.close()
         let u: unknown
         try {

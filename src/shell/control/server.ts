@@ -9,7 +9,7 @@ import type * as E from 'fp-ts/Either'
 import { decodeRequest, encodeReply, isBadRequest, type Reply, type RequestId, type Status } from '../../core/control'
 import type { RestartOutcome } from '../../core/outcome'
 import type { Log } from '../log/logger'
-import { readLines } from '../os/lines'
+import { eachLine } from '../os/eachLine'
 import { messageOf } from '../os/errno'
 
 /** A request line longer than this is refused and the connection closed. */
@@ -52,7 +52,7 @@ export const serveControl = (server: net.Server, handler: ControlHandler, log: L
         socket.destroySoon()
       }
     })
-    readLines(socket, (line) => {
+    eachLine(socket, (line) => {
       const request = decodeRequest(line)
       if (isBadRequest(request)) {
         log.debug({ event: 'control-bad-request', error: request.message }, `control: ${request.message}`)

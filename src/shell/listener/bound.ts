@@ -1,5 +1,5 @@
 /**
- * Sockets a supervisor holds for its workers: bound, never accepting (DESIGN.md §3 G). The first worker
+ * Sockets a supervisor holds for its workers: bound, never accepting (docs/ARCHITECTURE.md, "Node traps"). The first worker
  * to listen on one puts it into the listening state, and from then on the queue outlives every worker:
  * while none runs, clients wait in it instead of being refused. At a stop the supervisor closes its
  * copies, and the sockets close with the last worker's listeners. UNIX paths get the same care as a

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import type { Duplex } from 'node:stream'
 import type { Command } from '../../core/command'
 import { type ChildMessage, decodeChildMessage } from '../../core/channel'
-import { readLines } from './lines'
+import { eachLine } from './eachLine'
 import type { SuccessorFailure } from '../../core/lifecycle'
 
 export interface ChildSpec {
@@ -100,7 +100,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
   })
   if (channel !== undefined && channel !== null) {
     channel.on('error', () => undefined) // EPIPE/ECONNRESET when the child dies: its exit reports it
-    const lines = readLines(channel, (line) => {
+    const lines = eachLine(channel, (line) => {
       const m = decodeChildMessage(line)
       if (m === undefined) return
       if (m._tag === 'Failed') reason = m.reason
