@@ -176,7 +176,7 @@ const fdSink =
 /** A file descriptor to write the log to, and what to do before each write so that it does not block. */
 export interface Target {
   readonly fd: number
-  /** Opened here (a description of its own), to be closed with the destination. */
+  /** Opened here, a description of its own (a destination keeps it until the process exits). */
   readonly own: boolean
   readonly beforeWrite: () => void
 }
