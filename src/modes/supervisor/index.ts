@@ -15,7 +15,7 @@ import type { WorkerCount } from '../../core/config'
 import { outcomeJson, type WorkerStatus } from '../../core/control'
 import type { RestartOutcome } from '../../core/outcome'
 import { signalRequest } from '../../core/signal'
-import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
+import { type Effect, type Event, initial, pidOf, reduce, type State } from '../../core/supervisor'
 import type { ServeError } from '../errors'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
 import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
@@ -42,11 +42,26 @@ export const workerCount = (w: WorkerCount): number => (w === 'auto' ? loadOs().
 /** Since this module was loaded, on a monotonic clock (see shell/os/clock). */
 const uptime = stopwatch()
 
+/** The generation that serves (0 until the first does), and the state in words, as a status reports them. */
+const described = (state: State): { readonly generation: number; readonly state: string } => {
+  switch (state._tag) {
+    case 'Created':
+      return { generation: 0, state: 'Starting' }
+    case 'Starting':
+      return { generation: 0, state: 'Starting (generation 1 starting)' }
+    case 'Running':
+      return { generation: state.current, state: O.isSome(state.pending) ? `Running (generation ${state.pending.value.generation} starting)` : 'Running' }
+    case 'Stopping':
+    case 'Exited':
+      return { generation: O.getOrElse(() => 0)(state.served), state: state._tag }
+  }
+}
+
 /** Answers control requests from the supervisor's state and its workers' own counts. */
 const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () => RestartOutcome | undefined): ControlHandler => ({
   restart: (n) => runtime.dispatch({ _tag: 'RestartRequested', by: { _tag: 'Request', id: n } }),
   stop: () => {
-    const pids = runtime.state().workers.flatMap((w) => (w.pid !== null ? [w.pid] : []))
+    const pids = runtime.state().workers.flatMap((w) => O.match(() => [], (pid: number) => [pid])(pidOf(w)))
     runtime.dispatch({ _tag: 'StopRequested', by: 'control' })
     return E.right([process.pid, ...pids])
   },
@@ -54,16 +69,19 @@ const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () =
     const state = runtime.state()
     const each = await Promise.all(
       state.workers.map(async (w): Promise<WorkerStatus> => {
-        const counts = await workers.ask(w.id)
-        return { pid: w.pid, generation: w.generation, worker: w.slot, state: counts?.state ?? w.phase, connections: counts === null ? null : { active: counts.active, accepted: counts.accepted } }
+        const pid = pidOf(w)
+        // only a worker that said ready reads its channel
+        const counts = O.isSome(pid) ? await workers.ask(w.id) : null
+        return { pid: O.toNullable(pid), generation: w.generation, worker: w.slot, state: counts?.state ?? w.phase, connections: counts === null ? null : { active: counts.active, accepted: counts.accepted } }
       }),
     )
     const outcome = last()
+    const { generation, state: words } = described(state)
     return {
       pid: process.pid,
       mode: 'supervisor',
-      generation: state.current,
-      state: state.pending !== null ? `${state.phase} (generation ${state.pending.generation} starting)` : state.phase,
+      generation,
+      state: words,
       connections: each.reduce((sum, w) => ({ active: sum.active + (w.connections?.active ?? 0), accepted: sum.accepted + (w.connections?.accepted ?? 0) }), { active: 0, accepted: 0 }),
       uptimeMs: uptime(),
       lastRestart: outcome === undefined ? null : outcomeJson(outcome),
