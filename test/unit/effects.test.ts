@@ -4,30 +4,10 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { done, drive, guarded, replayQueued, reportEffectFailure, type RunEffect, sync, then } from '../../src/shell/effects'
-import type { Log } from '../../src/shell/log/logger'
 import { createRuntime } from '../../src/shell/runtime'
-
-interface Line {
-  readonly level: string
-  readonly fields: Readonly<Record<string, unknown>>
-  readonly message: string
-}
-
-/** A Log that keeps its lines. */
-const memoryLog = (): { readonly log: Log; readonly lines: Line[] } => {
-  const lines: Line[] = []
-  const at =
-    (level: string) =>
-    (fields: Readonly<Record<string, unknown>>, message: string): void => {
-      lines.push({ level, fields, message })
-    }
-  const log: Log = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), child: () => log, pino: () => assert.fail('no pino here') }
-  return { log, lines }
-}
+import { memoryLog, settled } from '../support/fakes'
 
 type Fx = { readonly _tag: 'Ok' } | { readonly _tag: 'Left' } | { readonly _tag: 'Throws' } | { readonly _tag: 'Next'; readonly n: number }
-
-const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 describe('effects', () => {
   it('done, sync and then: no event, no event after running the step, one event', async () => {

@@ -94,7 +94,13 @@ export const interpret = (os: Os, settings: Settings, runtime: Pick<Runtime<Stat
   const startProbation = (attempt: number): TE.TaskEither<string, O.Option<Event>> => {
     const passed: Event = { _tag: 'ProbationPassed', attempt }
     if (settings.probationMs === 0) return then(passed)
-    probations.set(attempt, os.after(settings.probationMs, () => dispatch(passed)))
+    probations.set(
+      attempt,
+      os.after(settings.probationMs, () => {
+        probations.delete(attempt)
+        dispatch(passed)
+      }),
+    )
     return done
   }
 
