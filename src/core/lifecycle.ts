@@ -88,7 +88,7 @@ export type State = Listening | Restarting | Probation | Draining | Exited
 
 /**
  * A process of `generation` that serves; `madeBy`: the pid of this process when a restart made it (a
- * standalone successor), whose status then reports that restart as the last one.
+ * standalone successor), whose status then names that restart the last one.
  */
 export const initial = (generation: number, madeBy: O.Option<number> = O.none): State => ({
   _tag: 'Listening',
@@ -208,7 +208,7 @@ const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'Connectio
 
 /**
  * The listener starts closing. `successor`: `none` when this process is the last to accept (see
- * StopAccepting). `lastRestart`: as the step that drains has left it.
+ * StopAccepting). `lastRestart`: what the step that drains has left.
  */
 const startDraining = (state: State, reason: DrainReason, successor: Successor, lastRestart: O.Option<RestartOutcome>, before: readonly Effect[], by?: StopBy): Step => [
   {

@@ -4,7 +4,7 @@
  * wiring.ts. This keeps only handles, keyed by what the reducer names them: the successor and its
  * probation timer per attempt, and the drain timer. Every decision is the reducer's (core/lifecycle.ts).
  * An effect that completes with an event returns it (the runtime dispatches it); OS events (a child's
- * ready or exit, a timer) are dispatched as they come. A failed effect is reported, never thrown: the
+ * ready or exit, a timer) are dispatched when they come. A failed effect is reported, never thrown: the
  * lifecycle goes on (see shell/effects.ts).
  */
 import { pipe } from 'fp-ts/function'
@@ -24,7 +24,7 @@ import type { Runtime } from '../../shell/runtime'
 /** At most this many event-loop turns are spent accepting queued connections before a final close. */
 export const MAX_ACCEPT_TURNS = 100
 
-/** A successor, as this process holds it. */
+/** A successor: what this process holds of it. */
 export type Successor = Pick<Child, 'kill' | 'terminate' | 'release'>
 
 /** What a serving process's effects do to the world. */

@@ -41,7 +41,7 @@ export const workerCount = (w: WorkerCount): number => (w === 'auto' ? loadOs().
 /** Since this module was loaded, on a monotonic clock (see shell/os/clock). */
 const uptime = stopwatch()
 
-/** The generation that serves (0 until the first does), and the state in words, as a status reports them. */
+/** The generation that serves (0 until the first does), and the state in words: what a status reports. */
 const described = (state: State): { readonly generation: number; readonly state: string } => {
   switch (state._tag) {
     case 'Created':

@@ -5,7 +5,7 @@
  * keyed by the worker id the reducer gave it, and the timers it has set. Every decision is the reducer's
  * (core/supervisor.ts), how a worker is stopped included. An effect that completes with an event returns
  * it (the runtime dispatches it); OS events (a worker's ready, exit or message, a timer) are dispatched
- * as they come. A failed effect is reported, never thrown: the supervisor goes on (see shell/effects.ts).
+ * when they come. A failed effect is reported, never thrown: the supervisor goes on (see shell/effects.ts).
  */
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
@@ -24,7 +24,7 @@ export interface WorkerCounts {
   readonly state: string
 }
 
-/** What becomes of a worker process, as the OS reports it. */
+/** What the OS reports of a worker process. */
 export interface WorkerEvents {
   readonly ready: (pid: number) => void
   /** It could not be started, or exited or timed out before it was ready. */
@@ -35,7 +35,7 @@ export interface WorkerEvents {
   readonly draining: () => void
 }
 
-/** A worker process, as the supervisor holds it. */
+/** A worker process: what the supervisor holds of it. */
 export interface WorkerProcess {
   /** Asks it on its channel to drain and exit (SIGTERM if its channel is gone). */
   readonly askToStop: () => void

@@ -1,5 +1,5 @@
 /**
- * Timers as a capability: the effect runners set them through this, so their tests can pass a fake clock.
+ * Timers, a capability: the effect runners set them through this, so their tests can pass a fake clock.
  */
 
 export interface Timer {
