@@ -120,6 +120,8 @@ const supervise =
         `supervising ${size} worker(s) on ${sockets.map((s) => s.address).join(', ')}; the workers accept, this process never does`,
       )
       runtime.dispatch({ _tag: 'Start' })
+      // everything that answers is in place: requests that came while the supervisor started are answered now
+      if (O.isSome(control)) control.value.socket.open()
       setImmediate(() => afterReady(log))
     })
 
