@@ -23,6 +23,7 @@ import type { Pidlock } from '../../shell/os/pidlock'
 import { flushCompileCache } from '../../shell/os/compileCache'
 import { closeUnaskedInspector } from '../../shell/os/inspector'
 import { handoffEndsService } from '../../shell/os/self'
+import { loadedAtMs } from '../../shell/os/boot'
 import * as signals from '../../shell/os/signals'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
 import { nameListener } from '../../shell/protocol/listenerOf'
@@ -187,15 +188,22 @@ const signalHandler =
     )(signalRequest(config.restartSignal, signal))
   }
 
+const round = (ms: number): number => Math.round(ms * 10) / 10
+
 /** Says ready to the process that started this one (if any), and where this process listens. */
 const announceReady = (p: Prepared, listeners: Listeners, parent: Parent): void => {
   const { log } = p
   const ready = O.map((i: Inherited) => reportReady(i.channelFd, parent.keepChannel))(p.inherited)
+  const readyAtMs = performance.now()
   // after the ready line: the first line written loads the logging library, off the handoff's critical path
   const head = RNEA.head(listeners)
   log.info(
     listeningFields(listeners, p.inherited),
     `listening on ${listeners.map((l) => l.address).join(', ')} (${head.inherited ? 'inherited socket' : 'bound'}${listeners.length > 1 ? 's' : ''})`,
+  )
+  log.debug(
+    { event: 'startup-timeline', libraryAtMs: round(loadedAtMs), preparedAtMs: round(p.preparedAtMs), readyAtMs: round(readyAtMs) },
+    `started: the library loaded ${round(loadedAtMs)} ms after this process began, its config read at ${round(p.preparedAtMs)} ms, ready at ${round(readyAtMs)} ms`,
   )
   if (O.isSome(ready) && E.isLeft(ready.value)) {
     log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
