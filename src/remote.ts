@@ -5,11 +5,11 @@
  */
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
-import type { OutcomeJson, Status } from './core/control'
+import type { OutcomeJson, Status } from './core/wire/control'
 import { type ControlError, describeControlError } from './shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
 
-export type { OutcomeJson as RestartResult, Status as ServerStatus, WorkerStatus } from './core/control'
+export type { OutcomeJson as RestartResult, Status as ServerStatus, WorkerStatus } from './core/wire/control'
 export { type ControlError, describeControlError } from './shell/control/client'
 export { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
 

@@ -13,7 +13,7 @@ import * as t from 'io-ts'
 import { type Bind, type BindError, type Binds, formatBind, MAX_UNIX_PATH_BYTES, parseBind, sameBind } from './bind'
 import { type Cidr, formatCidr, parseCidr } from './cidr'
 import { BindFromString, described, optional, type Problem, problemsOf, show } from './codec'
-import type { Env } from './inherit'
+import type { Env } from './wire/inherit'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
 // ---- value codecs: each one's name says, in words, what it expects --------------------------------

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import fc from 'fast-check'
 import { tcp, unix } from '../../src/core/bind'
-import { childLayout, describeInheritError, type Env, INHERIT_ENV, type Inherited, inheritEnv, readInherited } from '../../src/core/inherit'
+import { childLayout, describeInheritError, type Env, INHERIT_ENV, type Inherited, inheritEnv, readInherited } from '../../src/core/wire/inherit'
 import { RESTART_SIGNALS } from '../../src/core/signal'
 
 const tcpChild = {

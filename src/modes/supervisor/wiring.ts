@@ -6,9 +6,9 @@
 import fs = require('node:fs')
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
-import { encodeParentMessage } from '../../core/channel'
+import { encodeParentMessage } from '../../core/wire/channel'
 import { formatCommand, startCommand } from '../../core/command'
-import { childLayout, inheritEnv } from '../../core/inherit'
+import { childLayout, inheritEnv } from '../../core/wire/inherit'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
 import type { Child } from '../../shell/os/child'
 import { childEnvironment } from '../../shell/os/childEnv'

@@ -5,7 +5,7 @@
 import net = require('node:net')
 import type * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
-import type { Op } from '../../core/control'
+import type { Op } from '../../core/wire/control'
 import type { Errno } from '../os/errno'
 import { eachLine } from '../os/eachLine'
 

@@ -8,7 +8,7 @@ import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { Op, OutcomeJson, Status } from '../../core/control'
+import type { Op, OutcomeJson, Status } from '../../core/wire/control'
 import { readConfigSource } from '../configSource'
 import { ask, type ControlError, type RawReply } from './client'
 import { monotonicMs } from '../os/clock'

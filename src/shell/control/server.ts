@@ -13,7 +13,7 @@
  */
 import type * as net from 'node:net'
 import type * as E from 'fp-ts/Either'
-import { decodeRequest, encodeReply, isBadRequest, type Reply, type RequestId, type Status } from '../../core/control'
+import { decodeRequest, encodeReply, isBadRequest, type Reply, type RequestId, type Status } from '../../core/wire/control'
 import type { RestartOutcome } from '../../core/outcome'
 import type { Log } from '../log/logger'
 import { rateLimited } from '../log/rateLimited'

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import { type Bind, type Binds, formatBind } from '../../core/bind'
-import type { Env, InheritedListener } from '../../core/inherit'
+import type { Env, InheritedListener } from '../../core/wire/inherit'
 import { once } from '../os/lazy'
 import type { ListenError } from './common'
 

@@ -10,7 +10,7 @@
  *   tell serve where to report a failure it has before it reads the inheritance variable.
  */
 import * as O from 'fp-ts/Option'
-import { ENV_KEYS, type Env, INHERIT_ENV } from '../../core/inherit'
+import { ENV_KEYS, type Env, INHERIT_ENV } from '../../core/wire/inherit'
 import { RESTART_SIGNALS } from '../../core/signal'
 import { ACTIVATION_ENV } from '../listener/activation'
 import { reportCrashAtExit } from './channel'

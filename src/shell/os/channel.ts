@@ -6,7 +6,7 @@
  */
 import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
-import { type ChildMessage, encodeChildMessage } from '../../core/channel'
+import { type ChildMessage, encodeChildMessage } from '../../core/wire/channel'
 import { messageOf } from './errno'
 
 export interface ReadyError {

@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Duplex } from 'node:stream'
 import type { Command } from '../../core/command'
-import { type ChildMessage, decodeChildMessage } from '../../core/channel'
+import { type ChildMessage, decodeChildMessage } from '../../core/wire/channel'
 import { eachLine } from './eachLine'
 import type { SuccessorFailure } from '../../core/lifecycle'
 

@@ -10,9 +10,9 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
-import { type Bind, type Binds, formatBind, sameBind } from './bind'
-import { BindFromString, described, intBetween, optional, type Problem, problemsOf } from './codec'
-import { RESTART_SIGNALS, type RestartSignal } from './signal'
+import { type Bind, type Binds, formatBind, sameBind } from '../bind'
+import { BindFromString, described, intBetween, optional, type Problem, problemsOf } from '../codec'
+import { RESTART_SIGNALS, type RestartSignal } from '../signal'
 
 export const INHERIT_ENV = 'UNINTERRUPTIBLE_INHERIT'
 

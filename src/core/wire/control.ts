@@ -10,8 +10,8 @@
  *   → garbage                   ← {"id":null,"ok":false,"error":{"code":"bad-request","message":"..."}}
  *   → a 17th request while 16 wait for their replies   ← {"id":null,"ok":false,"error":{"code":"limit",...}}, then closed
  */
-import { type ChildFailure, failureFields } from './failure'
-import type { RestartOutcome } from './outcome'
+import { type ChildFailure, failureFields } from '../failure'
+import type { RestartOutcome } from '../outcome'
 
 export const OPS = ['restart', 'status', 'stop'] as const
 export type Op = (typeof OPS)[number]
