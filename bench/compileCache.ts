@@ -47,9 +47,7 @@ export const compileCache = async (samples: number): Promise<CompileCacheRun> =>
         channelFd: 4,
         listeners: [{ bind: tcp('127.0.0.1', 0), fd: 3, socketId: O.none }],
         pidlockFd: O.none,
-        slot: O.none,
         control: O.none,
-        supervisorControl: false,
       }),
     }
     const cacheDir = path.join(dir, 'cache')

@@ -82,9 +82,7 @@ export const handoff = async (samples: number): Promise<Handoff> => {
         channelFd: 4,
         listeners: [{ bind: tcp('127.0.0.1', 0), fd: 3, socketId: O.none }],
         pidlockFd: O.none,
-        slot: O.none,
         control: O.none,
-        supervisorControl: false,
       }),
     }
     const floorMs: number[] = []

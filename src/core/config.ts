@@ -12,8 +12,7 @@ import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
 import { type Bind, type BindError, type Binds, formatBind, MAX_UNIX_PATH_BYTES, parseBind, sameBind } from './bind'
 import { type Cidr, formatCidr, parseCidr } from './cidr'
-import { BindFromString, described, optional, type Problem, problemsOf, show } from './codec'
-import type { Env } from './wire/inherit'
+import { BindFromString, described, type Env, optional, type Problem, problemsOf, show } from './codec'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
 // ---- value codecs: each one's name says, in words, what it expects --------------------------------

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import { type Config, type ConfigError, type ConfigJson, decodeConfig, describeConfigError } from '../core/config'
-import type { Env } from '../core/wire/inherit'
+import type { Env } from '../core/codec'
 import { messageOf } from './os/errno'
 
 /** A path to a JSON file, or the config object itself. */

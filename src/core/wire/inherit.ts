@@ -1,25 +1,29 @@
 /**
- * Fd inheritance: what a running server tells a process it starts (a successor that takes over, or a
- * worker it supervises), as one environment variable holding JSON: its role, its generation, and which
- * of its file descriptors mean what, by name (the listeners, each with its address; the channel back to
- * the parent; the pidfile lock). The reader turns it back into "inherited" or "none", or says exactly
- * which field is wrong. Pure: the environment is passed in as a record.
+ * The inheritance variable (a wire format): what a running server tells a process it starts, a
+ * successor that takes over or a worker it supervises, as one environment variable holding JSON: its
+ * role, its generation, and which of its file descriptors mean what, by name (the listeners, each with
+ * its address; the channel back to the parent; a successor's pidfile lock and control socket). One
+ * codec reads and writes it (`readInherited(inheritEnv(i))` gives `i` back); a malformed value is
+ * refused with every field that is wrong. Pure: the environment is passed in as a record.
+ *
+ *   {"role":"successor","generation":3,"parentPid":812,"restartSignal":"SIGUSR1","channel":6,
+ *    "listeners":[{"bind":"unix:///run/app.sock","fd":3,"socketId":"2049:1234"}],"pidlock":4,"control":{"fd":5}}
+ *   {"role":"worker","generation":2,"parentPid":700,"restartSignal":"SIGUSR1","channel":4,
+ *    "listeners":[{"bind":"tcp://0.0.0.0:80","fd":3}],"slot":0,"supervisorControl":true}
  */
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
-import { type Bind, type Binds, formatBind, sameBind } from '../bind'
-import { BindFromString, described, intBetween, optional, type Problem, problemsOf } from '../codec'
-import { RESTART_SIGNALS, type RestartSignal } from '../signal'
+import { type Bind, type Binds, sameBind } from '../bind'
+import { BindFromString, described, type Env, failAt, fieldOf, intBetween, isRecord, jsonFromString, nonEmpty, optional, type Problem, problemsOf } from '../codec'
+import { isRestartSignal, RESTART_SIGNALS, type RestartSignal } from '../signal'
 
 export const INHERIT_ENV = 'UNINTERRUPTIBLE_INHERIT'
 
 /** Every variable this module owns; the shell removes them from its environment once read. */
 export const ENV_KEYS: readonly string[] = [INHERIT_ENV]
-
-export type Env = Readonly<Record<string, string | undefined>>
 
 /** Identity of a UNIX socket file (device and inode, as decimal strings: they may exceed 2^53). */
 export interface SocketId {
@@ -29,12 +33,6 @@ export interface SocketId {
 
 export const formatSocketId = (id: SocketId): string => `${id.dev}:${id.ino}`
 
-/**
- * What a process started by a server is there for: a successor takes over from its parent and restarts
- * itself later; a worker serves beside others for a supervisor, which restarts it.
- */
-export type Role = 'successor' | 'worker'
-
 export interface InheritedListener {
   readonly bind: Bind
   readonly fd: number
@@ -42,31 +40,43 @@ export interface InheritedListener {
   readonly socketId: O.Option<SocketId>
 }
 
-export interface Inherited {
-  readonly role: Role
+export interface InheritedControl {
+  readonly fd: number
+  readonly socketId: O.Option<SocketId>
+}
+
+/** What every process a server starts is told. */
+interface Started {
   readonly generation: number
   readonly parentPid: number
   readonly restartSignal: RestartSignal
   /** The pipe to the parent: this process reports ready on it; a worker keeps it open. */
   readonly channelFd: number
   readonly listeners: RNEA.ReadonlyNonEmptyArray<InheritedListener>
+}
+
+/** A successor takes over from its parent, and restarts itself later. */
+export interface InheritedSuccessor extends Started {
+  readonly role: 'successor'
   /** The lock that marks the pidfile as held by a running server (see shell/os/pidlock.ts). */
   readonly pidlockFd: O.Option<number>
-  /** A worker's place among its supervisor's workers, from 0. */
-  readonly slot: O.Option<number>
-  /** The control socket (listening; its file's identity when this server created it): a successor takes it over. */
+  /** The control socket (listening; its file's identity when this server created it), to take over. */
   readonly control: O.Option<InheritedControl>
+}
+
+/** A worker serves beside others for a supervisor, which restarts it. */
+export interface InheritedWorker extends Started {
+  readonly role: 'worker'
+  /** Its place among its supervisor's workers, from 0. */
+  readonly slot: number
   /**
-   * A worker: its supervisor answers on a control socket (which it keeps), so the worker's config must
-   * name one, as the supervisor's did (see ControlChanged). Always false for a successor.
+   * Its supervisor answers on a control socket (which it keeps), so the worker's config must name one,
+   * as the supervisor's did (see ControlChanged).
    */
   readonly supervisorControl: boolean
 }
 
-export interface InheritedControl {
-  readonly fd: number
-  readonly socketId: O.Option<SocketId>
-}
+export type Inherited = InheritedSuccessor | InheritedWorker
 
 export const bindsOf = (i: Inherited): Binds => RNEA.map((l: InheritedListener) => l.bind)(i.listeners)
 
@@ -98,27 +108,23 @@ const SocketIdFromString = new t.Type<SocketId, string>(
   formatSocketId,
 )
 
-
 const ListenerJson = t.type({ bind: BindFromString, fd: Fd, socketId: optional(SocketIdFromString) })
+const ControlJson = t.type({ fd: Fd, socketId: optional(SocketIdFromString) }, 'the control socket: {"fd": N, "socketId": "dev:ino"}')
 
-const NonEmpty = <C extends t.Mixed>(c: C) =>
-  t.refinement(t.readonlyArray(c), (a) => a.length > 0, `a non-empty list of ${c.name}`) as unknown as t.Type<
-    RNEA.ReadonlyNonEmptyArray<t.TypeOf<C>>,
-    readonly t.OutputOf<C>[]
-  >
-
+/** The JSON object, field by field; which fields go with which role is checked after (see fromJson). */
 const InheritJson = t.type({
-  role: described<Role>('"successor" or "worker"', (u): u is Role => u === 'successor' || u === 'worker'),
+  role: described<Inherited['role']>('"successor" or "worker"', (u): u is Inherited['role'] => u === 'successor' || u === 'worker'),
   generation: Generation,
   parentPid: Pid,
-  restartSignal: described<RestartSignal>(`one of ${RESTART_SIGNALS.join(', ')}`, (u): u is RestartSignal => (RESTART_SIGNALS as readonly unknown[]).includes(u)),
+  restartSignal: described<RestartSignal>(`one of ${RESTART_SIGNALS.join(', ')}`, (u): u is RestartSignal => typeof u === 'string' && isRestartSignal(u)),
   channel: Fd,
-  listeners: NonEmpty(ListenerJson),
+  listeners: nonEmpty(ListenerJson),
   pidlock: optional(Fd),
   slot: optional(intBetween(0, 65535, 'a worker slot number from 0')),
-  control: optional(t.type({ fd: Fd, socketId: optional(SocketIdFromString) }, 'the control socket: {"fd": N, "socketId": "dev:ino"}')),
+  control: optional(ControlJson),
   supervisorControl: optional(described<boolean>('true or false', (u): u is boolean => typeof u === 'boolean')),
 })
+type InheritJson = t.TypeOf<typeof InheritJson>
 
 /**
  * Where a child finds what its parent passes: the listeners at fds 3, 4, ... in order, then the pidfile
@@ -137,71 +143,107 @@ export const childLayout = (
   return { listeners: Array.from({ length: listeners }, (_, i) => first + i), pidlock: pidlockFd, control: controlFd, channel: next }
 }
 
-// ---- reading and writing ----------------------------------------------------------------------------
+// ---- the codec ------------------------------------------------------------------------------------
 
-const malformed = (value: string, problems: RNEA.ReadonlyNonEmptyArray<Problem>): InheritError => ({ _tag: 'MalformedInheritance', value, problems })
+const listenerOf = (l: t.TypeOf<typeof ListenerJson>): InheritedListener => ({ bind: l.bind, fd: l.fd, socketId: O.fromNullable(l.socketId) })
 
-const fromJson = (value: string, j: t.TypeOf<typeof InheritJson>): E.Either<InheritError, Inherited> => {
-  const inherited: Inherited = {
-    role: j.role,
-    generation: j.generation,
-    parentPid: j.parentPid,
-    restartSignal: j.restartSignal,
-    channelFd: j.channel,
-    listeners: RNEA.map((l: t.TypeOf<typeof ListenerJson>): InheritedListener => ({ bind: l.bind, fd: l.fd, socketId: O.fromNullable(l.socketId) }))(j.listeners),
-    pidlockFd: O.fromNullable(j.pidlock),
-    slot: O.fromNullable(j.slot),
-    control: j.control === undefined ? O.none : O.some({ fd: j.control.fd, socketId: O.fromNullable(j.control.socketId) }),
-    supervisorControl: j.supervisorControl === true,
-  }
+/** The checks across fields, in the order they are reported: each fd has one meaning, each role its own fields, each address once. */
+const fromJson = (j: InheritJson, c: t.Context): t.Validation<Inherited> => {
   const named: readonly (readonly [string, number])[] = [
-    ['channel', inherited.channelFd],
-    ...inherited.listeners.map((l, i) => [`listeners.${i}.fd`, l.fd] as const),
-    ...(O.isSome(inherited.pidlockFd) ? [['pidlock', inherited.pidlockFd.value] as const] : []),
-    ...(O.isSome(inherited.control) ? [['control.fd', inherited.control.value.fd] as const] : []),
+    ['channel', j.channel],
+    ...j.listeners.map((l, i) => [`listeners.${i}.fd`, l.fd] as const),
+    ...(j.pidlock !== undefined ? [['pidlock', j.pidlock] as const] : []),
+    ...(j.control !== undefined ? [['control.fd', j.control.fd] as const] : []),
   ]
   const twice = named.find(([, fd], i) => named.findIndex(([, other]) => other === fd) < i)
   if (twice !== undefined) {
     const first = named.find(([, fd]) => fd === twice[1])?.[0] ?? ''
-    return E.left(malformed(value, [{ key: twice[0], message: `fd ${twice[1]} is also ${first}: each fd has one meaning` }]))
+    return failAt(c, twice[0].split('.'), twice[1], `fd ${twice[1]} is also ${first}: each fd has one meaning`)
   }
-  if (j.role === 'successor' && j.generation < 2) return E.left(malformed(value, [{ key: 'generation', message: 'a successor is generation 2 or later' }]))
-  if (j.role === 'worker' && j.slot === undefined) return E.left(malformed(value, [{ key: 'slot', message: 'is missing: a worker has a slot' }]))
-  if (j.role !== 'worker' && j.supervisorControl === true) return E.left(malformed(value, [{ key: 'supervisorControl', message: 'only a worker has a supervisor' }]))
-  const repeated = inherited.listeners.findIndex((l, i) => inherited.listeners.findIndex((m) => sameBind(m.bind, l.bind)) < i)
-  if (repeated >= 0) return E.left(malformed(value, [{ key: `listeners.${repeated}.bind`, message: 'the address is given twice' }]))
-  return E.right(inherited)
+  const repeated = j.listeners.findIndex((l, i) => j.listeners.findIndex((m) => sameBind(m.bind, l.bind)) < i)
+  const common = { generation: j.generation, parentPid: j.parentPid, restartSignal: j.restartSignal, channelFd: j.channel, listeners: RNEA.map(listenerOf)(j.listeners) }
+  const checked = (i: Inherited): t.Validation<Inherited> =>
+    repeated >= 0 ? failAt(c, ['listeners', String(repeated), 'bind'], j.listeners[repeated], 'the address is given twice') : t.success(i)
+  switch (j.role) {
+    case 'successor':
+      if (j.generation < 2) return failAt(c, ['generation'], j.generation, 'a successor is generation 2 or later')
+      if (j.slot !== undefined) return failAt(c, ['slot'], j.slot, 'only a worker has a slot')
+      if (j.supervisorControl === true) return failAt(c, ['supervisorControl'], true, 'only a worker has a supervisor')
+      return checked({
+        role: 'successor',
+        ...common,
+        pidlockFd: O.fromNullable(j.pidlock),
+        control: j.control === undefined ? O.none : O.some({ fd: j.control.fd, socketId: O.fromNullable(j.control.socketId) }),
+      })
+    case 'worker':
+      if (j.slot === undefined) return failAt(c, ['slot'], undefined, 'is missing: a worker has a slot')
+      if (j.pidlock !== undefined) return failAt(c, ['pidlock'], j.pidlock, 'only a successor holds the pidfile lock')
+      if (j.control !== undefined) return failAt(c, ['control'], j.control, 'only a successor takes over the control socket')
+      return checked({ role: 'worker', ...common, slot: j.slot, supervisorControl: j.supervisorControl === true })
+  }
 }
+
+const toJson = (i: Inherited): InheritJson => {
+  const common = {
+    role: i.role,
+    generation: i.generation,
+    parentPid: i.parentPid,
+    restartSignal: i.restartSignal,
+    channel: i.channelFd,
+    listeners: RNEA.map((l: InheritedListener) => ({ bind: l.bind, fd: l.fd, socketId: O.toUndefined(l.socketId) }))(i.listeners),
+  }
+  switch (i.role) {
+    case 'successor':
+      return {
+        ...common,
+        pidlock: O.toUndefined(i.pidlockFd),
+        slot: undefined,
+        control: O.toUndefined(O.map((k: InheritedControl) => ({ fd: k.fd, socketId: O.toUndefined(k.socketId) }))(i.control)),
+        supervisorControl: undefined,
+      }
+    case 'worker':
+      // written only when true, as every release has
+      return { ...common, pidlock: undefined, slot: i.slot, control: undefined, supervisorControl: i.supervisorControl ? true : undefined }
+  }
+}
+
+/** What a process started by a server is told, as the JSON object (absent fields are `undefined`, which JSON leaves out). */
+export const InheritedCodec = new t.Type<Inherited, t.OutputOf<typeof InheritJson>>(
+  'what a server tells a process it starts',
+  (u): u is Inherited => isRecord(u) && (u.role === 'successor' || u.role === 'worker'),
+  (u, c) => E.flatMap((j: InheritJson) => fromJson(j, c))(InheritJson.validate(u, c)),
+  (i) => InheritJson.encode(toJson(i)),
+)
+
+/** The variable's value: JSON text. */
+export const InheritedFromString = jsonFromString((reason) => `is not JSON: ${reason}`).pipe(InheritedCodec, INHERIT_ENV)
+
+// ---- reading and writing ----------------------------------------------------------------------------
 
 /** `none` when this process was started by hand; `some` when a running server started it. */
 export const readInherited = (env: Env): E.Either<InheritError, O.Option<Inherited>> => {
   const value = env[INHERIT_ENV]
   if (value === undefined) return E.right(O.none)
   return pipe(
-    E.tryCatch(
-      (): unknown => JSON.parse(value),
-      (err) => malformed(value, [{ key: '(value)', message: `is not JSON: ${err instanceof Error ? err.message : String(err)}` }]),
-    ),
-    E.flatMap((json) => E.mapLeft((errors: t.Errors) => malformed(value, problemsOf()(errors)))(InheritJson.decode(json))),
-    E.flatMap((j) => fromJson(value, j)),
+    InheritedFromString.decode(value),
+    E.mapLeft((errors): InheritError => ({ _tag: 'MalformedInheritance', value, problems: problemsOf()(errors) })),
     E.map(O.some),
   )
 }
 
 /** What a parent puts in the environment of a process it starts. `readInherited(inheritEnv(i))` gives `i` back. */
-export const inheritEnv = (i: Inherited): Record<string, string> => ({
-  [INHERIT_ENV]: JSON.stringify({
-    role: i.role,
-    generation: i.generation,
-    parentPid: i.parentPid,
-    restartSignal: i.restartSignal,
-    channel: i.channelFd,
-    listeners: i.listeners.map((l) => ({ bind: formatBind(l.bind), fd: l.fd, ...(O.isSome(l.socketId) ? { socketId: formatSocketId(l.socketId.value) } : {}) })),
-    ...(O.isSome(i.pidlockFd) ? { pidlock: i.pidlockFd.value } : {}),
-    ...(O.isSome(i.slot) ? { slot: i.slot.value } : {}),
-    ...(O.isSome(i.control)
-      ? { control: { fd: i.control.value.fd, ...(O.isSome(i.control.value.socketId) ? { socketId: formatSocketId(i.control.value.socketId.value) } : {}) } }
-      : {}),
-    ...(i.supervisorControl ? { supervisorControl: true } : {}),
-  }),
-})
+export const inheritEnv = (i: Inherited): Record<string, string> => ({ [INHERIT_ENV]: InheritedFromString.encode(i) })
+
+/**
+ * The channel to the parent, read on its own before anything else (see shell/os/boot.ts), so a failure
+ * before the whole variable is checked can still be reported there; `none` when there is no usable one.
+ */
+export const parentChannel = (env: Env): O.Option<number> => {
+  const value = env[INHERIT_ENV]
+  if (value === undefined) return O.none
+  return pipe(
+    jsonFromString(() => '').decode(value),
+    E.flatMap((json) => Fd.decode(fieldOf(json, 'channel'))),
+    O.fromEither,
+  )
+}

@@ -67,8 +67,6 @@ export const liveOs = (live: Live): Os => {
           channelFd: layout.channel,
           listeners: RNEA.mapWithIndex((i, l: Listeners[number]) => ({ bind: l.bind, fd: layout.listeners[i] ?? -1, socketId: l.socketId }))(listeners),
           pidlockFd: layout.pidlock,
-          slot: O.none,
-          supervisorControl: false,
           control: pipe(
             layout.control,
             O.flatMap((fd) => O.map((c: Control) => ({ fd, socketId: c.socket.socketId }))(control)),

@@ -55,9 +55,7 @@ export const liveOs = (live: Live): Os => {
           channelFd: layout.channel,
           // the socket files are the supervisor's: workers get no identity, so they never touch them
           listeners: RNEA.mapWithIndex((i, s: BoundSocket) => ({ bind: s.bind, fd: layout.listeners[i] ?? -1, socketId: O.none }))(sockets),
-          pidlockFd: O.none,
-          slot: O.some(slot),
-          control: O.none,
+          slot,
           // the control socket stays here; the worker checks that its config still names one (or none)
           supervisorControl: O.isSome(live.control),
         }),

@@ -11,7 +11,7 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { decodeParentMessage, encodeChildMessage } from '../../core/wire/channel'
-import type { Inherited } from '../../core/wire/inherit'
+import type { InheritedWorker } from '../../core/wire/inherit'
 import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../errors'
 import { checkInherited, type ListenError, takeAll } from '../../shell/listener'
@@ -24,7 +24,7 @@ const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
 
 /** The supervisor's side of the channel, as the worker sees it once it is ready. */
-const supervisorChannel = (inherited: Inherited): Parent => {
+const supervisorChannel = (inherited: InheritedWorker): Parent => {
   let opened: net.Socket | undefined
   return {
     keepChannel: true,
@@ -55,11 +55,11 @@ const supervisorChannel = (inherited: Inherited): Parent => {
  * The supervisor keeps the control socket across restarts, as it keeps the listeners: a config that adds
  * or drops `controlPath` is refused, as a standalone successor refuses it.
  */
-const checkControl = (p: Prepared, inherited: Inherited): E.Either<ListenError, void> =>
+const checkControl = (p: Prepared, inherited: InheritedWorker): E.Either<ListenError, void> =>
   O.isSome(p.config.controlPath) === inherited.supervisorControl ? E.right(undefined) : E.left({ _tag: 'ControlChanged', added: O.isSome(p.config.controlPath) })
 
 /** Serves for the supervisor that started this process. */
-export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+export const worker = (p: Prepared, inherited: InheritedWorker, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
   const s = serving(own, makeProtocol)
   return pipe(
