@@ -40,6 +40,9 @@ export interface Problem {
   readonly message: string
 }
 
+/** Problems in one line: `key: message; key: message`. */
+export const formatProblems = (problems: readonly Problem[]): string => problems.map((p) => `${p.key}: ${p.message}`).join('; ')
+
 /** io-ts errors as problems; `key` names the value when it was decoded on its own (not inside an object). */
 export const problemsOf =
   (key?: string) =>

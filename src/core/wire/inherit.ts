@@ -17,7 +17,7 @@ import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
 import { type Bind, type Binds, sameBind } from '../bind'
-import { BindFromString, described, type Env, failAt, fieldOf, intBetween, isRecord, jsonFromString, nonEmpty, optional, type Problem, problemsOf } from '../codec'
+import { BindFromString, described, type Env, failAt, fieldOf, formatProblems, intBetween, isRecord, jsonFromString, nonEmpty, optional, type Problem, problemsOf } from '../codec'
 import { isRestartSignal, RESTART_SIGNALS, type RestartSignal } from '../signal'
 
 export const INHERIT_ENV = 'UNINTERRUPTIBLE_INHERIT'
@@ -87,9 +87,7 @@ export interface InheritError {
 }
 
 export const describeInheritError = (e: InheritError): string =>
-  `inherited-socket environment is malformed: ${INHERIT_ENV}=${JSON.stringify(e.value.length > 200 ? `${e.value.slice(0, 197)}...` : e.value)}: ${e.problems
-    .map((p) => `${p.key}: ${p.message}`)
-    .join('; ')}; start the server without it, or let a running server set it`
+  `inherited-socket environment is malformed: ${INHERIT_ENV}=${JSON.stringify(e.value.length > 200 ? `${e.value.slice(0, 197)}...` : e.value)}: ${formatProblems(e.problems)}; start the server without it, or let a running server set it`
 
 // ---- the JSON -----------------------------------------------------------------------------------
 
@@ -209,14 +207,14 @@ const toJson = (i: Inherited): InheritJson => {
 
 /** What a process started by a server is told, as the JSON object (absent fields are `undefined`, which JSON leaves out). */
 export const InheritedCodec = new t.Type<Inherited, t.OutputOf<typeof InheritJson>>(
-  'what a server tells a process it starts',
+  'an object with role, generation, parentPid, restartSignal, channel and listeners',
   (u): u is Inherited => isRecord(u) && (u.role === 'successor' || u.role === 'worker'),
   (u, c) => E.flatMap((j: InheritJson) => fromJson(j, c))(InheritJson.validate(u, c)),
   (i) => InheritJson.encode(toJson(i)),
 )
 
 /** The variable's value: JSON text. */
-export const InheritedFromString = jsonFromString((reason) => `is not JSON: ${reason}`).pipe(InheritedCodec, INHERIT_ENV)
+export const InheritedFromString = jsonFromString((reason) => `is not JSON: ${reason}`).pipe(InheritedCodec, InheritedCodec.name)
 
 // ---- reading and writing ----------------------------------------------------------------------------
 
