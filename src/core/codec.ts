@@ -48,7 +48,11 @@ export const problemsOf =
   (key?: string) =>
   (errors: t.Errors): RNEA.ReadonlyNonEmptyArray<Problem> => {
     const problems = errors.map((err): Problem => {
-      const path = err.context.map((c) => c.key).filter((k) => k !== '').join('.')
+      const path = err.context
+        // an intersection's members are keyed 0, 1, ... but check the same object as their parent: not a field
+        .filter((c, i) => c.key !== '' && !(typeof c.actual === 'object' && c.actual !== null && c.actual === err.context[i - 1]?.actual))
+        .map((c) => c.key)
+        .join('.')
       const expected = err.context[err.context.length - 1]?.type.name ?? 'a valid value'
       const at = key === undefined ? path : path === '' ? key : `${key}.${path}`
       return { key: at === '' ? '(value)' : at, message: err.message ?? `got ${show(err.value)}, expected ${expected}` }
@@ -107,7 +111,7 @@ export const plain = <A>(name: string, c: { readonly is: (u: unknown) => u is A;
 
 /** A failure at `path` inside the value being decoded (a check across fields): problemsOf names that path. */
 export const failAt = <A>(c: t.Context, path: readonly string[], value: unknown, message: string): t.Validation<A> =>
-  t.failure(value, [...c, ...path.map((key): t.ContextEntry => ({ key, type: t.unknown, actual: value }))], message)
+  t.failure(value, [...c, ...path.map((key, i): t.ContextEntry => ({ key, type: t.unknown, actual: i === path.length - 1 ? value : undefined }))], message)
 
 /** JSON text, decoded to the value it holds; `notJson` says what a person is told when it is not JSON. */
 export const jsonFromString = (notJson: (reason: string) => string): t.Type<unknown, string> =>

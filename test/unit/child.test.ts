@@ -7,7 +7,7 @@ import { type ChildEvents, spawnChild } from '../../src/shell/os/child'
 type Outcome = { readonly _tag: 'Ready'; readonly pid: number } | { readonly _tag: 'Failed'; readonly pid: number | null; readonly failure: SuccessorFailure }
 
 /** A real listening socket to pass down (it is fd 3 in the child, the channel fd 4), and the one outcome reported. */
-const run = async (file: string, args: readonly string[], readyTimeoutMs = 30_000, malformed: ChildEvents['malformed'] = undefined): Promise<Outcome> => {
+const run = async (file: string, args: readonly string[], readyTimeoutMs = 30_000, malformed?: ChildEvents['malformed']): Promise<Outcome> => {
   const server = net.createServer()
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const fd = (server as unknown as { _handle: { fd: number } })._handle.fd
