@@ -20,6 +20,13 @@ export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => 
 export const described = <A>(expected: string, guard: (u: unknown) => u is A): t.Type<A, A> =>
   new t.Type<A, A>(expected, guard, (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
+/** A constant of a checked type (a default), checked as the module loads: a wrong one throws at once, in every test. */
+export const checked = <A>(c: t.Type<A, unknown>, value: unknown): A => {
+  const r = c.decode(value)
+  if (E.isLeft(r)) throw new Error(`${show(value)} is not ${c.name}`)
+  return r.right
+}
+
 /** A whole number from `min` to `max`. */
 export const intBetween = (min: number, max: number, expected: string): t.Type<number, number> =>
   described(expected, (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max)

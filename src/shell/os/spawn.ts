@@ -6,4 +6,4 @@ import type * as Child from './child'
 
 export const spawnChild: typeof Child.spawnChild = (spec, on) =>
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy loading, see above
-  (require('./child') as typeof Child).spawnChild(spec, on)
+  require('./child').spawnChild(spec, on)
