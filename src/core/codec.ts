@@ -20,6 +20,12 @@ export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => 
 export const described = <A>(expected: string, guard: (u: unknown) => u is A): t.Type<A, A> =>
   new t.Type<A, A>(expected, guard, (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
+/** A value made on first use, and kept (codecs a process may never need, off its start-up). */
+export const lazily = <A>(make: () => A): (() => A) => {
+  let cell: { readonly value: A } | undefined
+  return () => (cell ??= { value: make() }).value
+}
+
 /** A constant of a checked type (a default), checked as the module loads: a wrong one throws at once, in every test. */
 export const checked = <A>(c: t.Type<A, unknown>, value: unknown): A => {
   const r = c.decode(value)
@@ -55,11 +61,7 @@ export const problemsOf =
   (key?: string) =>
   (errors: t.Errors): RNEA.ReadonlyNonEmptyArray<Problem> => {
     const problems = errors.map((err): Problem => {
-      const path = err.context
-        // an intersection's members are keyed 0, 1, ... but check the same object as their parent: not a field
-        .filter((c, i) => c.key !== '' && !(typeof c.actual === 'object' && c.actual !== null && c.actual === err.context[i - 1]?.actual))
-        .map((c) => c.key)
-        .join('.')
+      const path = err.context.map((c) => c.key).filter((k) => k !== '').join('.')
       const expected = err.context[err.context.length - 1]?.type.name ?? 'a valid value'
       const at = key === undefined ? path : path === '' ? key : `${key}.${path}`
       return { key: at === '' ? '(value)' : at, message: err.message ?? `got ${show(err.value)}, expected ${expected}` }

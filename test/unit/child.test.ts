@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import * as net from 'node:net'
 import { describe, it } from 'node:test'
 import type { SuccessorFailure } from '../../src/core/lifecycle'
-import { type ChildEvents, spawnChild } from '../../src/shell/os/child'
+import type { ChildEvents } from '../../src/shell/os/child'
+import { spawnChild } from '../../src/shell/os/spawn'
 
 type Outcome = { readonly _tag: 'Ready'; readonly pid: number } | { readonly _tag: 'Failed'; readonly pid: number | null; readonly failure: SuccessorFailure }
 

@@ -55,7 +55,9 @@ const withControl = async (handler: Partial<ControlHandler>, test: (c: { readonl
 const withPeer = async (answer: (line: string) => { readonly write: readonly string[]; readonly end?: boolean }, test: (socketPath: string) => Promise<void>): Promise<void> =>
   withDir(async (dir) => {
     const socketPath = path.join(dir, 'peer.sock')
+    const open = new Set<net.Socket>()
     const server = net.createServer((socket) => {
+      open.add(socket)
       socket.setEncoding('utf8')
       let buffered = ''
       socket.on('error', () => undefined)
@@ -73,7 +75,8 @@ const withPeer = async (answer: (line: string) => { readonly write: readonly str
     try {
       await test(socketPath)
     } finally {
-      server.close()
+      for (const s of open) s.destroy()
+      await closing(server)
     }
   })
 

@@ -16,7 +16,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
-import { described, failAt, fieldOf, intBetween, isRecord, jsonFromString, nullable, plain, type Problem, problemsOf, show } from '../codec'
+import { described, failAt, fieldOf, intBetween, isRecord, jsonFromString, lazily, nullable, optional, plain, type Problem, problemsOf, show } from '../codec'
 import { type ChildFailure, failureFields } from '../failure'
 import type { RestartOutcome } from '../outcome'
 
@@ -110,7 +110,9 @@ const oneOf = <K extends string>(keys: readonly K[]) =>
 const Pid = intBetween(1, 2 ** 31 - 1, 'a process id')
 const Count = intBetween(0, Number.MAX_SAFE_INTEGER, 'a count, 0 or more')
 const Generation = intBetween(0, 2 ** 31 - 1, 'a generation number')
-const Scalar = described('a string, a number, true, false or null', (u): u is string | number | boolean | null => u === null || ['string', 'number', 'boolean'].includes(typeof u))
+const isScalar = (u: unknown): u is string | number | boolean | null => u === null || ['string', 'number', 'boolean'].includes(typeof u)
+const Fields = described('an object of strings, numbers, true, false or null', (u): u is Readonly<Record<string, string | number | boolean | null>> => isRecord(u) && Object.values(u).every(isScalar))
+const exactly = <L extends string | boolean>(value: L) => described(JSON.stringify(value), (u): u is L => u === value)
 
 /** An id as a server reads it: a string or a number; anything else (or none) is no id, and the reply's is null. */
 const RequestIdOf = (u: unknown): RequestId => (typeof u === 'string' || typeof u === 'number' ? u : null)
@@ -137,62 +139,71 @@ export const RequestCodec = new t.Type<Request, { readonly id: string | number |
 
 const RequestLine = jsonFromString(() => `a request is one JSON object per line, ${LIKE}`).pipe(RequestCodec, RequestCodec.name)
 
-const ConnectionsJson = plain<Connections>('connections: {"active": N, "accepted": N}', t.type({ active: Count, accepted: Count }))
+type OutcomeReplyJson = { readonly id: RequestId; readonly ok: boolean; readonly outcome: OutcomeJson }
+type StatusReplyJson = { readonly id: RequestId; readonly ok: true; readonly status: Status }
+type StoppingReplyJson = { readonly id: RequestId; readonly ok: true; readonly stopping: { readonly pids: readonly number[] } }
+type ErrorReplyJson = { readonly id: RequestId; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string } }
+export type ReplyJson = OutcomeReplyJson | StatusReplyJson | StoppingReplyJson | ErrorReplyJson
 
-const OutcomeCodec: t.Type<OutcomeJson, OutcomeJson> = (() => {
-  const Restarted = t.type({ result: t.literal('restarted'), generation: Generation, pids: t.readonlyArray(Pid) })
-  const Failed = t.type({ result: t.literal('failed'), generation: Generation, reason: t.string, failure: nullable(t.readonly(t.record(t.string, Scalar))), stopping: t.boolean })
-  const Refused = t.type({ result: t.literal('refused'), reason: t.string })
-  return new t.Type<OutcomeJson, OutcomeJson>(
-    'a restart outcome: an object with "result"',
-    (u): u is OutcomeJson => Restarted.is(u) || Failed.is(u) || Refused.is(u),
-    (u, c) => {
-      switch (fieldOf(u, 'result')) {
-        case 'restarted':
-          return Restarted.validate(u, c)
-        case 'failed':
-          return Failed.validate(u, c)
-        case 'refused':
-          return Refused.validate(u, c)
-        default:
-          return isRecord(u) ? failAt(c, ['result'], u.result, `got ${show(u.result)}, expected one of "restarted", "failed", "refused"`) : t.failure(u, c)
-      }
-    },
+/**
+ * What a reply is checked with, built on first use: every serving process loads this module on its way
+ * to ready (a successor's start-up is on the handoff's critical path), and only a client reads replies.
+ */
+const replyParts = lazily(() => {
+  const ConnectionsJson = plain<Connections>('connections: {"active": N, "accepted": N}', t.type({ active: Count, accepted: Count }))
+
+  const OutcomeCodec: t.Type<OutcomeJson, OutcomeJson> = (() => {
+    const Restarted = t.type({ result: exactly('restarted'), generation: Generation, pids: t.readonlyArray(Pid) })
+    const Failed = t.type({ result: exactly('failed'), generation: Generation, reason: t.string, failure: nullable(Fields), stopping: t.boolean })
+    const Refused = t.type({ result: exactly('refused'), reason: t.string })
+    return new t.Type<OutcomeJson, OutcomeJson>(
+      'a restart outcome: an object with "result"',
+      (u): u is OutcomeJson => Restarted.is(u) || Failed.is(u) || Refused.is(u),
+      (u, c) => {
+        switch (fieldOf(u, 'result')) {
+          case 'restarted':
+            return Restarted.validate(u, c)
+          case 'failed':
+            return Failed.validate(u, c)
+          case 'refused':
+            return Refused.validate(u, c)
+          default:
+            return isRecord(u) ? failAt(c, ['result'], u.result, `got ${show(u.result)}, expected one of "restarted", "failed", "refused"`) : t.failure(u, c)
+        }
+      },
+      t.identity,
+    )
+  })()
+
+  const WorkerStatusJson = plain<WorkerStatus>(
+    'a worker\'s status',
+    t.type({ pid: nullable(Pid), generation: Generation, worker: Count, state: t.string, connections: nullable(ConnectionsJson) }),
+  )
+
+  const StatusFields = t.type({
+    pid: Pid,
+    mode: oneOf(['standalone', 'supervisor']),
+    generation: Generation,
+    state: t.string,
+    connections: ConnectionsJson,
+    uptimeMs: Count,
+    lastRestart: nullable(OutcomeCodec),
+    workers: optional(t.readonlyArray(WorkerStatusJson)),
+  })
+  // `workers` absent stays absent: a standalone server's status has none
+  const StatusCodec = new t.Type<Status, Status>(
+    'a server\'s status',
+    (u): u is Status => StatusFields.is(u),
+    (u, c) => E.map(({ workers, ...s }: t.TypeOf<typeof StatusFields>): Status => (workers === undefined ? s : { ...s, workers }))(StatusFields.validate(u, c)),
     t.identity,
   )
-})()
 
-const WorkerStatusJson = plain<WorkerStatus>(
-  'a worker\'s status',
-  t.type({ pid: nullable(Pid), generation: Generation, worker: Count, state: t.string, connections: nullable(ConnectionsJson) }),
-)
-
-export const StatusCodec = plain<Status>(
-  'a server\'s status',
-  t.intersection([
-    t.type({
-      pid: Pid,
-      mode: oneOf(['standalone', 'supervisor']),
-      generation: Generation,
-      state: t.string,
-      connections: ConnectionsJson,
-      uptimeMs: Count,
-      lastRestart: nullable(OutcomeCodec),
-    }),
-    t.partial({ workers: t.readonlyArray(WorkerStatusJson) }),
-  ]),
-)
-
-export type ReplyJson =
-  | { readonly id: RequestId; readonly ok: boolean; readonly outcome: OutcomeJson }
-  | { readonly id: RequestId; readonly ok: true; readonly status: Status }
-  | { readonly id: RequestId; readonly ok: true; readonly stopping: { readonly pids: readonly number[] } }
-  | { readonly id: RequestId; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string } }
-
-const OutcomeReply = t.type({ id: RequestIdJson, ok: t.boolean, outcome: OutcomeCodec })
-const StatusReply = t.type({ id: RequestIdJson, ok: t.literal(true), status: StatusCodec })
-const StoppingReply = t.type({ id: RequestIdJson, ok: t.literal(true), stopping: t.type({ pids: t.readonlyArray(Pid) }) })
-const ErrorReply = t.type({ id: RequestIdJson, ok: t.literal(false), error: t.type({ code: oneOf(ERROR_CODES), message: t.string }) })
+  const OutcomeReply = t.type({ id: RequestIdJson, ok: t.boolean, outcome: OutcomeCodec })
+  const StatusReply = t.type({ id: RequestIdJson, ok: exactly(true), status: StatusCodec })
+  const StoppingReply = t.type({ id: RequestIdJson, ok: exactly(true), stopping: t.type({ pids: t.readonlyArray(Pid) }) })
+  const ErrorReply = t.type({ id: RequestIdJson, ok: exactly(false), error: t.type({ code: oneOf(ERROR_CODES), message: t.string }) })
+  return { OutcomeReply, StatusReply, StoppingReply, ErrorReply }
+})
 
 /** Only a restart that served is ok. */
 const outcomeOk = (o: OutcomeJson): boolean => o.result === 'restarted'
@@ -202,13 +213,14 @@ export const ReplyCodec = new t.Type<Reply, ReplyJson>(
   (u): u is Reply => isRecord(u) && ['Outcome', 'Status', 'Stopping', 'Error'].includes(String(u._tag)),
   (u, c) => {
     if (!isRecord(u)) return t.failure(u, c)
+    const { OutcomeReply, StatusReply, StoppingReply, ErrorReply } = replyParts()
     if ('outcome' in u)
-      return E.flatMap((r: t.TypeOf<typeof OutcomeReply>): t.Validation<Reply> =>
+      return E.flatMap((r: OutcomeReplyJson): t.Validation<Reply> =>
         r.ok === outcomeOk(r.outcome) ? t.success({ _tag: 'Outcome', id: r.id, outcome: r.outcome }) : failAt(c, ['ok'], r.ok, `got ${String(r.ok)}, expected ${String(!r.ok)} for a restart that ${r.outcome.result === 'restarted' ? 'served' : r.outcome.result}`),
       )(OutcomeReply.validate(u, c))
-    if ('status' in u) return E.map((r: t.TypeOf<typeof StatusReply>): Reply => ({ _tag: 'Status', id: r.id, status: r.status }))(StatusReply.validate(u, c))
-    if ('stopping' in u) return E.map((r: t.TypeOf<typeof StoppingReply>): Reply => ({ _tag: 'Stopping', id: r.id, pids: r.stopping.pids }))(StoppingReply.validate(u, c))
-    if ('error' in u) return E.map((r: t.TypeOf<typeof ErrorReply>): Reply => ({ _tag: 'Error', id: r.id, code: r.error.code, message: r.error.message }))(ErrorReply.validate(u, c))
+    if ('status' in u) return E.map((r: StatusReplyJson): Reply => ({ _tag: 'Status', id: r.id, status: r.status }))(StatusReply.validate(u, c))
+    if ('stopping' in u) return E.map((r: StoppingReplyJson): Reply => ({ _tag: 'Stopping', id: r.id, pids: r.stopping.pids }))(StoppingReply.validate(u, c))
+    if ('error' in u) return E.map((r: ErrorReplyJson): Reply => ({ _tag: 'Error', id: r.id, code: r.error.code, message: r.error.message }))(ErrorReply.validate(u, c))
     return t.failure(u, c)
   },
   (r) => {

@@ -8,11 +8,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Duplex } from 'node:stream'
-import * as E from 'fp-ts/Either'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import type { Problem } from '../../core/codec'
 import type { Command } from '../../core/command'
-import { type ChildMessage, decodeChildMessage } from '../../core/wire/channel'
+import type { ChildMessage, decodeChildMessage } from '../../core/wire/channel'
 import { eachLine } from './eachLine'
 import type { SuccessorFailure } from '../../core/lifecycle'
 
@@ -64,7 +63,10 @@ const signalGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
 /** Out of file descriptors (EMFILE), spawn returns a child without stdio, whatever the typings say, and emits 'error' a tick later. */
 const stdioOf = (child: ChildProcess): ChildProcess['stdio'] | undefined => child.stdio
 
-export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
+/** Reads a line of the channel (core/wire/channel.ts; passed in by spawn.ts). */
+export type ReadChannel = typeof decodeChildMessage
+
+export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel): Child => {
   const child = spawn(spec.command.file, spec.command.args, {
     stdio: ['inherit', 'inherit', 'inherit', ...spec.pass, 'pipe'],
     env: spec.env,
@@ -110,8 +112,9 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
   if (channel !== undefined) {
     channel.on('error', () => undefined) // EPIPE/ECONNRESET when the child dies: its exit reports it
     const lines = eachLine(channel, (line) => {
-      const decoded = decodeChildMessage(line)
-      if (E.isLeft(decoded)) {
+      const decoded = read(line)
+      // fp-ts's isLeft, without importing fp-ts into a module loaded on first use (see spawn.ts)
+      if (decoded._tag === 'Left') {
         on.malformed?.(line, decoded.left)
         return
       }
