@@ -1,6 +1,6 @@
 /**
  * The control socket, the server's side: accepts connections on a UNIX socket (mode 0600: only its own
- * user can connect), reads one JSON request per line (see core/control.ts), and answers each: a status
+ * user can connect), reads one JSON request per line (see core/wire/control.ts), and answers each: a status
  * at once, a stop once it has begun, a restart once its outcome is known (the conversation stays open
  * until then, even while this process drains; the restarts waiting for their outcome are kept in a
  * request table, shell/requestReply.ts). A malformed request gets an error reply saying what is wrong.
