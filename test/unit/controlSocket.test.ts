@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import * as E from 'fp-ts/Either'
 import type { RestartOutcome } from '../../src/core/outcome'
-import type { Status } from '../../src/core/wire/control'
+import { decodeRequest, encodeReply, type Request, type Status } from '../../src/core/wire/control'
 import { ask } from '../../src/shell/control/client'
 import { restartServerTask, serverStatusTask, stopServerTask } from '../../src/shell/control/operations'
 import { type ControlHandler, type ControlServer, MAX_IN_FLIGHT, MAX_LINE_BYTES, serveControl } from '../../src/shell/control/server'
@@ -181,8 +181,9 @@ describe('the control client', () => {
   it('sends one request with an id, and takes the reply with that id (a reply for another id is not it)', () =>
     withPeer(
       (line) => {
-        const { id } = JSON.parse(line) as { id: number }
-        assert.deepStrictEqual(JSON.parse(line), { id, op: 'status' })
+        const request = decodeRequest(line)
+        assert.ok(E.isRight(request) && typeof request.right.id === 'number' && request.right.op === 'status', line)
+        const { id } = request.right
         return {
           write: [
             `${JSON.stringify({ id: id + 1, ok: true, status: { ...STATUS, pid: 1 } })}\n`,
@@ -233,7 +234,7 @@ describe('the control client', () => {
   it('restart: the outcome, the server\'s error as the reason, and a reply of another kind as a bad reply', async () => {
     const outcome = { result: 'refused', reason: 'a restart is in progress' } as const
     await withPeer(
-      (line) => ({ write: [`${JSON.stringify({ id: (JSON.parse(line) as { id: number }).id, ok: false, outcome })}\n`] }),
+      (line) => ({ write: [encodeReply({ _tag: 'Outcome', id: E.match(() => null, (r: Request) => r.id)(decodeRequest(line)), outcome })] }),
       async (p) => assert.deepStrictEqual(await restartServerTask({ controlPath: p })(), E.right(outcome)),
     )
     await withPeer(
