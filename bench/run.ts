@@ -10,6 +10,7 @@ import { percentile, ROOT } from '../test/support/harness'
 import { type CommandSample, type ModeResult, PROBATION_MS, restartCommand } from './command'
 import { drain } from './drain'
 import { type Handoff, handoff } from './handoff'
+import { handoffUnderLoad } from './handoffLoad'
 import { httpThroughput } from './http'
 import { type Overhead, overhead } from './overhead'
 import { median } from './proc'
@@ -57,6 +58,8 @@ const main = async (): Promise<void> => {
   const over = await overhead(settings)
   log('handoff latency against the floor')
   const hand = await handoff(settings.samples)
+  log(`handoff under load (16 echo loops) against a bare node start under the same load: ${settings.samples} samples`)
+  const underLoad = await handoffUnderLoad(settings.samples)
   log(`drain at scale: ${settings.idle} idle connections`)
   const dr = await drain(settings.idle, Math.min(settings.samples, 10))
   log('HTTP throughput against a raw http.Server')
@@ -89,17 +92,34 @@ const main = async (): Promise<void> => {
   const spawnRatio = successor / floor
   // the whole handoff as an operator sees it: signal, spawn through the start command's shell, pidfile, ready
   const handoffRatio = median(hand.restartMs) / floor
-  const libRps = median(web.library.map((r) => r.requestsPerSecond))
-  const rawRps = median(web.raw.map((r) => r.requestsPerSecond))
-  const rpsRatio = pairedRatio(web.library, web.raw, (r) => r.requestsPerSecond)
+  const loadedHandoff = median(underLoad.loaded.map((s) => s.handoffMs))
+  const loadedBare = median(underLoad.loaded.map((s) => s.bareMs))
+  const loadedRatio = loadedHandoff / loadedBare
+  const phase = (k: keyof (typeof underLoad.loaded)[number]): string => fmt(median(underLoad.loaded.map((s) => s[k])))
+  const httpRows = (kind: 'keepAlive' | 'close') => {
+    const w = web[kind]
+    return {
+      ratio: pairedRatio(w.library, w.raw, (r) => r.requestsPerSecond),
+      cpuRatio: pairedRatio(w.library, w.raw, (r) => r.serverCpuUsPerRequest),
+      rows: ([['raw `http.Server`', w.raw], ['uninterruptible `serveHttp`', w.library]] as const).map(([name, rs]) => [
+        `${name}, ${kind === 'keepAlive' ? 'keep-alive' : 'Connection: close'}`,
+        fmt(median(rs.map((r) => r.requestsPerSecond)), 0),
+        fmt(median(rs.map((r) => r.serverCpuUsPerRequest)), 2),
+        fmt(median(rs.map((r) => r.serverCores)), 2),
+        fmt(median(rs.map((r) => r.clientCores)), 2),
+      ]),
+    }
+  }
+  const httpKeepAlive = httpRows('keepAlive')
+  const httpClose = httpRows('close')
   const termLib = median(dr.termToExitMs.library)
   const termRaw = median(dr.termToExitMs.raw)
   const memRatio = dr.bytesPerConnection.library / dr.bytesPerConnection.raw
   const libFailures = restartRuns.filter((r) => r.server === 'uninterruptible').reduce((a, r) => a + r.failed, 0)
   const overheadFailures = [...over.library, ...over.raw].reduce((a, r) => a + r.failed, 0)
-  const webErrors = [...web.library, ...web.raw].reduce((a, r) => a + r.errors + r.non2xx + r.mismatches, 0)
+  const webErrors = [...web.keepAlive.library, ...web.keepAlive.raw, ...web.close.library, ...web.close.raw].reduce((a, r) => a + r.errors, 0)
   const failedRounds = (rs: readonly { failed: number }[]): number => rs.reduce((a, r) => a + r.failed, 0)
-  const httpErrors = (rs: readonly { errors: number; non2xx: number; mismatches: number }[]): number => rs.reduce((a, r) => a + r.errors + r.non2xx + r.mismatches, 0)
+  const httpErrors = (rs: readonly { errors: number }[]): number => rs.reduce((a, r) => a + r.errors, 0)
   const svEchoRatio = pairedRatio(svEcho.library, svEcho.cluster, (r) => r.perSecond)
   const svEchoCpuRatio = pairedRatio(svEcho.library, svEcho.cluster, (r) => r.cpuUsPerExchange)
   const svHttpRatio = pairedRatio(svHttp.library, svHttp.cluster, (r) => r.requestsPerSecond)
@@ -231,6 +251,31 @@ const main = async (): Promise<void> => {
     `handling the signal and spawning, the new one's pidfile and ready byte) / floor: ${fmt(handoffRatio, 3)}, against a`,
     `target of at most 1.3: ${verdict(handoffRatio <= 1.3)}.`,
     '',
+    '### The handoff under load',
+    '',
+    `The echo example serving 16 connect / echo / close loops; ${underLoad.loaded.length} interleaved samples of a restart (SIGUSR1 to the`,
+    "pid in the pidfile, until the old process's `successor-ready` line is read) and of a bare Node start under",
+    "the same load (`node -e \"require('net').createServer().listen(0, ...)\"`, spawn to the byte it writes once",
+    "listening). Where the restart's time goes, from the log lines (ms resolution): the signal's delivery to",
+    "an event loop busy with clients, the spawn, and the new process's own timeline from its start (Node's",
+    'boot up to the library, the library and the config, to its ready line). Medians, ms.',
+    '',
+    table(
+      ['measure', 'p50 ms'],
+      [
+        ['bare node start, spawn to listening, under the load', fmt(loadedBare)],
+        ['restart: SIGUSR1 to successor ready, under the load', fmt(loadedHandoff)],
+        ['  signal sent to `restart-requested` (delivery)', phase('deliveryMs')],
+        ['  `restart-requested` to `successor-spawned` (spawn)', phase('spawnMs')],
+        ["  new process: its start to the library loaded (Node's boot, the preload, the entry file)", phase('libraryAtMs')],
+        ['  new process: its start to its config read and checked', phase('preparedAtMs')],
+        ['  new process: its start to ready', phase('readyAtMs')],
+      ],
+    ),
+    '',
+    `Restart / bare start under load: ${fmt(loadedRatio, 3)}, against a target of at most 1.2: ${verdict(loadedRatio <= 1.2)}. Exchanges during`,
+    `these samples: ${underLoad.exchanges}, failed: ${underLoad.failed}.`,
+    '',
     `## 4. Drain at scale (${dr.idle} idle connections)`,
     '',
     table(
@@ -247,19 +292,16 @@ const main = async (): Promise<void> => {
     '',
     '## 5. HTTP throughput against a raw `http.Server`',
     '',
-    `autocannon, 64 keep-alive connections, ${settings.rounds} rounds of ${settings.httpSeconds} s each, back to back; the same listener`,
-    '(`examples/handlers.ts`). The ratio is the median of the per-round ratios.',
+    `${web.generator === 'wrk' ? 'wrk (2 threads)' : 'autocannon (wrk is not installed: this client is slower than the servers, so the ratios say little)'}, 64 connections, ${settings.rounds} rounds of ${settings.httpSeconds} s each per server and kind,`,
+    'alternating; the same listener (`examples/handlers.ts`). Keep-alive, then a new connection per request',
+    '(`Connection: close`). Server CPU is all its threads (/proc), per request; "cores" is CPU time per wall',
+    'second, the server\'s and the client\'s: a raw server near 1.0 while the client has time to spare shows',
+    'that the server, not the client, set the pace. Medians; ratios are medians of the per-round ratios.',
     '',
-    table(
-      ['server', 'requests/s (median)'],
-      [
-        ['raw `http.Server`', fmt(rawRps, 0)],
-        ['uninterruptible `serveHttp`', fmt(libRps, 0)],
-        ['ratio (median of per-round ratios)', fmt(rpsRatio, 3)],
-      ],
-    ),
+    table(['server', 'requests/s', 'server CPU µs/request', 'server cores', 'client cores'], [...httpKeepAlive.rows, ...httpClose.rows]),
     '',
-    `Ratio ${fmt(rpsRatio, 3)} against a target of at least 0.95: ${verdict(rpsRatio >= 0.95)}. Errors, timeouts, non-2xx responses and wrong bodies: ${webErrors}.`,
+    `Ratios, uninterruptible / raw: keep-alive ${fmt(httpKeepAlive.ratio, 3)} requests/s (CPU per request ${fmt(httpKeepAlive.cpuRatio, 3)}), target at least 0.97: ${verdict(httpKeepAlive.ratio >= 0.97)};`,
+    `Connection: close ${fmt(httpClose.ratio, 3)} (CPU per request ${fmt(httpClose.cpuRatio, 3)}), target at least 0.97: ${verdict(httpClose.ratio >= 0.97)}. Errors (socket errors, timeouts, non-2xx): ${webErrors}.`,
     '',
     '## 6. Supervisor mode (2 workers) against node:cluster and pm2',
     '',
@@ -417,8 +459,9 @@ const main = async (): Promise<void> => {
     `restarts under load: uninterruptible ${restartRuns.filter((r) => r.server === 'uninterruptible').map((r) => `${r.transport.toUpperCase()} ${r.failed} failed of ${r.exchanges + r.failed}`).join(', ')}; naive ${restartRuns.filter((r) => r.server !== 'uninterruptible').map((r) => `${r.transport.toUpperCase()} ${r.failed} failed`).join(', ')}`,
     `overhead against raw net: CPU/exchange ratio ${fmt(cpuRatio, 3)} (target ≤ 1.05: ${plainVerdict(cpuRatio <= 1.05)}), failures ${overheadFailures}`,
     `handoff against its floor: ratio ${fmt(handoffRatio, 3)} (target ≤ 1.3: ${plainVerdict(handoffRatio <= 1.3)})`,
+    `handoff under load against a bare node start under the same load: ${fmt(loadedHandoff)} / ${fmt(loadedBare)} ms = ${fmt(loadedRatio, 3)} (target ≤ 1.2: ${plainVerdict(loadedRatio <= 1.2)}), failed ${underLoad.failed}`,
     `drain at scale: ${dr.servedByOld} / ${dr.idle} idle connections served by the old process, last close to exit ${fmt(dr.lastCloseToExitMs)} ms`,
-    `HTTP against raw http.Server: ratio ${fmt(rpsRatio, 3)} (target ≥ 0.95: ${plainVerdict(rpsRatio >= 0.95)}), errors ${webErrors}`,
+    `HTTP against raw http.Server (${web.generator}): keep-alive ${fmt(httpKeepAlive.ratio, 3)}, Connection: close ${fmt(httpClose.ratio, 3)} (target ≥ 0.97: ${plainVerdict(httpKeepAlive.ratio >= 0.97)} / ${plainVerdict(httpClose.ratio >= 0.97)}), errors ${webErrors}`,
     `supervisor echo, workers: 2 / node:cluster 2 workers: ${fmt(svEchoRatio, 3)} exchanges/s, CPU/exchange ${fmt(svEchoCpuRatio, 3)} (target ≥ 1.2: ${plainVerdict(svEchoMet)}), failures ${svEchoFailures.library} / ${svEchoFailures.cluster}`,
     `supervisor HTTP keep-alive, workers: 2 / node:cluster 2 workers: ${fmt(svHttpRatio, 3)} req/s (target ≥ 0.95: ${plainVerdict(svHttpMet)}), errors ${svHttpErrors.library} / ${svHttpErrors.cluster}; busiest worker's share of the workers' CPU, median ${pct(median(svHttp.busiestShare.library))} / ${pct(median(svHttp.busiestShare.cluster))}, max ${pct(Math.max(...svHttp.busiestShare.library))} / ${pct(Math.max(...svHttp.busiestShare.cluster))}`,
     `${settings.reloads} restarts under echo load: uninterruptible ${svReloads.stats.failed} failed of ${svReloads.stats.exchanges + svReloads.stats.failed} (target 0: ${plainVerdict(svReloadsMet)}); pm2 reload ${pm2Reloads.stats.failed} failed of ${pm2Reloads.stats.exchanges + pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`,
@@ -427,13 +470,27 @@ const main = async (): Promise<void> => {
     `TLS against raw tls.Server: handshakes/s ${fmt(tlsHsRatio, 3)} (CPU/exchange ${fmt(tlsHsCpuRatio, 3)}), throughput ${fmt(tlsStreamRatio, 3)} (CPU/MiB ${fmt(tlsStreamCpuRatio, 3)}) (target ≥ 0.95: ${plainVerdict(tlsHsMet)} / ${plainVerdict(tlsStreamMet)}), failures ${tlsFailures.library} / ${tlsFailures.raw}`,
   ]
   for (const line of summary) log(`summary: ${line}`)
+  // the guard: a ratio below its target is said loudly (timing is never a test's business, so it does not fail CI)
+  const targets: readonly (readonly [string, boolean])[] = [
+    [`CPU per exchange against raw net ${fmt(cpuRatio, 3)} (target ≤ 1.05)`, cpuRatio <= 1.05],
+    [`handoff against its floor ${fmt(handoffRatio, 3)} (target ≤ 1.3)`, handoffRatio <= 1.3],
+    [`handoff under load against a bare start ${fmt(loadedRatio, 3)} (target ≤ 1.2)`, loadedRatio <= 1.2],
+    [`HTTP keep-alive against raw http.Server ${fmt(httpKeepAlive.ratio, 3)} (target ≥ 0.97)`, httpKeepAlive.ratio >= 0.97],
+    [`HTTP Connection: close against raw http.Server ${fmt(httpClose.ratio, 3)} (target ≥ 0.97)`, httpClose.ratio >= 0.97],
+    [`supervised echo against node:cluster ${fmt(svEchoRatio, 3)} (target ≥ 1.2)`, svEchoMet],
+    [`supervised HTTP against node:cluster ${fmt(svHttpRatio, 3)} (target ≥ 0.95)`, svHttpMet],
+    [`TLS handshakes ${fmt(tlsHsRatio, 3)} and throughput ${fmt(tlsStreamRatio, 3)} against raw tls (target ≥ 0.95)`, tlsHsMet && tlsStreamMet],
+  ]
+  const missed = targets.filter(([, ok]) => !ok)
+  if (smoke) log(`smoke pass: ${missed.length} target(s) not met in this short run (not judged: a smoke pass checks failures only)`)
+  else for (const [what] of missed) log(`WARNING: TARGET NOT MET: ${what}`)
   if (out !== undefined) {
     fs.writeFileSync(out, report)
     log(`wrote ${out}`)
   }
   // pm2's failures are its own: only the library's and the throughput baselines' fail the run
   const svFailures = svEchoFailures.library + svEchoFailures.cluster + svHttpErrors.library + svHttpErrors.cluster + svReloads.stats.failed
-  if (libFailures > 0 || overheadFailures > 0 || versionFailures > 0 || webErrors > 0 || svFailures > 0 || tlsFailures.library + tlsFailures.raw > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
+  if (libFailures > 0 || underLoad.failed > 0 || overheadFailures > 0 || versionFailures > 0 || webErrors > 0 || svFailures > 0 || tlsFailures.library + tlsFailures.raw > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
     log('failures were counted: see the tables')
     process.exitCode = 1
   }

@@ -12,6 +12,7 @@ import { startEchoServer } from '../test/support/echoServer'
 import { DIST, freePort, type LogLine, portOf, ServerProcess, tempDir, waitGone, writeJson } from '../test/support/harness'
 import { type HttpOptions, type HttpRound, httpRound } from './http'
 import { type OverheadOptions, round, type Round } from './overhead'
+import { alternate } from './alternate'
 import { Pm2 } from './pm2'
 import { cpuNs } from './proc'
 
@@ -24,22 +25,6 @@ const processesOf = (listening: LogLine): number[] => {
   const workers = Array.isArray(listening.workerPids) ? listening.workerPids.filter((p): p is number => typeof p === 'number') : []
   if (workers.length !== WORKERS) throw new Error(`expected ${WORKERS} worker pids in ${JSON.stringify(listening)}`)
   return [listening.pid, ...workers]
-}
-
-/** Round i of `a` and round i of `b` ran back to back, the first of the pair alternating. */
-export const alternate = async <R>(rounds: number, a: () => Promise<R>, b: () => Promise<R>): Promise<{ a: R[]; b: R[] }> => {
-  const as: R[] = []
-  const bs: R[] = []
-  for (let i = 0; i < rounds; i++) {
-    if (i % 2 === 0) {
-      bs.push(await b())
-      as.push(await a())
-    } else {
-      as.push(await a())
-      bs.push(await b())
-    }
-  }
-  return { a: as, b: bs }
 }
 
 export interface VersusCluster<R> {
@@ -77,15 +62,15 @@ export interface HttpVersusCluster extends VersusCluster<HttpRound> {
   readonly busiestShare: VersusCluster<number>
 }
 
-/** An autocannon round, and the busiest worker's share of the CPU time `workers` used in it. */
-const httpRoundShare = async (port: number, workers: readonly number[], o: HttpOptions): Promise<{ round: HttpRound; share: number }> => {
+/** A keep-alive round, and the busiest worker's share of the CPU time `workers` used in it; the round's CPU is that of `pids` (every process). */
+const httpRoundShare = async (port: number, pids: readonly number[], workers: readonly number[], o: HttpOptions): Promise<{ round: HttpRound; share: number }> => {
   const before = workers.map(cpuNs)
-  const r = await httpRound(port, o.seconds, o.connections)
+  const r = await httpRound(pids, port, o.seconds, o.connections)
   const used = workers.map((pid, i) => cpuNs(pid) - (before[i] ?? 0))
   return { round: r, share: Math.max(...used) / used.reduce((a, b) => a + b, 0) }
 }
 
-/** Keep-alive HTTP (autocannon): the HTTP example with `workers: 2` against clusterHttp.js. */
+/** Keep-alive HTTP (wrk): the HTTP example with `workers: 2` against clusterHttp.js. */
 export const httpVersusCluster = async (o: HttpOptions): Promise<HttpVersusCluster> => {
   const dir = tempDir()
   const lib = new ServerProcess([path.join(DIST, 'examples/http.js'), writeJson(path.join(dir, 'http.json'), { bind: 'tcp://127.0.0.1:0', workers: WORKERS })])
@@ -94,13 +79,13 @@ export const httpVersusCluster = async (o: HttpOptions): Promise<HttpVersusClust
     const libListening = await lib.event(lib.pid, 'listening')
     const clusterListening = await cluster.event(cluster.pid, 'listening')
     const [libPort, clusterPort] = [portOf(libListening), portOf(clusterListening)]
-    const [libWorkers, clusterWorkers] = [processesOf(libListening).slice(1), processesOf(clusterListening).slice(1)]
-    await httpRound(libPort, 1, o.connections) // warm both up
-    await httpRound(clusterPort, 1, o.connections)
+    const [libPids, clusterPids] = [processesOf(libListening), processesOf(clusterListening)]
+    await httpRound(libPids, libPort, 1, o.connections) // warm both up
+    await httpRound(clusterPids, clusterPort, 1, o.connections)
     const r = await alternate(
       o.rounds,
-      () => httpRoundShare(libPort, libWorkers, o),
-      () => httpRoundShare(clusterPort, clusterWorkers, o),
+      () => httpRoundShare(libPort, libPids, libPids.slice(1), o),
+      () => httpRoundShare(clusterPort, clusterPids, clusterPids.slice(1), o),
     )
     return {
       library: r.a.map((x) => x.round),

@@ -21,7 +21,7 @@ import { type Certs, makeCerts } from '../test/support/certs'
 import { DIST, portOf, ServerProcess, tempDir, writeJson } from '../test/support/harness'
 import { type OverheadOptions, round, type Round } from './overhead'
 import { cpuNs, sleep } from './proc'
-import { alternate } from './supervisor'
+import { alternate } from './alternate'
 
 const RAW_TLS = path.join(DIST, 'bench/servers/rawTlsEcho.js')
 const STREAM_ECHO = path.join(DIST, 'bench/servers/streamEcho.js')

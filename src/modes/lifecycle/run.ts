@@ -24,6 +24,7 @@ import { flushCompileCache } from '../../shell/os/compileCache'
 import { closeUnaskedInspector } from '../../shell/os/inspector'
 import { handoffEndsService } from '../../shell/os/self'
 import { loadedAtMs } from '../../shell/os/boot'
+import { loadSpawn } from '../../shell/os/spawn'
 import * as signals from '../../shell/os/signals'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
 import { nameListener } from '../../shell/protocol/listenerOf'
@@ -243,10 +244,12 @@ export const run =
 
 /**
  * Once this process serves, off the handoff's path: what it compiled goes to the compile cache for the
- * next process, and an inspector a stray SIGUSR1 opened while Node started is closed.
+ * next process, the code that spawns one is loaded (it is on the next restart's path), and an inspector a
+ * stray SIGUSR1 opened while Node started is closed.
  */
 export const afterReady = (log: Prepared['log']): void => {
   flushCompileCache()
+  loadSpawn()
   O.map((url: string) =>
     log.warn({ event: 'inspector-closed', url }, `closed the Node inspector (${url}): a SIGUSR1 opened it while Node was starting, before the library could listen for it`),
   )(closeUnaskedInspector())

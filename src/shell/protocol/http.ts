@@ -56,22 +56,39 @@ export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, HttpTar
   return app instanceof http.Server ? TE.right({ server: app, listener: undefined }) : TE.left({ _tag: 'UnsupportedServer', got: nameOf(app) })
 }
 
-interface Connection {
+/**
+ * What the drain needs to know of a connection lives on its socket: nothing is kept per connection in
+ * steady state but the latest response (one property write per request), since the drain finds the open
+ * sockets in the lifecycle's list when it begins. The rest appears only once a drain does.
+ */
+const CURRENT = Symbol('uninterruptible.http.current')
+const CLOSING = Symbol('uninterruptible.http.closing')
+const IDLE = Symbol('uninterruptible.http.idle')
+const UPGRADED = Symbol('uninterruptible.http.upgraded')
+
+interface Tracked extends Socket {
   /** The latest response on this connection (responses finish in order, so it tells for all of them). */
-  current: ServerResponse | undefined
+  [CURRENT]?: ServerResponse
   /** The response a drain marked `Connection: close`. */
-  closing: ServerResponse | undefined
-  idle: NodeJS.Timeout | undefined
+  [CLOSING]?: ServerResponse
+  [IDLE]?: NodeJS.Timeout
+  /** It left HTTP (a WebSocket, CONNECT): the application's from then on. */
+  [UPGRADED]?: true
 }
 
 /** A response is in flight until it has finished writing. */
-const busy = (c: Connection): boolean => c.current !== undefined && !c.current.writableFinished
+const busy = (socket: Tracked): boolean => socket[CURRENT] !== undefined && !socket[CURRENT].writableFinished
 
-const markClosing = (c: Connection, res: ServerResponse): void => {
-  const before = c.closing
+const markClosing = (socket: Tracked, res: ServerResponse): void => {
+  const before = socket[CLOSING]
   if (before !== undefined && before !== res && !before.headersSent && before.getHeader('connection') === 'close') before.removeHeader('connection')
   res.setHeader('Connection', 'close')
-  c.closing = res
+  socket[CLOSING] = res
+}
+
+// shared, `this` is the socket: a closed connection's idle timer goes with it
+function clearIdle(this: Tracked): void {
+  clearTimeout(this[IDLE])
 }
 
 /**
@@ -95,22 +112,21 @@ const takeListeners = (server: Server, own: RequestListener, first: RequestListe
 export const httpProtocol =
   ({ server, listener }: HttpTarget, idleGraceMs: number) =>
   (log: Log): Protocol => {
-    const connections = new Map<Socket, Connection>()
     let draining = false
 
     // idle: nothing read for a whole grace period; a request arriving in parts keeps it open
-    const closeWhenIdle = (socket: Socket, c: Connection): void => {
-      clearTimeout(c.idle)
-      if (busy(c)) return
+    const closeWhenIdle = (socket: Tracked): void => {
+      if (socket[IDLE] === undefined) socket.once('close', clearIdle)
+      clearTimeout(socket[IDLE])
+      if (busy(socket)) return
       const read = socket.bytesRead
-      c.idle = setTimeout(() => (socket.bytesRead === read ? socket.destroy() : closeWhenIdle(socket, c)), idleGraceMs)
+      socket[IDLE] = setTimeout(() => (socket.bytesRead === read ? socket.destroy() : closeWhenIdle(socket)), idleGraceMs)
     }
 
     // Only while draining, on responses in flight; shared: `this` is the response.
     function onResponseClose(this: ServerResponse): void {
-      const socket = this.req.socket
-      const c = connections.get(socket)
-      if (c !== undefined) closeWhenIdle(socket, c)
+      const socket: Tracked = this.req.socket
+      if (socket[UPGRADED] !== true) closeWhenIdle(socket)
     }
 
     const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
@@ -131,18 +147,18 @@ export const httpProtocol =
     // Per request: in steady state it notes the response and calls the application; a drain looks at
     // the noted responses when it starts, and holds each request a tick (see the module comment).
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-      const c = connections.get(req.socket)
-      if (c !== undefined) c.current = res
-      if (c === undefined || !draining) {
+      const socket: Tracked = req.socket
+      socket[CURRENT] = res
+      if (!draining) {
         dispatch(req, res)
         return
       }
-      clearTimeout(c.idle)
-      if (c.closing?.headersSent === true) {
+      clearTimeout(socket[IDLE])
+      if (socket[CLOSING]?.headersSent === true) {
         log.debug({ event: 'request-unanswered', url: req.url ?? null }, 'a request pipelined behind a closing response is left for the client to send again')
         return
       }
-      markClosing(c, res)
+      markClosing(socket, res)
       res.on('close', onResponseClose)
       process.nextTick(dispatch, req, res)
     }
@@ -150,10 +166,9 @@ export const httpProtocol =
 
     // Upgrades: our listener goes in only once the application listens for them itself, since with no
     // listener at all Node rightly destroys the socket
-    const untrack = (_req: IncomingMessage, socket: Socket): void => {
-      const c = connections.get(socket)
-      if (c !== undefined) clearTimeout(c.idle)
-      connections.delete(socket)
+    const untrack = (_req: IncomingMessage, socket: Tracked): void => {
+      clearTimeout(socket[IDLE])
+      socket[UPGRADED] = true
     }
     const hooked = new Set<string>()
     const hookUpgrades = (event: string | symbol): void => {
@@ -168,13 +183,7 @@ export const httpProtocol =
       // what http.Server gives its own sockets: half-open allowed (its httpAllowHalfOpen option needs it), no Nagle
       serverOptions: { allowHalfOpen: true, noDelay: true },
       accept: (socket) => {
-        const c: Connection = { current: undefined, closing: undefined, idle: undefined }
-        connections.set(socket, c)
-        socket.once('close', () => {
-          clearTimeout(c.idle)
-          connections.delete(socket)
-        })
-        if (draining) closeWhenIdle(socket, c)
+        if (draining) closeWhenIdle(socket)
         server.emit('connection', socket)
       },
       // as a real server closes: 'close' is emitted, and Node's request-timeout checks stop (no connection is left)
@@ -186,14 +195,16 @@ export const httpProtocol =
         server.emit('listening')
         log.debug({ event: 'http-ready', idleGraceMs }, 'HTTP server attached')
       },
-      drain: () => {
+      drain: (open) => {
         draining = true
-        for (const [socket, c] of connections) {
-          const res = c.current
-          if (res !== undefined && busy(c)) {
-            if (!res.headersSent) markClosing(c, res)
+        const sockets: readonly Tracked[] = open
+        for (const socket of sockets) {
+          if (socket[UPGRADED] === true) continue
+          const res = socket[CURRENT]
+          if (res !== undefined && busy(socket)) {
+            if (!res.headersSent) markClosing(socket, res)
             res.on('close', onResponseClose)
-          } else closeWhenIdle(socket, c)
+          } else closeWhenIdle(socket)
         }
       },
     }
