@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 major=${1:?usage: npm run test:node -- MAJOR   (20, 22, 24 or 26)}
 bin=$(bash .ci/node.sh "$major")
 npm run build --silent
-PATH="$bin:$PATH" exec node --import tsx --test --test-force-exit --test-reporter spec test/unit/*.test.ts test/integration/*.test.ts
+PATH="$bin:$PATH" exec npm run test:run --silent

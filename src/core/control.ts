@@ -1,12 +1,14 @@
 /**
  * The control protocol: what `uninterruptible restart|status|stop` (or a program) sends to a running
  * server's control socket, and what it gets back. One JSON object per line each way; every request gets
- * exactly one reply, and a malformed or unknown request gets an error reply, never a crash. Pure.
+ * exactly one reply, and a malformed or unknown request gets an error reply, never a crash; a
+ * connection past a limit (see shell/control/server.ts) gets an error reply and is closed. Pure.
  *
  *   → {"id":1,"op":"restart"}   ← {"id":1,"ok":true,"outcome":{"result":"restarted","generation":3,"pids":[812]}}
  *   → {"id":2,"op":"status"}    ← {"id":2,"ok":true,"status":{"pid":...,"state":"Listening","connections":{...},...}}
  *   → {"id":3,"op":"stop"}      ← {"id":3,"ok":true,"stopping":{"pids":[700,701,702]}}   (then the server exits)
  *   → garbage                   ← {"id":null,"ok":false,"error":{"code":"bad-request","message":"..."}}
+ *   → a 17th request while 16 wait for their replies   ← {"id":null,"ok":false,"error":{"code":"limit",...}}, then closed
  */
 import { type ChildFailure, failureFields } from './failure'
 import type { RestartOutcome } from './outcome'
@@ -96,11 +98,18 @@ export const outcomeJson = (o: RestartOutcome): OutcomeJson => {
   }
 }
 
+/**
+ * bad-request: malformed, unknown, or a line too long; busy: a stop refused during a restart; internal;
+ * limit: a connection past a limit (too many connections, or too many requests waiting for their
+ * replies), which the server then closes.
+ */
+export type ErrorCode = 'bad-request' | 'busy' | 'internal' | 'limit'
+
 export type Reply =
   | { readonly _tag: 'Outcome'; readonly id: RequestId; readonly outcome: RestartOutcome }
   | { readonly _tag: 'Status'; readonly id: RequestId; readonly status: Status }
   | { readonly _tag: 'Stopping'; readonly id: RequestId; readonly pids: readonly number[] }
-  | { readonly _tag: 'Error'; readonly id: RequestId; readonly code: 'bad-request' | 'busy' | 'internal'; readonly message: string }
+  | { readonly _tag: 'Error'; readonly id: RequestId; readonly code: ErrorCode; readonly message: string }
 
 export const encodeReply = (r: Reply): string => {
   switch (r._tag) {

@@ -41,6 +41,8 @@ interface Common {
   readonly attempts: number
   /** This process's generation (its successor's is one more). */
   readonly generation: number
+  /** How the last restart ended (a refusal is not one): what a status reports. */
+  readonly lastRestart: O.Option<RestartOutcome>
 }
 
 export interface Listening extends Common {
@@ -60,13 +62,22 @@ export interface Probation extends Common {
   readonly successorPid: number
   readonly by: readonly RestartBy[]
 }
+/** Whether a successor serves on beside this draining process (it was released), or none does. */
+export type Successor = 'serves' | 'none'
+
+/** The listener: still closing (it may still accept, so the drain cannot end yet), or closed (ListenerClosed). */
+export type ListenerState = 'closing' | 'closed'
+
+/** What the next stop signal does: the first only says a second one forces; after one, the next exits at once. */
+export type OnStopSignal = 'keep-draining' | 'exit-now'
+
 export interface Draining extends Common {
   readonly _tag: 'Draining'
   readonly reason: DrainReason
-  /** The listener is being closed and may still accept; the drain cannot end before ListenerClosed. */
-  readonly accepting: boolean
-  /** A stop signal has reached this process: the next one exits at once. */
-  readonly signalled: boolean
+  /** `none`: this process is the last to accept (a final stop): what only the last may remove goes with it. */
+  readonly successor: Successor
+  readonly listener: ListenerState
+  readonly onStopSignal: OnStopSignal
 }
 export interface Exited extends Common {
   readonly _tag: 'Exited'
@@ -75,7 +86,17 @@ export interface Exited extends Common {
 
 export type State = Listening | Restarting | Probation | Draining | Exited
 
-export const initial = (generation: number): State => ({ _tag: 'Listening', connections: C.empty, attempts: 0, generation })
+/**
+ * A process of `generation` that serves; `madeBy`: the pid of this process when a restart made it (a
+ * standalone successor), whose status then names that restart the last one.
+ */
+export const initial = (generation: number, madeBy: O.Option<number> = O.none): State => ({
+  _tag: 'Listening',
+  connections: C.empty,
+  attempts: 0,
+  generation,
+  lastRestart: O.map((pid: number): RestartOutcome => ({ _tag: 'Restarted', generation, pids: [pid] }))(madeBy),
+})
 
 // ---- events ------------------------------------------------------------------------------------
 
@@ -127,8 +148,11 @@ export type Effect =
    */
   | { readonly _tag: 'StopAccepting'; readonly reason: DrainReason; readonly final: boolean }
   | { readonly _tag: 'DestroyConnections' }
-  /** End the process with `code`; `now`: at once (a second stop signal), without the application's exit hook. */
-  | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
+  /**
+   * End the process with `code`; `now`: at once (a second stop signal), without the application's exit
+   * hook. `final`: no successor serves on (as in StopAccepting), so the control socket's file goes too.
+   */
+  | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean; readonly final: boolean }
   /** A restart ended: its outcome goes to the control requests that asked for it (if any), and on record. */
   | AnswerEffect
   | LogEffect
@@ -153,13 +177,23 @@ const ignore = (state: State, event: Event, why: string): Step => [
 const withConnections = (state: Exclude<State, Exited>, connections: C.Counter): State => {
   switch (state._tag) {
     case 'Listening':
-      return { _tag: 'Listening', connections, attempts: state.attempts, generation: state.generation }
+      return { _tag: 'Listening', connections, attempts: state.attempts, generation: state.generation, lastRestart: state.lastRestart }
     case 'Restarting':
-      return { _tag: 'Restarting', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, by: state.by, respawns: state.respawns }
+      return { _tag: 'Restarting', connections, attempts: state.attempts, generation: state.generation, lastRestart: state.lastRestart, attempt: state.attempt, by: state.by, respawns: state.respawns }
     case 'Probation':
-      return { _tag: 'Probation', connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, successorPid: state.successorPid, by: state.by }
+      return { _tag: 'Probation', connections, attempts: state.attempts, generation: state.generation, lastRestart: state.lastRestart, attempt: state.attempt, successorPid: state.successorPid, by: state.by }
     case 'Draining':
-      return { _tag: 'Draining', connections, attempts: state.attempts, generation: state.generation, reason: state.reason, accepting: state.accepting, signalled: state.signalled }
+      return {
+        _tag: 'Draining',
+        connections,
+        attempts: state.attempts,
+        generation: state.generation,
+        lastRestart: state.lastRestart,
+        reason: state.reason,
+        successor: state.successor,
+        listener: state.listener,
+        onStopSignal: state.onStopSignal,
+      }
   }
 }
 
@@ -172,12 +206,25 @@ const count = (state: Exclude<State, Exited>, event: { readonly _tag: 'Connectio
     : [state, [log('error', 'counter-underflow', 'a connection closed while none was counted open; this is a bug')]]
 }
 
-/** `final`: no successor serves, so this process is the last to accept (see StopAccepting). */
-const startDraining = (state: State, reason: DrainReason, final: boolean, before: readonly Effect[], by?: StopBy): Step => [
-  { _tag: 'Draining', connections: state.connections, attempts: state.attempts, generation: state.generation, reason, accepting: true, signalled: by !== undefined && isSignal(by) },
+/**
+ * The listener starts closing. `successor`: `none` when this process is the last to accept (see
+ * StopAccepting). `lastRestart`: what the step that drains has left.
+ */
+const startDraining = (state: State, reason: DrainReason, successor: Successor, lastRestart: O.Option<RestartOutcome>, before: readonly Effect[], by?: StopBy): Step => [
+  {
+    _tag: 'Draining',
+    connections: state.connections,
+    attempts: state.attempts,
+    generation: state.generation,
+    lastRestart,
+    reason,
+    successor,
+    listener: 'closing',
+    onStopSignal: by !== undefined && isSignal(by) ? 'exit-now' : 'keep-draining',
+  },
   [
     ...before,
-    { _tag: 'StopAccepting', reason, final },
+    { _tag: 'StopAccepting', reason, final: successor === 'none' },
     log('info', 'draining', `stopping accepting; draining ${state.connections.active} open connection(s)`, {
       reason,
       active: state.connections.active,
@@ -185,16 +232,23 @@ const startDraining = (state: State, reason: DrainReason, final: boolean, before
   ],
 ]
 
+const exited = (state: Draining, code: number): Exited => ({
+  _tag: 'Exited',
+  connections: state.connections,
+  attempts: state.attempts,
+  generation: state.generation,
+  lastRestart: state.lastRestart,
+  code,
+})
+
+const exit = (state: Draining, code: number, now: boolean): Effect => ({ _tag: 'Exit', code, now, final: state.successor === 'none' })
+
 /** A drain whose listener is closed and whose count has reached zero ends the process. */
 const settle = ([state, effects]: Step): Step =>
-  state._tag === 'Draining' && !state.accepting && C.isDrained(state.connections)
+  state._tag === 'Draining' && state.listener === 'closed' && C.isDrained(state.connections)
     ? [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: 0 },
-        [
-          ...effects,
-          log('info', 'drained', 'all connections closed', { reason: state.reason, accepted: state.connections.accepted }),
-          { _tag: 'Exit', code: 0, now: false },
-        ],
+        exited(state, 0),
+        [...effects, log('info', 'drained', 'all connections closed', { reason: state.reason, accepted: state.connections.accepted }), exit(state, 0, false)],
       ]
     : [state, effects]
 
@@ -205,7 +259,7 @@ const failed = (attempt: number, pid: number | null, failure: SuccessorFailure):
     ...failureFields(failure),
   })
 
-/** How a restart ended, for those who asked (and for the record: a status reports the last one). */
+/** How a restart ended, for those who asked (the step that emits it records it in `lastRestart`). */
 const answer = (by: readonly RestartBy[], outcome: RestartOutcome): readonly Effect[] => [{ _tag: 'Answer', requests: requestIds(by), outcome }]
 
 const failedOutcome = (state: Restarting | Probation, failure: SuccessorFailure): RestartOutcome => ({
@@ -234,7 +288,7 @@ const onListening = (state: Listening, event: Event): Step => {
     case 'RestartRequested': {
       const attempt = state.attempts + 1
       return [
-        { _tag: 'Restarting', connections: state.connections, attempts: attempt, generation: state.generation, attempt, by: [event.by], respawns: 0 },
+        { _tag: 'Restarting', connections: state.connections, attempts: attempt, generation: state.generation, lastRestart: state.lastRestart, attempt, by: [event.by], respawns: 0 },
         [
           log('info', 'restart-requested', `${asker(event.by)}: starting a successor`, { ...askerFields(event.by), attempt }),
           { _tag: 'SpawnSuccessor', attempt },
@@ -242,7 +296,7 @@ const onListening = (state: Listening, event: Event): Step => {
       ]
     }
     case 'StopRequested':
-      return startDraining(state, 'stop', true, [stopRequested(event.by)], event.by)
+      return startDraining(state, 'stop', 'none', state.lastRestart, [stopRequested(event.by)], event.by)
     case 'ConnectionOpened':
     case 'ConnectionClosed':
       return count(state, event)
@@ -262,18 +316,20 @@ const onRestarting = (state: Restarting, event: Event): Step => {
   switch (event._tag) {
     case 'RestartRequested':
       return [state, refuse(event.by, `restart attempt ${state.attempt} is in progress`, { attempt: state.attempt })]
-    case 'StopRequested':
-      return startDraining(state, 'stop', true, [
+    case 'StopRequested': {
+      const outcome: RestartOutcome = { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the server is stopping', failure: null, stopping: true }
+      return startDraining(state, 'stop', 'none', O.some(outcome), [
         stopRequested(event.by),
         { _tag: 'StopSuccessor', attempt: state.attempt },
         { _tag: 'RestorePidfile' },
         log('warn', 'successor-stopped', `restart attempt ${state.attempt} abandoned: stop requested`, { attempt: state.attempt }),
-        ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the server is stopping', failure: null, stopping: true }),
+        ...answer(state.by, outcome),
       ], event.by)
+    }
     case 'SuccessorReady':
       if (event.attempt !== state.attempt) return ignore(state, event, `attempt ${state.attempt} is in progress`)
       return [
-        { _tag: 'Probation', connections: state.connections, attempts: state.attempts, generation: state.generation, attempt: state.attempt, successorPid: event.pid, by: state.by },
+        { _tag: 'Probation', connections: state.connections, attempts: state.attempts, generation: state.generation, lastRestart: state.lastRestart, attempt: state.attempt, successorPid: event.pid, by: state.by },
         [
           log('info', 'successor-ready', `successor ${event.pid} is ready and serves; this process hands over once the successor has passed its probation`, {
             attempt: event.attempt,
@@ -314,42 +370,47 @@ const onRestarting = (state: Restarting, event: Event): Step => {
 }
 
 /** The new process failed, starting or on probation: it is killed, the pidfile is ours again, and this process serves on. */
-const crashed = (state: Restarting | Probation, pid: number | null, crash: SuccessorFailure): Step => [
-  { _tag: 'Listening', connections: state.connections, attempts: state.attempts, generation: state.generation },
-  [{ _tag: 'KillSuccessor', attempt: state.attempt }, { _tag: 'RestorePidfile' }, failed(state.attempt, pid, crash), ...answer(state.by, failedOutcome(state, crash))],
-]
+const crashed = (state: Restarting | Probation, pid: number | null, crash: SuccessorFailure): Step => {
+  const outcome = failedOutcome(state, crash)
+  return [
+    { _tag: 'Listening', connections: state.connections, attempts: state.attempts, generation: state.generation, lastRestart: O.some(outcome) },
+    [{ _tag: 'KillSuccessor', attempt: state.attempt }, { _tag: 'RestorePidfile' }, failed(state.attempt, pid, crash), ...answer(state.by, outcome)],
+  ]
+}
 
 const onProbation = (state: Probation, event: Event): Step => {
   const { attempt, successorPid } = state
+  const restarted: RestartOutcome = { _tag: 'Restarted', generation: state.generation + 1, pids: [successorPid] }
   switch (event._tag) {
     case 'RestartRequested':
       return [state, refuse(event.by, `successor ${successorPid} of restart attempt ${attempt} is on probation`, { attempt })]
     case 'StopRequested':
       // the successor serves on: this process only drains, and leaves the shared socket file alone
-      return startDraining(state, 'stop', false, [
+      return startDraining(state, 'stop', 'serves', O.some(restarted), [
         stopRequested(event.by),
         { _tag: 'ReleaseSuccessor', attempt },
         log('info', 'successor-released', `successor ${successorPid} serves on without its probation`, { attempt, successorPid }),
-        ...answer(state.by, { _tag: 'Restarted', generation: state.generation + 1, pids: [successorPid] }),
+        ...answer(state.by, restarted),
       ], event.by)
     case 'ProbationPassed':
       if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
-      return startDraining(state, 'handoff', false, [
+      return startDraining(state, 'handoff', 'serves', O.some(restarted), [
         { _tag: 'ReleaseSuccessor', attempt },
         log('info', 'handed-over', `successor ${successorPid} passed its probation; handing over`, { attempt, successorPid }),
-        ...answer(state.by, { _tag: 'Restarted', generation: state.generation + 1, pids: [successorPid] }),
+        ...answer(state.by, restarted),
       ])
     case 'SuccessorExited':
       if (event.attempt !== attempt) return ignore(state, event, `attempt ${attempt} is on probation`)
       if (event.code === 0 && event.signal === null) {
         // it stopped on request (a stop signal sent by the pidfile, which names it): this process follows
-        return startDraining(state, 'stop', false, [
+        const outcome: RestartOutcome = { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the new process was stopped during its probation; the server is stopping', failure: null, stopping: true }
+        return startDraining(state, 'stop', 'serves', O.some(outcome), [
           { _tag: 'ReleaseSuccessor', attempt },
           log('warn', 'successor-exited', `successor ${successorPid} exited with code 0 during its probation (it was stopped); this process stops too`, {
             attempt,
             successorPid,
           }),
-          ...answer(state.by, { _tag: 'RestartFailed', generation: state.generation + 1, reason: 'the new process was stopped during its probation; the server is stopping', failure: null, stopping: true }),
+          ...answer(state.by, outcome),
         ])
       }
       return crashed(state, state.successorPid, { _tag: 'CrashedAfterReady', code: event.code, signal: event.signal })
@@ -374,20 +435,20 @@ const onDraining = (state: Draining, event: Event): Step => {
       // only a second stop *signal* forces: a drain begun by a handoff, the supervisor or a control request goes on
       const { by } = event
       if (!isSignal(by)) return ignore(state, event, 'already draining')
-      if (!state.signalled) {
+      if (state.onStopSignal === 'keep-draining') {
         return [
-          { ...state, reason: 'stop', signalled: true },
+          { ...state, reason: 'stop', onStopSignal: 'exit-now' },
           [log('info', 'stop-requested', `${by} received: already draining (${state.reason === 'handoff' ? 'after a handoff' : 'as asked'}); a second stop signal exits at once`, { signal: by })],
         ]
       }
       return [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: forcedExitCode(by) },
+        exited(state, forcedExitCode(by)),
         [
           log('warn', 'forced-exit', `second stop signal (${by}): exiting now with ${state.connections.active} connection(s) open`, {
             signal: by,
             active: state.connections.active,
           }),
-          { _tag: 'Exit', code: forcedExitCode(by), now: true },
+          exit(state, forcedExitCode(by), true),
         ],
       ]
     }
@@ -395,9 +456,9 @@ const onDraining = (state: Draining, event: Event): Step => {
     case 'ConnectionClosed':
       return settle(count(state, event))
     case 'ListenerClosed':
-      return settle([{ ...state, accepting: false }, NONE])
+      return settle([{ ...state, listener: 'closed' }, NONE])
     case 'DrainStalled':
-      if (state.accepting) return ignore(state, event, 'the listener is still closing')
+      if (state.listener === 'closing') return ignore(state, event, 'the listener is still closing')
       return [
         state,
         [
@@ -414,13 +475,13 @@ const onDraining = (state: Draining, event: Event): Step => {
       return ignore(state, event, 'draining')
     case 'DrainTimedOut':
       return [
-        { _tag: 'Exited', connections: state.connections, attempts: state.attempts, generation: state.generation, code: 0 },
+        exited(state, 0),
         [
           log('warn', 'drain-timeout', `drain timeout: closing ${state.connections.active} connection(s) still open`, {
             active: state.connections.active,
           }),
           { _tag: 'DestroyConnections' },
-          { _tag: 'Exit', code: 0, now: false },
+          exit(state, 0, false),
         ],
       ]
   }

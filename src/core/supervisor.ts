@@ -13,8 +13,10 @@
  *                                          grows while it keeps dying quickly.
  *
  * The supervisor never runs the handler and never accepts: its workers do, on the sockets it holds, so
- * while no worker runs, clients wait in the kernel's queue.
+ * while no worker runs, clients wait in the kernel's queue. (docs/ARCHITECTURE.md, "The reducers", draws
+ * the states with their workers and pending generation.)
  */
+import * as O from 'fp-ts/Option'
 import { type ChildFailure, describeFailure, failureFields, killedWhileBooting, MAX_BOOT_RESPAWNS } from './failure'
 import {
   type AnswerEffect,
@@ -33,26 +35,56 @@ import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
 
-/** A worker is starting, ready (serving), or stopping (asked to drain, or killed): gone once its exit is seen. */
-export type WorkerPhase = 'starting' | 'ready' | 'stopping'
-
-export interface Worker {
+interface WorkerBase {
   readonly id: number
   readonly slot: number
   readonly generation: number
-  readonly pid: number | null
-  readonly phase: WorkerPhase
+}
+/** Started, not ready yet: it does not read its channel. */
+export interface StartingWorker extends WorkerBase {
+  readonly phase: 'starting'
+}
+/** It said ready (with its pid) and serves. */
+export interface ReadyWorker extends WorkerBase {
+  readonly phase: 'ready'
+  readonly pid: number
+}
+/** Asked to drain, or killed: gone once its exit is seen. `pid`: known if it had said ready. */
+export interface StoppingWorker extends WorkerBase {
+  readonly phase: 'stopping'
+  readonly pid: O.Option<number>
+}
+export type Worker = StartingWorker | ReadyWorker | StoppingWorker
+export type WorkerPhase = Worker['phase']
+
+/** A worker's pid, once it has said ready. */
+export const pidOf = (w: Worker): O.Option<number> => {
+  switch (w.phase) {
+    case 'starting':
+      return O.none
+    case 'ready':
+      return O.some(w.pid)
+    case 'stopping':
+      return w.pid
+  }
 }
 
-/** A generation being started: the first one, or a restart's. */
-export interface Pending {
+/** A restart's new generation whose workers are still starting. */
+export interface Spawning {
+  readonly _tag: 'Spawning'
   readonly generation: number
   readonly by: readonly RestartBy[]
-  /** Every worker of it is ready; it serves beside the old one until its probation has passed. */
-  readonly probation: boolean
   /** How many of its workers were started again after a signal killed them while Node booted. */
   readonly respawns: number
 }
+/** Every worker of it is ready (`pids`); it serves beside the old one until its probation has passed. */
+export interface OnProbation {
+  readonly _tag: 'OnProbation'
+  readonly generation: number
+  readonly by: readonly RestartBy[]
+  readonly pids: readonly number[]
+}
+export type Pending = Spawning | OnProbation
 
 /**
  * A restart whose new generation serves, told to those who asked only once no old worker accepts any
@@ -66,39 +98,54 @@ export interface Confirming {
   readonly waiting: readonly number[]
 }
 
-export type Phase = 'Starting' | 'Running' | 'Stopping' | 'Exited'
-
-export interface State {
-  readonly phase: Phase
+interface Base {
   /** How many workers a generation has. */
   readonly size: number
-  /** The generation that serves; 0 until the first is ready. */
-  readonly current: number
-  readonly pending: Pending | null
   /** The last generation number given out (a failed generation's number is not given again). */
   readonly generations: number
   /** Every worker process still alive, whatever its generation. */
   readonly workers: readonly Worker[]
   readonly nextId: number
-  /** Per slot of the serving generation: how many times in a row its worker died soon after starting. */
-  readonly crashes: readonly number[]
-  /** The code to exit with once the last worker is gone. */
-  readonly code: number
-  readonly confirming: readonly Confirming[]
+  /** How the last restart ended (a refusal is not one): what a status reports. */
+  readonly lastRestart: O.Option<RestartOutcome>
 }
 
-export const initial = (size: number): State => ({
-  phase: 'Starting',
-  size,
-  current: 0,
-  pending: null,
-  generations: 0,
-  workers: [],
-  nextId: 1,
-  crashes: Array.from({ length: size }, () => 0),
-  code: 0,
-  confirming: [],
-})
+/** Made, and not told to start yet. */
+export interface Created extends Base {
+  readonly _tag: 'Created'
+}
+/** Generation 1 is starting (asked for by nobody): nothing serves yet. */
+export interface Starting extends Base {
+  readonly _tag: 'Starting'
+  /** How many of its workers were started again after a signal killed them while Node booted. */
+  readonly respawns: number
+}
+export interface Running extends Base {
+  readonly _tag: 'Running'
+  /** The generation that serves. */
+  readonly current: number
+  /** A restart's generation starting beside it, or on probation. */
+  readonly pending: O.Option<Pending>
+  /** Per slot of the serving generation: how many times in a row its worker died soon after starting. */
+  readonly crashes: readonly number[]
+  readonly confirming: readonly Confirming[]
+}
+export interface Stopping extends Base {
+  readonly _tag: 'Stopping'
+  /** The generation that served when the stop came (none: the first never served). */
+  readonly served: O.Option<number>
+  /** The code to exit with once the last worker is gone: 1 when the first generation could not start. */
+  readonly code: number
+}
+export interface Exited extends Base {
+  readonly _tag: 'Exited'
+  readonly served: O.Option<number>
+  readonly code: number
+}
+
+export type State = Created | Starting | Running | Stopping | Exited
+
+export const initial = (size: number): State => ({ _tag: 'Created', size, generations: 0, workers: [], nextId: 1, lastRestart: O.none })
 
 // ---- events and effects ---------------------------------------------------------------------------
 
@@ -121,8 +168,12 @@ export type { LogLevel }
 
 export type Effect =
   | { readonly _tag: 'SpawnWorker'; readonly id: number; readonly slot: number; readonly generation: number }
-  /** Ask it to drain and exit. */
-  | { readonly _tag: 'StopWorker'; readonly id: number }
+  /**
+   * Make it drain and exit. `ask`: a ready worker is asked on its channel (a signal to its process group
+   * would reach what it started too); `terminate`: one still starting does not read its channel yet, and
+   * SIGTERM makes it exit without serving.
+   */
+  | { readonly _tag: 'StopWorker'; readonly id: number; readonly how: 'ask' | 'terminate' }
   /** SIGKILL it with everything it started. */
   | { readonly _tag: 'KillWorker'; readonly id: number }
   /** After `probationMs`, report ProbationPassed. */
@@ -157,26 +208,36 @@ export const respawnDelay = (crashes: number): number => Math.min(RESPAWN_MAX_MS
 
 // ---- helpers ----------------------------------------------------------------------------------------
 
-
 const ignore = (state: State, event: Event, why: string): Step => [
   state,
-  [log('debug', 'event-ignored', `${event._tag} ignored: ${why}`, { phase: state.phase, eventType: event._tag })],
+  [log('debug', 'event-ignored', `${event._tag} ignored: ${why}`, { phase: state._tag, eventType: event._tag })],
 ]
 
 const byId = (state: State, id: number): Worker | undefined => state.workers.find((w) => w.id === id)
-const without = (state: State, id: number): readonly Worker[] => state.workers.filter((w) => w.id !== id)
-const ofGeneration = (state: State, generation: number): readonly Worker[] => state.workers.filter((w) => w.generation === generation)
-const setPhase = (workers: readonly Worker[], ids: readonly number[], phase: WorkerPhase): readonly Worker[] =>
-  workers.map((w) => (ids.includes(w.id) ? { ...w, phase } : w))
+const without = (workers: readonly Worker[], id: number): readonly Worker[] => workers.filter((w) => w.id !== id)
+const ofGeneration = (workers: readonly Worker[], generation: number): readonly Worker[] => workers.filter((w) => w.generation === generation)
+const isAlive = (w: Worker): w is StartingWorker | ReadyWorker => w.phase !== 'stopping'
+
+const stopping = (w: Worker): StoppingWorker => ({ id: w.id, slot: w.slot, generation: w.generation, phase: 'stopping', pid: pidOf(w) })
+const setStopping = (workers: readonly Worker[], ids: readonly number[]): readonly Worker[] => workers.map((w) => (ids.includes(w.id) ? stopping(w) : w))
+
+/** How a worker is stopped is decided by what it is: a ready one is asked, one still starting is signalled. */
+const stopWorker = (w: StartingWorker | ReadyWorker): Effect => ({ _tag: 'StopWorker', id: w.id, how: w.phase === 'ready' ? 'ask' : 'terminate' })
+
+const fresh = (id: number, slot: number, generation: number): StartingWorker => ({ id, slot, generation, phase: 'starting' })
+const spawn = (w: StartingWorker): Effect => ({ _tag: 'SpawnWorker', id: w.id, slot: w.slot, generation: w.generation })
 
 /** Starts `size` workers of a generation. */
 const spawnGeneration = (state: State, generation: number): { readonly workers: readonly Worker[]; readonly nextId: number; readonly effects: readonly Effect[] } => {
-  const fresh = Array.from({ length: state.size }, (_, slot): Worker => ({ id: state.nextId + slot, slot, generation, pid: null, phase: 'starting' }))
-  return {
-    workers: [...state.workers, ...fresh],
-    nextId: state.nextId + state.size,
-    effects: fresh.map((w): Effect => ({ _tag: 'SpawnWorker', id: w.id, slot: w.slot, generation })),
-  }
+  const started = Array.from({ length: state.size }, (_, slot) => fresh(state.nextId + slot, slot, generation))
+  return { workers: [...state.workers, ...started], nextId: state.nextId + state.size, effects: started.map(spawn) }
+}
+
+/** The pids of a generation once all `size` of its workers are ready. */
+const allReady = (workers: readonly Worker[], generation: number, size: number): O.Option<readonly number[]> => {
+  const all = ofGeneration(workers, generation)
+  const pids = all.flatMap((w) => (w.phase === 'ready' ? [w.pid] : []))
+  return all.length >= size && pids.length === all.length ? O.some(pids) : O.none
 }
 
 /** The failure of a worker, as what happened to it: a ready worker that exited crashed after it was ready. */
@@ -185,65 +246,95 @@ const failureOf = (event: Extract<Event, { _tag: 'WorkerFailed' | 'WorkerExited'
 
 /** Once nothing is left alive while stopping, the process exits. */
 const settle = ([state, effects]: Step): Step =>
-  state.phase === 'Stopping' && state.workers.length === 0
-    ? [{ ...state, phase: 'Exited' }, [...effects, { _tag: 'Exit', code: state.code, now: false }]]
+  state._tag === 'Stopping' && state.workers.length === 0
+    ? [{ ...state, _tag: 'Exited' }, [...effects, { _tag: 'Exit', code: state.code, now: false }]]
     : [state, effects]
 
 const answerOf = (c: Confirming): Effect => ({ _tag: 'Answer', requests: c.requests, outcome: c.outcome })
 
 /** Worker `id` accepts no more (it said so, or it is gone): the restarts waiting only for it are answered. */
 const confirmed = ([state, effects]: Step, id: number): Step => {
-  if (!state.confirming.some((c) => c.waiting.includes(id))) return [state, effects]
+  if (state._tag !== 'Running' || !state.confirming.some((c) => c.waiting.includes(id))) return [state, effects]
   const confirming = state.confirming.map((c) => ({ ...c, waiting: c.waiting.filter((w) => w !== id) }))
   return [{ ...state, confirming: confirming.filter((c) => c.waiting.length > 0) }, [...effects, ...confirming.filter((c) => c.waiting.length === 0).map(answerOf)]]
+}
+
+/** A step's state records the outcome of its last Answer that was not a refusal: the restart a status reports. */
+const recorded = ([state, effects]: Step): Step => {
+  let last: O.Option<RestartOutcome> = O.none
+  for (const e of effects) if (e._tag === 'Answer' && e.outcome._tag !== 'RestartRefused') last = O.some(e.outcome)
+  return O.isSome(last) ? [{ ...state, lastRestart: last }, effects] : [state, effects]
 }
 
 /**
  * Stop everything: the socket files go first (new clients find no path), this process lets go of the
  * sockets, then every worker drains: the sockets close with the last worker's listeners.
  */
-const stopAll = (state: State, code: number, before: readonly Effect[]): Step => {
-  const alive = state.workers.filter((w) => w.phase !== 'stopping')
+const stopAll = (state: Created | Starting | Running, code: number, before: readonly Effect[]): Step => {
+  const alive = state.workers.filter(isAlive)
+  const pending = state._tag === 'Running' ? O.toUndefined(state.pending) : undefined
   const abandoned: readonly Effect[] =
-    state.pending !== null && state.pending.by.length > 0
-      ? [{ _tag: 'Answer', requests: requestIds(state.pending.by), outcome: { _tag: 'RestartFailed', generation: state.pending.generation, reason: 'the server is stopping', failure: null, stopping: true } }]
+    pending !== undefined && pending.by.length > 0
+      ? [{ _tag: 'Answer', requests: requestIds(pending.by), outcome: { _tag: 'RestartFailed', generation: pending.generation, reason: 'the server is stopping', failure: null, stopping: true } }]
       : []
+  const { size, generations, nextId, lastRestart } = state
   return settle([
-    { ...state, phase: 'Stopping', pending: null, code, workers: setPhase(state.workers, alive.map((w) => w.id), 'stopping'), confirming: [] },
+    {
+      _tag: 'Stopping',
+      size,
+      generations,
+      nextId,
+      lastRestart,
+      workers: setStopping(state.workers, alive.map((w) => w.id)),
+      served: state._tag === 'Running' ? O.some(state.current) : O.none,
+      code,
+    },
     [
       ...before,
       ...abandoned,
-      ...state.confirming.map(answerOf),
+      ...(state._tag === 'Running' ? state.confirming.map(answerOf) : []),
       { _tag: 'RemoveSocketFiles' },
       { _tag: 'CloseSockets' },
-      ...alive.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
+      ...alive.map(stopWorker),
     ],
   ])
 }
 
+/** Why a new worker failed, in words. */
+const reasonOf = (failed: Worker, pid: number | null, failure: ChildFailure): string =>
+  failedBecause(pid !== null ? `worker ${failed.slot} (pid ${pid})` : `worker ${failed.slot}`, failure)
+
 /**
- * A worker of the pending generation failed: the whole generation goes, the serving one stays. A worker
- * of it that is ready has accepted connections: it drains them, as an old worker does; one still
- * starting has none, and is killed with what it started.
+ * A worker of a starting generation failed: the whole generation goes. A worker of it that is ready has
+ * accepted connections: it drains them, as an old worker does; one still starting has none, and is
+ * killed with what it started.
  */
-const abandonPending = (state: State, pending: Pending, failed: Worker, pid: number | null, failure: ChildFailure): Step => {
-  const others = ofGeneration(state, pending.generation).filter((w) => w.id !== failed.id && w.phase !== 'stopping')
-  const starting = others.filter((w) => w.phase === 'starting')
-  const ready = others.filter((w) => w.phase === 'ready')
-  const killed = starting.map((w): Effect => ({ _tag: 'KillWorker', id: w.id }))
-  const reason = failedBecause(pid !== null ? `worker ${failed.slot} (pid ${pid})` : `worker ${failed.slot}`, failure)
-  if (state.phase === 'Starting') {
-    // the ready ones drain with the rest of the stop
-    return stopAll({ ...state, workers: setPhase(without(state, failed.id), starting.map((w) => w.id), 'stopping') }, 1, [
-      log('error', 'start-failed', `generation 1 could not start: ${reason}`, { generation: pending.generation, worker: failed.slot, ...failureFields(failure) }),
-      ...killed,
-    ])
+const siblings = (state: State, generation: number, failed: Worker): { readonly starting: readonly StartingWorker[]; readonly ready: readonly ReadyWorker[] } => {
+  const others = ofGeneration(state.workers, generation).filter((w) => w.id !== failed.id)
+  return {
+    starting: others.flatMap((w) => (w.phase === 'starting' ? [w] : [])),
+    ready: others.flatMap((w) => (w.phase === 'ready' ? [w] : [])),
   }
+}
+
+/** The first generation could not start: the server stops, and exits 1 (its ready workers drain with the rest of the stop). */
+const firstFailed = (state: Starting, failed: Worker, pid: number | null, failure: ChildFailure): Step => {
+  const { starting } = siblings(state, 1, failed)
+  return stopAll({ ...state, workers: setStopping(without(state.workers, failed.id), starting.map((w) => w.id)) }, 1, [
+    log('error', 'start-failed', `generation 1 could not start: ${reasonOf(failed, pid, failure)}`, { generation: 1, worker: failed.slot, ...failureFields(failure) }),
+    ...starting.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
+  ])
+}
+
+/** A worker of a restart's generation failed: that generation goes, the serving one stays. */
+const abandonPending = (state: Running, pending: Pending, failed: Worker, pid: number | null, failure: ChildFailure): Step => {
+  const { starting, ready } = siblings(state, pending.generation, failed)
+  const reason = reasonOf(failed, pid, failure)
   return [
-    { ...state, pending: null, workers: setPhase(without(state, failed.id), others.map((w) => w.id), 'stopping') },
+    { ...state, pending: O.none, workers: setStopping(without(state.workers, failed.id), [...starting, ...ready].map((w) => w.id)) },
     [
-      ...killed,
-      ...ready.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
+      ...starting.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
+      ...ready.map(stopWorker),
       log('error', 'generation-failed', `generation ${pending.generation} failed: ${reason}; generation ${state.current} serves on`, {
         generation: pending.generation,
         serving: state.current,
@@ -256,12 +347,12 @@ const abandonPending = (state: State, pending: Pending, failed: Worker, pid: num
 }
 
 /** A new worker killed by a stray signal while Node booted (see killedWhileBooting): its slot is started again at once. */
-const respawnBooting = (state: State, pending: Pending, dead: Worker, pid: number | null, failure: ChildFailure): Step => {
-  const respawns = pending.respawns + 1
-  const fresh: Worker = { id: state.nextId, slot: dead.slot, generation: dead.generation, pid: null, phase: 'starting' }
-  return [
-    { ...state, pending: { ...pending, respawns }, workers: [...without(state, dead.id), fresh], nextId: state.nextId + 1 },
-    [
+const respawnBooting = (state: State, respawns: number, dead: Worker, pid: number | null, failure: ChildFailure): { readonly workers: readonly Worker[]; readonly nextId: number; readonly effects: readonly Effect[] } => {
+  const again = fresh(state.nextId, dead.slot, dead.generation)
+  return {
+    workers: [...without(state.workers, dead.id), again],
+    nextId: state.nextId + 1,
+    effects: [
       { _tag: 'KillWorker', id: dead.id },
       log('warn', 'killed-while-booting', `worker ${dead.slot} of generation ${dead.generation}${pid !== null ? ` (pid ${pid})` : ''} ${describeFailure(failure)}, while Node was still starting (before JavaScript can listen for it): starting it again (${respawns} of ${MAX_BOOT_RESPAWNS})`, {
         worker: dead.slot,
@@ -269,68 +360,97 @@ const respawnBooting = (state: State, pending: Pending, dead: Worker, pid: numbe
         workerPid: pid,
         ...failureFields(failure),
       }),
-      { _tag: 'SpawnWorker', id: fresh.id, slot: fresh.slot, generation: fresh.generation },
+      spawn(again),
     ],
-  ]
+  }
 }
 
 // ---- reducer ----------------------------------------------------------------------------------------
 
+const onStart = (state: State, event: Event): Step => {
+  if (state._tag !== 'Created') return ignore(state, event, 'already started')
+  const spawned = spawnGeneration(state, 1)
+  const { size, lastRestart } = state
+  return [
+    { _tag: 'Starting', size, lastRestart, generations: 1, workers: spawned.workers, nextId: spawned.nextId, respawns: 0 },
+    [log('info', 'generation-started', `starting generation 1: ${state.size} worker(s)`, { generation: 1 }), ...spawned.effects],
+  ]
+}
+
 const onReady = (state: State, event: Extract<Event, { _tag: 'WorkerReady' }>): Step => {
   const w = byId(state, event.id)
   if (w?.phase !== 'starting') return ignore(state, event, 'not a starting worker')
-  const ready = { ...state, workers: state.workers.map((x) => (x.id === w.id ? { ...x, pid: event.pid, phase: 'ready' as const } : x)) }
-  const { pending } = state
-  if (pending !== null && w.generation === pending.generation) {
-    const all = ofGeneration(ready, pending.generation)
-    if (all.length < state.size || all.some((x) => x.phase !== 'ready')) return [ready, [log('debug', 'worker-ready', `worker ${w.slot} of generation ${w.generation} is ready`, { worker: w.slot, workerPid: event.pid })]]
-    const pids = all.map((x) => x.pid ?? 0)
-    if (state.phase === 'Starting') {
-      return [
-        { ...ready, phase: 'Running', current: pending.generation, pending: null },
-        [log('info', 'generation-ready', `generation ${pending.generation} serves: ${state.size} worker(s)`, { generation: pending.generation }), { _tag: 'AnnounceServing', generation: pending.generation, pids }],
-      ]
-    }
+  const workers = state.workers.map((x): Worker => (x.id === w.id ? { id: w.id, slot: w.slot, generation: w.generation, phase: 'ready', pid: event.pid } : x))
+  const notYet: Step = [{ ...state, workers }, [log('debug', 'worker-ready', `worker ${w.slot} of generation ${w.generation} is ready`, { worker: w.slot, workerPid: event.pid })]]
+  if (state._tag === 'Starting') {
+    const pids = allReady(workers, 1, state.size)
+    if (O.isNone(pids)) return notYet
+    const { size, generations, nextId, lastRestart } = state
     return [
-      { ...ready, pending: { ...pending, probation: true } },
+      { _tag: 'Running', size, generations, nextId, lastRestart, workers, current: 1, pending: O.none, crashes: Array.from({ length: size }, () => 0), confirming: [] },
+      [log('info', 'generation-ready', `generation 1 serves: ${size} worker(s)`, { generation: 1 }), { _tag: 'AnnounceServing', generation: 1, pids: pids.value }],
+    ]
+  }
+  if (state._tag === 'Running' && O.isSome(state.pending) && state.pending.value._tag === 'Spawning' && w.generation === state.pending.value.generation) {
+    const pending = state.pending.value
+    const pids = allReady(workers, pending.generation, state.size)
+    if (O.isNone(pids)) return notYet
+    return [
+      { ...state, workers, pending: O.some({ _tag: 'OnProbation', generation: pending.generation, by: pending.by, pids: pids.value }) },
       [
-        log('info', 'generation-ready', `generation ${pending.generation} is ready (pids ${pids.join(', ')}) and serves beside generation ${state.current} for its probation`, {
+        log('info', 'generation-ready', `generation ${pending.generation} is ready (pids ${pids.value.join(', ')}) and serves beside generation ${state.current} for its probation`, {
           generation: pending.generation,
         }),
         { _tag: 'StartProbation', generation: pending.generation },
       ],
     ]
   }
-  return [ready, [log('info', 'worker-ready', `worker ${w.slot} of generation ${w.generation} is ready again (pid ${event.pid})`, { worker: w.slot, workerPid: event.pid })]]
+  return [{ ...state, workers }, [log('info', 'worker-ready', `worker ${w.slot} of generation ${w.generation} is ready again (pid ${event.pid})`, { worker: w.slot, workerPid: event.pid })]]
 }
 
 const onGone = (state: State, event: Extract<Event, { _tag: 'WorkerFailed' | 'WorkerExited' }>): Step => {
   const w = byId(state, event.id)
   if (w === undefined) return ignore(state, event, 'no such worker')
   const failure = failureOf(event)
+  const workers = without(state.workers, w.id)
   if (w.phase === 'stopping') {
     const how = event._tag === 'WorkerExited' ? { exitCode: event.code, signal: event.signal } : failureFields(failure)
     return settle([
-      { ...state, workers: without(state, w.id) },
-      [log('info', 'worker-exited', `worker ${w.slot} of generation ${w.generation} has exited`, { worker: w.slot, generation: w.generation, workerPid: w.pid, ...how })],
+      { ...state, workers },
+      [log('info', 'worker-exited', `worker ${w.slot} of generation ${w.generation} has exited`, { worker: w.slot, generation: w.generation, workerPid: O.toNullable(w.pid), ...how })],
     ])
   }
-  const { pending } = state
-  if (pending !== null && w.generation === pending.generation) {
-    if (w.phase === 'starting' && killedWhileBooting(failure) && pending.respawns < MAX_BOOT_RESPAWNS) return respawnBooting(state, pending, w, event.pid, failure)
+  const booting = w.phase === 'starting' && killedWhileBooting(failure)
+  if (state._tag === 'Starting') {
+    if (booting && state.respawns < MAX_BOOT_RESPAWNS) {
+      const respawns = state.respawns + 1
+      const again = respawnBooting(state, respawns, w, event.pid, failure)
+      return [{ ...state, respawns, workers: again.workers, nextId: again.nextId }, again.effects]
+    }
+    return firstFailed(state, w, event.pid, failure)
+  }
+  if (state._tag !== 'Running') return settle([{ ...state, workers }, []])
+  if (O.isSome(state.pending) && w.generation === state.pending.value.generation) {
+    const pending = state.pending.value
+    if (booting && pending._tag === 'Spawning' && pending.respawns < MAX_BOOT_RESPAWNS) {
+      const respawns = pending.respawns + 1
+      const again = respawnBooting(state, respawns, w, event.pid, failure)
+      return [{ ...state, pending: O.some({ ...pending, respawns }), workers: again.workers, nextId: again.nextId }, again.effects]
+    }
     return abandonPending(state, pending, w, event.pid, failure)
   }
-  if (state.phase !== 'Running' || w.generation !== state.current) return settle([{ ...state, workers: without(state, w.id) }, []])
+  if (w.generation !== state.current) return [{ ...state, workers }, []]
   // a serving worker (or a respawned one still starting) died: respawn its slot, later each time it keeps dying
   const crashes = event._tag === 'WorkerExited' && event.upMs >= STABLE_MS ? 1 : (state.crashes[w.slot] ?? 0) + 1
   const delayMs = respawnDelay(crashes)
+  const pid = w.phase === 'ready' ? w.pid : event.pid
   return [
-    { ...state, workers: without(state, w.id), crashes: state.crashes.map((c, slot) => (slot === w.slot ? crashes : c)) },
+    { ...state, workers, crashes: state.crashes.map((c, slot) => (slot === w.slot ? crashes : c)) },
     [
-      log('warn', 'worker-exited', `worker ${w.slot} of generation ${w.generation} (pid ${String(w.pid ?? event.pid)}) ${describeFailure(failure)}; respawning it in ${delayMs} ms`, {
+      log('warn', 'worker-exited', `worker ${w.slot} of generation ${w.generation} (pid ${String(pid)}) ${describeFailure(failure)}; respawning it in ${delayMs} ms`, {
         worker: w.slot,
         generation: w.generation,
-        workerPid: w.pid ?? event.pid,
+        workerPid: pid,
         crashes,
         delayMs,
         ...failureFields(failure),
@@ -341,13 +461,21 @@ const onGone = (state: State, event: Extract<Event, { _tag: 'WorkerFailed' | 'Wo
 }
 
 const onRestart = (state: State, by: RestartBy): Step => {
-  if (state.phase === 'Starting') return [state, refuse(by, 'the server is still starting')]
-  if (state.phase !== 'Running') return [state, refuse(by, 'the server is stopping')]
-  if (state.pending !== null) return [state, refuse(by, `a restart is in progress (generation ${state.pending.generation})`)]
+  switch (state._tag) {
+    case 'Created':
+    case 'Starting':
+      return [state, refuse(by, 'the server is still starting')]
+    case 'Stopping':
+    case 'Exited':
+      return [state, refuse(by, 'the server is stopping')]
+    case 'Running':
+      break
+  }
+  if (O.isSome(state.pending)) return [state, refuse(by, `a restart is in progress (generation ${state.pending.value.generation})`)]
   const generation = state.generations + 1
   const spawned = spawnGeneration(state, generation)
   return [
-    { ...state, generations: generation, pending: { generation, by: [by], probation: false, respawns: 0 }, workers: spawned.workers, nextId: spawned.nextId },
+    { ...state, generations: generation, pending: O.some({ _tag: 'Spawning', generation, by: [by], respawns: 0 }), workers: spawned.workers, nextId: spawned.nextId },
     [
       log('info', 'restart-requested', `${asker(by)}: starting generation ${generation} (${state.size} worker(s)) beside generation ${state.current}`, {
         generation,
@@ -359,18 +487,19 @@ const onRestart = (state: State, by: RestartBy): Step => {
 }
 
 const onProbationPassed = (state: State, event: Extract<Event, { _tag: 'ProbationPassed' }>): Step => {
-  const { pending } = state
-  if (state.phase !== 'Running' || pending?.probation !== true || pending.generation !== event.generation) return ignore(state, event, 'no generation on probation')
-  const old = ofGeneration(state, state.current).filter((w) => w.phase !== 'stopping')
-  const pids = ofGeneration(state, pending.generation).map((w) => w.pid ?? 0)
+  if (state._tag !== 'Running' || O.isNone(state.pending)) return ignore(state, event, 'no generation on probation')
+  const pending = state.pending.value
+  if (pending._tag !== 'OnProbation' || pending.generation !== event.generation) return ignore(state, event, 'no generation on probation')
+  const old = ofGeneration(state.workers, state.current).filter(isAlive)
+  const { pids } = pending
   const outcome: RestartOutcome = { _tag: 'Restarted', generation: pending.generation, pids }
   const confirming: Confirming = { requests: requestIds(pending.by), outcome, waiting: old.map((w) => w.id) }
   return [
     {
       ...state,
       current: pending.generation,
-      pending: null,
-      workers: setPhase(state.workers, old.map((w) => w.id), 'stopping'),
+      pending: O.none,
+      workers: setStopping(state.workers, old.map((w) => w.id)),
       crashes: state.crashes.map(() => 0),
       confirming: old.length > 0 ? [...state.confirming, confirming] : state.confirming,
     },
@@ -379,30 +508,30 @@ const onProbationPassed = (state: State, event: Extract<Event, { _tag: 'Probatio
         generation: pending.generation,
         replaced: state.current,
       }),
-      ...old.map((w): Effect => ({ _tag: 'StopWorker', id: w.id })),
+      ...old.map(stopWorker),
       ...(old.length > 0 ? [] : [answerOf(confirming)]),
     ],
   ]
 }
 
 const onRespawnDue = (state: State, event: Extract<Event, { _tag: 'RespawnDue' }>): Step => {
-  if (state.phase !== 'Running' || event.generation !== state.current) return ignore(state, event, 'that generation no longer serves')
-  if (state.workers.some((w) => w.generation === state.current && w.slot === event.slot && w.phase !== 'stopping')) return ignore(state, event, 'the slot has a worker')
-  const w: Worker = { id: state.nextId, slot: event.slot, generation: state.current, pid: null, phase: 'starting' }
+  if (state._tag !== 'Running' || event.generation !== state.current) return ignore(state, event, 'that generation no longer serves')
+  if (state.workers.some((w) => w.generation === state.current && w.slot === event.slot && isAlive(w))) return ignore(state, event, 'the slot has a worker')
+  const w = fresh(state.nextId, event.slot, state.current)
   return [
     { ...state, workers: [...state.workers, w], nextId: state.nextId + 1 },
-    [log('info', 'worker-respawn', `respawning worker ${w.slot} of generation ${w.generation}`, { worker: w.slot, generation: w.generation }), { _tag: 'SpawnWorker', id: w.id, slot: w.slot, generation: w.generation }],
+    [log('info', 'worker-respawn', `respawning worker ${w.slot} of generation ${w.generation}`, { worker: w.slot, generation: w.generation }), spawn(w)],
   ]
 }
 
-const onStop = (state: State, event: Extract<Event, { _tag: 'StopRequested' }>): Step => {
+const onStop = (state: Exclude<State, Exited>, event: Extract<Event, { _tag: 'StopRequested' }>): Step => {
   const { by } = event
-  if (state.phase === 'Stopping') {
+  if (state._tag === 'Stopping') {
     if (by === 'control') return ignore(state, event, 'already stopping')
     const signal = by
     const alive = state.workers
     return [
-      { ...state, phase: 'Exited' },
+      { ...state, _tag: 'Exited', code: forcedExitCode(signal) },
       [
         log('warn', 'forced-exit', `second stop signal (${signal}): killing ${alive.length} worker(s) and exiting now`, { signal, workers: alive.length }),
         ...alive.map((w): Effect => ({ _tag: 'KillWorker', id: w.id })),
@@ -410,24 +539,17 @@ const onStop = (state: State, event: Extract<Event, { _tag: 'StopRequested' }>):
       ],
     ]
   }
-  return stopAll(state, state.code, [
+  return stopAll(state, 0, [
     by === 'control'
       ? log('info', 'stop-requested', 'a control request asked this server to stop; the workers drain', { by })
       : log('info', 'stop-requested', `${by} received: stopping; the workers drain`, { signal: by }),
   ])
 }
 
-export const reduce = (state: State, event: Event): Step => {
-  if (state.phase === 'Exited') return [state, []]
+const step = (state: Exclude<State, Exited>, event: Event): Step => {
   switch (event._tag) {
-    case 'Start': {
-      if (state.phase !== 'Starting' || state.generations > 0) return ignore(state, event, 'already started')
-      const spawned = spawnGeneration(state, 1)
-      return [
-        { ...state, generations: 1, pending: { generation: 1, by: [], probation: false, respawns: 0 }, workers: spawned.workers, nextId: spawned.nextId },
-        [log('info', 'generation-started', `starting generation 1: ${state.size} worker(s)`, { generation: 1 }), ...spawned.effects],
-      ]
-    }
+    case 'Start':
+      return onStart(state, event)
     case 'RestartRequested':
       return onRestart(state, event.by)
     case 'StopRequested':
@@ -445,3 +567,5 @@ export const reduce = (state: State, event: Event): Step => {
       return onRespawnDue(state, event)
   }
 }
+
+export const reduce = (state: State, event: Event): Step => (state._tag === 'Exited' ? [state, []] : recorded(step(state, event)))

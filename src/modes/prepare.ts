@@ -42,6 +42,8 @@ export interface Prepared {
   readonly activation: O.Option<Activation>
   /** The certificate and key this generation read as it started. */
   readonly tls: O.Option<TlsSettings>
+  /** When the config was read and checked, in ms from this process's start. */
+  readonly preparedAtMs: number
 }
 
 export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Prepared> =>
@@ -80,6 +82,7 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.let('hooks', ({ info, log }) => makeHooks(options, info, log)),
     TE.let('pidfile', ({ config }) => O.map((p: string) => path.resolve(p))(config.pidfilePath)),
     TE.let('exits', () => exits),
+    TE.let('preparedAtMs', () => performance.now()),
     TE.let('activation', ({ inherited }) => (O.isNone(inherited) ? readActivation(activationEnv, process.pid) : O.none)),
     TE.tap(({ info }) => TE.fromIO(() => prepared(info))),
     TE.tapError(() => TE.fromIO(() => signals.unlistenOwn())),

@@ -1,11 +1,12 @@
 /**
- * What the interpreters of both reducers (a serving process's lifecycle, a supervisor) share: an effect
- * run as a TaskEither whose failure is data (a thrown error included), a runtime driven by such an
- * interpreter that logs a failed effect and goes on, and the signals that arrived while the process was
- * starting.
+ * What the effect runners of both reducers (a serving process's lifecycle, a supervisor) share: an effect
+ * run as a TaskEither whose failure is data (a thrown error included) and whose success is the event it
+ * completes with, if any; a runtime driven by such a runner that logs a failed effect and goes on; and
+ * the signals that arrived while the process was starting.
  */
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
+import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import type { Log } from './log/logger'
 import { messageOf } from './os/errno'
@@ -17,26 +18,42 @@ export interface EffectError {
   readonly message: string
 }
 
-/** A step that cannot fail but by throwing. */
-export const sync = (f: () => void): TE.TaskEither<string, void> => TE.fromIO(f)
+/** How an effect is run: it fails with a message, or completes, with the event that follows it if any. */
+export type RunEffect<F, V> = (effect: F) => TE.TaskEither<string, O.Option<V>>
 
-/** An interpreter from a step over capabilities: a step that throws fails like one that returns Left. */
-export const interpreter =
-  <C, F extends { readonly _tag: string }>(step: (caps: C, effect: F) => TE.TaskEither<string, void>) =>
-  (caps: C) =>
-  (effect: F): TE.TaskEither<EffectError, void> =>
+/** An effect that completes with no event. */
+export const done: TE.TaskEither<never, O.Option<never>> = TE.right(O.none)
+
+/** A step that cannot fail but by throwing, and completes with no event. */
+export const sync = (f: () => void): TE.TaskEither<string, O.Option<never>> =>
+  TE.fromIO(() => {
+    f()
+    return O.none
+  })
+
+/** An effect that completes with `event`. */
+export const then = <V>(event: V): TE.TaskEither<never, O.Option<V>> => TE.right(O.some(event))
+
+/** A runner whose effect that throws fails like one that returns Left, naming the effect. */
+export const guarded =
+  <F extends { readonly _tag: string }, V>(run: RunEffect<F, V>) =>
+  (effect: F): TE.TaskEither<EffectError, O.Option<V>> =>
     pipe(
-      TE.tryCatch(() => step(caps, effect)(), messageOf),
+      TE.tryCatch(() => run(effect)(), messageOf),
       TE.flatMap(TE.fromEither),
       TE.mapLeft((message): EffectError => ({ _tag: 'EffectFailed', effect: effect._tag, message })),
     )
 
-/** Attaches the interpreter: effects run in order, and one that fails is logged while the rest go on. */
-export const drive = <S, V, F>(runtime: Runtime<S, V, F>, exec: (effect: F) => TE.TaskEither<EffectError, void>, log: Log): void =>
+/** Attaches the runner: effects run in order, and one that fails is logged (with no event) while the rest go on. */
+export const drive = <S, V, F extends { readonly _tag: string }>(runtime: Runtime<S, V, F>, run: RunEffect<F, V>, log: Log): void => {
+  const exec = guarded(run)
   runtime.start(async (effect) => {
     const r = await exec(effect)()
-    if (E.isLeft(r)) log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
+    if (E.isRight(r)) return r.right
+    log.error({ event: 'effect-failed', effect: r.left.effect }, `${r.left.effect} failed: ${r.left.message}`)
+    return O.none
   })
+}
 
 /** What a runtime does with an effect that threw: log it, and go on. */
 export const reportEffectFailure =

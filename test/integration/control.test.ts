@@ -268,6 +268,38 @@ describe('control socket', { timeout: 120_000 }, () => {
     }
   })
 
+  for (const workers of [false, true]) {
+    it(`${workers ? 'supervised' : 'standalone'}: a status request sent the moment the control socket appears, while the server still starts, is answered`, async () => {
+      const dir = tempDir()
+      const control = path.join(dir, 'control.sock')
+      const config = writeJson(path.join(dir, 'echo.json'), { bind: 'tcp://127.0.0.1:0', controlPath: control, ...(workers ? { workers: 2 } : {}) })
+      const server = ServerProcess.echo(config)
+      try {
+        // poll for the socket file without letting a turn go by idle, and ask at once, from here
+        while (!fs.existsSync(control)) await new Promise((r) => setImmediate(r))
+        const reply = await new Promise<string>((resolve, reject) => {
+          const c = net.connect(control, () => c.write('{"id":1,"op":"status"}\n'))
+          let got = ''
+          c.setEncoding('utf8')
+          c.on('data', (d: string) => {
+            got += d
+            if (got.includes('\n')) {
+              c.destroy()
+              resolve(got)
+            }
+          })
+          c.once('error', reject)
+          c.setTimeout(20_000, () => reject(new Error(`no reply in 20 s (got ${JSON.stringify(got)})`)))
+        })
+        assert.match(reply, /^\{"id":1,"ok":true,"status":\{"pid":\d+/)
+        assert.equal((await cli(['stop', '--control', control])).code, 0)
+      } finally {
+        server.killAll()
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
+
   it('another user gets permission denied (mode 0600), and exit code 2', async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('needs root, to run the command as the nobody user')

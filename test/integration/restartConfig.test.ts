@@ -26,7 +26,7 @@ const CASES: readonly Case[] = [
     name: 'a config that is not JSON',
     breakIt: (config) => {
       fs.writeFileSync(config, '{ "bind": ')
-      return new RegExp(`the config file ${escape(config)} is not valid JSON: .*JSON`)
+      return new RegExp(`the config file ${escape(config)} is not valid JSON: .* at line \\d+, column \\d+`)
     },
   },
   {

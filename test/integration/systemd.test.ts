@@ -441,7 +441,7 @@ const oldExitsDuringReload = async (sd: Systemd, diagnose: Diagnose): Promise<vo
   const { log } = s
   try {
     await installUnit(sd, dir, 'uninterruptible-standalone.service', unit, { NODE: process.execPath, APP, CONFIG: s.config, PIDFILE: s.pidfile, CLI }, (text) =>
-      text.replace(/^(ExecReload=.*\n)/m, '$1ExecReload=/bin/sleep 3\n'),
+      text.replace(/^(ExecReload=.* restart .*\n)/m, '$1ExecReload=/bin/sleep 3\n'),
     )
     await sd.check(`systemctl start ${unit}`)
     const old = await mainPidOf(sd, unit)

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import * as O from 'fp-ts/Option'
 import type { Counter } from '../../src/core/counter'
 import { killedWhileBooting } from '../../src/core/failure'
-import { type Effect, type Event, initial, MAX_BOOT_RESPAWNS, reduce, type State, type SuccessorFailure } from '../../src/core/lifecycle'
-import type { RestartBy } from '../../src/core/outcome'
+import { type Draining, type Effect, type Event, initial, MAX_BOOT_RESPAWNS, reduce, type State, type SuccessorFailure } from '../../src/core/lifecycle'
+import type { RestartBy, RestartOutcome } from '../../src/core/outcome'
 
 // Effects in a readable form: logs by their event name, the rest as data.
 type Summary = string | Exclude<Effect, { _tag: 'Log' }>
@@ -15,18 +16,25 @@ const summary = (effects: readonly Effect[]): Summary[] =>
 
 const conns = (active: number, accepted = active): Counter => ({ active, accepted })
 const SIGNAL: RestartBy = { _tag: 'Signal', signal: 'SIGUSR1' }
-const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts, generation: 1 })
-const restarting = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL], respawns = 0): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, generation: 1, attempt, by, respawns })
-const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, accepting = false, signalled = reason === 'stop'): State => ({
+const listening = (active = 0, attempts = 0): State => ({ _tag: 'Listening', connections: conns(active), attempts, generation: 1, lastRestart: O.none })
+const restarting = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL], respawns = 0): State => ({ _tag: 'Restarting', connections: conns(active), attempts: attempt, generation: 1, lastRestart: O.none, attempt, by, respawns })
+/** A drain: by default its listener has closed, a stop's next stop signal forces, and a successor serves only after a handoff. */
+const draining = (reason: 'handoff' | 'stop', active = 1, attempts = 1, sub: Partial<Pick<Draining, 'listener' | 'onStopSignal' | 'successor'>> = {}): State => ({
   _tag: 'Draining',
   connections: conns(active),
   attempts,
   generation: 1,
+  lastRestart: O.none,
   reason,
-  accepting,
-  signalled,
+  successor: reason === 'handoff' ? 'serves' : 'none',
+  listener: 'closed',
+  onStopSignal: reason === 'stop' ? 'exit-now' : 'keep-draining',
+  ...sub,
 })
-const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, generation: 1, code })
+const CLOSING = { listener: 'closing' } as const
+const exited = (code: number, active = 0, attempts = 1, accepted = active): State => ({ _tag: 'Exited', connections: conns(active, accepted), attempts, generation: 1, lastRestart: O.none, code })
+/** What the table compares: the state but for `lastRestart`, which a property checks against every Answer. */
+const unrecorded = (s: State): State => ({ ...s, lastRestart: O.none })
 
 const RESTART: Event = { _tag: 'RestartRequested', by: SIGNAL }
 const request = (id: number): Event => ({ _tag: 'RestartRequested', by: { _tag: 'Request', id } })
@@ -48,6 +56,7 @@ const probation = (active = 1, attempt = 1, by: readonly RestartBy[] = [SIGNAL])
   connections: conns(active),
   attempts: attempt,
   generation: 1,
+  lastRestart: O.none,
   attempt,
   successorPid: 200,
   by,
@@ -65,8 +74,8 @@ const table: readonly Row[] = [
   // Listening
   ['Listening + restart', listening(2), RESTART, restarting(2, 1), ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 1 }]],
   ['Listening + restart numbers attempts', listening(0, 4), RESTART, { ...restarting(0, 5) }, ['log:restart-requested', { _tag: 'SpawnSuccessor', attempt: 5 }]],
-  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0, true), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
-  ['Listening(0) + INT waits for the listener to close', listening(0), INT, draining('stop', 0, 0, true), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
+  ['Listening(2) + TERM', listening(2), TERM, draining('stop', 2, 0, CLOSING), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
+  ['Listening(0) + INT waits for the listener to close', listening(0), INT, draining('stop', 0, 0, CLOSING), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
   ['Listening + stale ready', listening(1), READY_STALE, listening(1), []],
   ['Listening + stale failure', listening(1), FAILED_STALE, listening(1), []],
   ['Listening + opened', listening(1), OPENED, { ...listening(2), connections: conns(2, 2) }, []],
@@ -76,8 +85,8 @@ const table: readonly Row[] = [
   ['Listening + listener closed', listening(1), LISTENER_CLOSED, listening(1), []],
   // Restarting
   ['Restarting + restart is ignored', restarting(), RESTART, restarting(), ['log:restart-ignored']],
-  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', 'answer:RestartFailed:[]', STOP_ACCEPTING(true), 'log:draining']],
-  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, true), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', 'answer:RestartFailed:[]', STOP_ACCEPTING(true), 'log:draining']],
+  ['Restarting + TERM stops the successor and drains', restarting(1), TERM, draining('stop', 1, 1, CLOSING), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', 'answer:RestartFailed:[]', STOP_ACCEPTING(true), 'log:draining']],
+  ['Restarting(0) + TERM waits for the listener to close', restarting(0), TERM, draining('stop', 0, 1, CLOSING), ['log:stop-requested', { _tag: 'StopSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-stopped', 'answer:RestartFailed:[]', STOP_ACCEPTING(true), 'log:draining']],
   ['Restarting + ready starts the probation', restarting(3), READY1, probation(3), ['log:successor-ready', { _tag: 'StartProbation', attempt: 1 }]],
   ['Restarting + stale ready', restarting(), READY_STALE, restarting(), []],
   ['Restarting + failure goes back to Listening', restarting(2), FAILED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
@@ -95,15 +104,15 @@ const table: readonly Row[] = [
   ['Restarting + drain timeout', restarting(), DRAIN_TIMEOUT, restarting(), []],
   ['Restarting + listener closed', restarting(), LISTENER_CLOSED, restarting(), []],
   // Probation: the successor serves, this process still accepts
-  ['Probation + passed hands over', probation(3), PASSED1, draining('handoff', 3, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[]', STOP_ACCEPTING(false), 'log:draining']],
-  ['Probation(0) + passed hands over, waiting for the close', probation(0), PASSED1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[]', STOP_ACCEPTING(false), 'log:draining']],
-  ['Probation(request 5) + passed answers it', probation(0, 1, [{ _tag: 'Request', id: 5 }]), PASSED1, draining('handoff', 0, 1, true), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[5]', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation + passed hands over', probation(3), PASSED1, draining('handoff', 3, 1, CLOSING), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[]', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation(0) + passed hands over, waiting for the close', probation(0), PASSED1, draining('handoff', 0, 1, CLOSING), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[]', STOP_ACCEPTING(false), 'log:draining']],
+  ['Probation(request 5) + passed answers it', probation(0, 1, [{ _tag: 'Request', id: 5 }]), PASSED1, draining('handoff', 0, 1, CLOSING), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:handed-over', 'answer:Restarted:[5]', STOP_ACCEPTING(false), 'log:draining']],
   ['Probation + a control request is refused', probation(), request(6), probation(), ['log:restart-ignored', 'answer:RestartRefused:[6]']],
   ['Probation + stale passed', probation(), PASSED_STALE, probation(), []],
   ['Probation + a crash goes back to Listening', probation(2), CRASHED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
   ['Probation + a kill goes back to Listening', probation(2), KILLED1, listening(2, 1), [{ _tag: 'KillSuccessor', attempt: 1 }, { _tag: 'RestorePidfile' }, 'log:successor-failed', 'answer:RestartFailed:[]']],
-  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, true, false), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', 'answer:RestartFailed:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
-  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, true), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', 'answer:Restarted:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
+  ['Probation + exit 0 (the successor was stopped): stop too, leaving the socket file', probation(2), STOPPED1, draining('stop', 2, 1, { listener: 'closing', onStopSignal: 'keep-draining', successor: 'serves' }), [{ _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-exited', 'answer:RestartFailed:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
+  ['Probation + TERM releases the successor and drains, leaving the socket file', probation(2), TERM, draining('stop', 2, 1, { listener: 'closing', successor: 'serves' }), ['log:stop-requested', { _tag: 'ReleaseSuccessor', attempt: 1 }, 'log:successor-released', 'answer:Restarted:[]', STOP_ACCEPTING(false, 'stop'), 'log:draining']],
   ['Probation + restart is ignored', probation(), RESTART, probation(), ['log:restart-ignored']],
   ['Probation + ready', probation(), READY1, probation(), []],
   ['Probation + failure', probation(), FAILED1, probation(), []],
@@ -116,34 +125,34 @@ const table: readonly Row[] = [
   ['Listening + stalled', listening(1), STALLED, listening(1), []],
   // Draining after a handoff
   ['Draining(handoff) + restart is ignored', draining('handoff'), RESTART, draining('handoff'), ['log:restart-ignored']],
-  ['Draining(handoff) + TERM keeps draining', draining('handoff'), TERM, draining('stop'), ['log:stop-requested']],
+  ['Draining(handoff) + TERM keeps draining', draining('handoff'), TERM, draining('stop', 1, 1, { successor: 'serves' }), ['log:stop-requested']],
   ['Draining(handoff) + a control stop changes nothing', draining('handoff'), { _tag: 'StopRequested', by: 'control' }, draining('handoff'), []],
   ['Draining(handoff) + ready', draining('handoff'), READY1, draining('handoff'), []],
   ['Draining(handoff) + failure', draining('handoff'), FAILED1, draining('handoff'), []],
   ['Draining(handoff) + opened', draining('handoff', 1), OPENED, { ...draining('handoff', 2), connections: conns(2, 2) }, []],
   ['Draining(handoff, 2) + closed', draining('handoff', 2), CLOSED, { ...draining('handoff', 1), connections: conns(1, 2) }, []],
-  ['Draining(handoff, 1) + closed exits', draining('handoff', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0, now: false }]],
-  ['Draining(handoff) + drain timeout destroys and exits', draining('handoff', 3), DRAIN_TIMEOUT, exited(0, 3), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0, now: false }]],
+  ['Draining(handoff, 1) + closed exits', draining('handoff', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0, now: false, final: false }]],
+  ['Draining(handoff) + drain timeout destroys and exits', draining('handoff', 3), DRAIN_TIMEOUT, exited(0, 3), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0, now: false, final: false }]],
   // while the listener is still closing
-  ['Draining(accepting, 0) + listener closed exits', draining('handoff', 0, 1, true), LISTENER_CLOSED, exited(0, 0, 1, 0), ['log:drained', { _tag: 'Exit', code: 0, now: false }]],
-  ['Draining(accepting, 2) + listener closed keeps draining', draining('stop', 2, 1, true), LISTENER_CLOSED, draining('stop', 2, 1, false), []],
-  ['Draining(accepting, 1) + closed does not exit yet', draining('stop', 1, 1, true), CLOSED, { ...draining('stop', 0, 1, true), connections: conns(0, 1) }, []],
-  ['Draining(accepting) + opened counts it', draining('stop', 0, 1, true), OPENED, { ...draining('stop', 1, 1, true), connections: conns(1, 1) }, []],
-  ['Draining(stop, accepting) + TERM forces exit', draining('stop', 0, 1, true), TERM, exited(143, 0), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true }]],
+  ['Draining(accepting, 0) + listener closed exits', draining('handoff', 0, 1, CLOSING), LISTENER_CLOSED, exited(0, 0, 1, 0), ['log:drained', { _tag: 'Exit', code: 0, now: false, final: false }]],
+  ['Draining(accepting, 2) + listener closed keeps draining', draining('stop', 2, 1, CLOSING), LISTENER_CLOSED, draining('stop', 2, 1), []],
+  ['Draining(accepting, 1) + closed does not exit yet', draining('stop', 1, 1, CLOSING), CLOSED, { ...draining('stop', 0, 1, CLOSING), connections: conns(0, 1) }, []],
+  ['Draining(accepting) + opened counts it', draining('stop', 0, 1, CLOSING), OPENED, { ...draining('stop', 1, 1, CLOSING), connections: conns(1, 1) }, []],
+  ['Draining(stop, accepting) + TERM forces exit', draining('stop', 0, 1, CLOSING), TERM, exited(143, 0), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true, final: true }]],
   // Draining after a stop
   ['Draining(stop) + restart is ignored', draining('stop'), RESTART, draining('stop'), ['log:restart-ignored']],
-  ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true }]],
-  ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130, now: true }]],
+  ['Draining(stop) + TERM forces exit 143', draining('stop', 2), TERM, exited(143, 2), ['log:forced-exit', { _tag: 'Exit', code: 143, now: true, final: true }]],
+  ['Draining(stop) + INT forces exit 130', draining('stop', 2), INT, exited(130, 2), ['log:forced-exit', { _tag: 'Exit', code: 130, now: true, final: true }]],
   ['Draining(stop) + a second stop by the supervisor does not force', draining('stop', 2), BY_SUPERVISOR, draining('stop', 2), []],
-  ['Listening + stop by the supervisor drains', listening(2), BY_SUPERVISOR, draining('stop', 2, 0, true, false), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
-  ['Draining(stop by the supervisor) + TERM is a first signal: it does not force', draining('stop', 2, 1, false, false), TERM, draining('stop', 2, 1, false, true), ['log:stop-requested']],
+  ['Listening + stop by the supervisor drains', listening(2), BY_SUPERVISOR, draining('stop', 2, 0, { listener: 'closing', onStopSignal: 'keep-draining' }), ['log:stop-requested', STOP_ACCEPTING(true), 'log:draining']],
+  ['Draining(stop by the supervisor) + TERM is a first signal: it does not force', draining('stop', 2, 1, { onStopSignal: 'keep-draining' }), TERM, draining('stop', 2, 1), ['log:stop-requested']],
   ['Draining(stop) + ready', draining('stop'), READY1, draining('stop'), []],
   ['Draining(stop) + failure', draining('stop'), FAILED1, draining('stop'), []],
   ['Draining(stop) + opened', draining('stop', 1), OPENED, { ...draining('stop', 2), connections: conns(2, 2) }, []],
-  ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0, now: false }]],
-  ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0, now: false }]],
+  ['Draining(stop, 1) + closed exits', draining('stop', 1), CLOSED, exited(0, 0, 1, 1), ['log:drained', { _tag: 'Exit', code: 0, now: false, final: true }]],
+  ['Draining(stop) + drain timeout', draining('stop', 1), DRAIN_TIMEOUT, exited(0, 1), ['log:drain-timeout', { _tag: 'DestroyConnections' }, { _tag: 'Exit', code: 0, now: false, final: true }]],
   ['Draining(stop, 2) + stalled closes what is open', draining('stop', 2), STALLED, draining('stop', 2), ['log:drain-stalled', { _tag: 'DestroyConnections' }]],
-  ['Draining(accepting) + stalled waits for the listener', draining('stop', 2, 1, true), STALLED, draining('stop', 2, 1, true), []],
+  ['Draining(accepting) + stalled waits for the listener', draining('stop', 2, 1, CLOSING), STALLED, draining('stop', 2, 1, CLOSING), []],
   ['Draining + exit after ready', draining('handoff'), CRASHED1, draining('handoff'), []],
   // Exited: nothing happens any more
   ...[RESTART, TERM, INT, READY1, FAILED1, CRASHED1, PASSED1, OPENED, CLOSED, LISTENER_CLOSED, DRAIN_TIMEOUT, STALLED].map(
@@ -155,7 +164,7 @@ describe('reduce: every state and event', () => {
   for (const [name, state, event, next, effects] of table) {
     it(name, () => {
       const [s, fx] = reduce(state, event)
-      assert.deepStrictEqual(s, next)
+      assert.deepStrictEqual(unrecorded(s), next)
       assert.deepStrictEqual(summary(fx), effects)
     })
   }
@@ -170,6 +179,20 @@ describe('reduce: every state and event', () => {
       message: 'restart attempt 1 failed: the successor exited with code 1 before it was ready; still serving',
       fields: { attempt: 1, successorPid: 200, failure: 'exited', exitCode: 1, signal: null },
     })
+  })
+
+  it('a standalone successor starts with the restart that made it as its last; a first process with none', () => {
+    assert.deepStrictEqual(initial(3, O.some(300)).lastRestart, O.some({ _tag: 'Restarted', generation: 3, pids: [300] }))
+    assert.deepStrictEqual(initial(1).lastRestart, O.none)
+  })
+
+  it('records how a restart ended, and not a refusal', () => {
+    const [handedOver] = reduce(probation(0, 1, [{ _tag: 'Request', id: 5 }]), PASSED1)
+    assert.deepStrictEqual(handedOver.lastRestart, O.some({ _tag: 'Restarted', generation: 2, pids: [200] }))
+    const [refused] = reduce({ ...probation(), lastRestart: handedOver.lastRestart }, request(6))
+    assert.deepStrictEqual(refused.lastRestart, handedOver.lastRestart)
+    const [failed] = reduce(restarting(), FAILED1)
+    assert.equal(O.isSome(failed.lastRestart) && failed.lastRestart.value._tag, 'RestartFailed')
   })
 
   it('states that are not allowed an event log why at debug level', () => {
@@ -278,7 +301,7 @@ describe('reduce: properties', () => {
           const exit = effects.find((e) => e._tag === 'Exit')
           if (exit === undefined) continue
           exits += 1
-          const forcedBySignal = before._tag === 'Draining' && before.signalled && event._tag === 'StopRequested' && (event.by === 'SIGTERM' || event.by === 'SIGINT')
+          const forcedBySignal = before._tag === 'Draining' && before.onStopSignal === 'exit-now' && event._tag === 'StopRequested' && (event.by === 'SIGTERM' || event.by === 'SIGINT')
           const forcedByTimeout = before._tag === 'Draining' && event._tag === 'DrainTimedOut'
           const drained = after.connections.active === 0 && listenerClosed
           assert.ok(drained || forcedBySignal || forcedByTimeout, 'exit while the listener may accept or connections are open, and nothing forced it')
@@ -349,6 +372,35 @@ describe('reduce: properties', () => {
           }
           const ended = (before._tag === 'Restarting' || before._tag === 'Probation') && after._tag !== before._tag && !(before._tag === 'Restarting' && after._tag === 'Probation')
           if (ended) assert.equal(effects.filter((e) => e._tag === 'Answer').length, 1, `${before._tag} ended on ${event._tag} without one outcome`)
+        }
+      }),
+    )
+  })
+
+  it('the last restart on record is the outcome of the last Answer that was not a refusal', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let last: O.Option<RestartOutcome> = O.none
+        for (const { after, effects } of run(events).steps) {
+          for (const e of effects) if (e._tag === 'Answer' && e.outcome._tag !== 'RestartRefused') last = O.some(e.outcome)
+          assert.deepStrictEqual(after.lastRestart, last)
+        }
+      }),
+    )
+  })
+
+  it('the exit removes what only the last process may (the control socket file) exactly when the drain was final', () => {
+    // half the runs start on probation, so that many drains begin with a successor serving
+    const fromProbation = fc.tuple(fc.boolean(), sequences).map(([probation, rest]) => (probation ? [RESTART, READY1, ...rest] : rest))
+    fc.assert(
+      fc.property(fromProbation, (events) => {
+        // before, the shell kept the StopAccepting's flag and read it at exit
+        let final: boolean | undefined
+        for (const { effects } of run(events).steps) {
+          for (const e of effects) {
+            if (e._tag === 'StopAccepting') final = e.final
+            if (e._tag === 'Exit') assert.equal(e.final, final, 'Exit does not carry the flag its drain began with')
+          }
         }
       }),
     )

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { type Effect, type Event, initial, reduce, respawnDelay, RESPAWN_MAX_MS, STABLE_MS, type State, type Worker } from '../../src/core/supervisor'
+import * as O from 'fp-ts/Option'
+import type { RestartOutcome } from '../../src/core/outcome'
+import { type Effect, type Event, initial, type Pending, reduce, respawnDelay, RESPAWN_MAX_MS, STABLE_MS, type State, type Worker } from '../../src/core/supervisor'
 
 // Effects in a readable form: logs by their event name, the rest as data.
 type Summary = string | Exclude<Effect, { _tag: 'Log' }>
@@ -18,6 +20,18 @@ const run = (events: readonly Event[], size = 2): { readonly state: State; reado
   }
   return { state, effects }
 }
+
+/** A restart's generation, while the supervisor runs. */
+const pendingOf = (s: State): Pending | undefined => (s._tag === 'Running' ? O.toUndefined(s.pending) : undefined)
+/** The generation being started: the first, or a restart's. */
+const startingGeneration = (s: State): number | undefined => (s._tag === 'Starting' ? 1 : pendingOf(s)?.generation)
+/** How many workers of the generation being started were started again after a stray signal killed them. */
+const respawnsOf = (s: State): number | undefined => {
+  const p = pendingOf(s)
+  return s._tag === 'Starting' ? s.respawns : p?._tag === 'Spawning' ? p.respawns : undefined
+}
+const currentOf = (s: State): number => (s._tag === 'Running' ? s.current : 0)
+const ask = (id: number): Summary => ({ _tag: 'StopWorker', id, how: 'ask' })
 
 const START: Event = { _tag: 'Start' }
 const ready = (id: number): Event => ({ _tag: 'WorkerReady', id, pid: 1000 + id })
@@ -41,16 +55,16 @@ describe('supervisor reduce: scenarios', () => {
     const { state: s1 } = run([...SERVING, request(7)])
     const [s2, e2] = reduce(s1, hupped(3))
     assert.deepStrictEqual(summary(e2), [{ _tag: 'KillWorker', id: 3 }, 'log:killed-while-booting', { _tag: 'SpawnWorker', id: 5, slot: 0, generation: 2 }])
-    assert.equal(s2.pending?.respawns, 1)
+    assert.equal(respawnsOf(s2), 1)
     const [s3, e3] = reduce(reduce(s2, ready(4))[0], ready(5))
     assert.deepStrictEqual(summary(e3), ['log:generation-ready', { _tag: 'StartProbation', generation: 2 }])
-    assert.equal(s3.pending?.probation, true)
+    assert.equal(pendingOf(s3)?._tag, 'OnProbation')
     // three more in one generation: the third is started again, the fourth fails it
     const { state: t1 } = run([...SERVING, request(7), hupped(3), hupped(5), hupped(6)])
-    assert.equal(t1.pending?.respawns, 3)
+    assert.equal(respawnsOf(t1), 3)
     const [t2, e4] = reduce(t1, hupped(7))
     assert.ok(summary(e4).includes('log:generation-failed'))
-    assert.equal(t2.pending, null)
+    assert.equal(pendingOf(t2), undefined)
     // a worker that said why it failed, or died of another signal, fails the restart at once
     const [, e5] = reduce(s1, { _tag: 'WorkerFailed', id: 3, pid: 1003, failure: { _tag: 'Exited', code: null, signal: 'SIGTERM', reason: null } })
     assert.ok(summary(e5).includes('log:generation-failed'))
@@ -59,23 +73,23 @@ describe('supervisor reduce: scenarios', () => {
   it('starts a whole generation, and announces it only once every worker is ready', () => {
     const a = run([START])
     assert.deepStrictEqual(summary(a.effects), ['log:generation-started', { _tag: 'SpawnWorker', id: 1, slot: 0, generation: 1 }, { _tag: 'SpawnWorker', id: 2, slot: 1, generation: 1 }])
-    assert.equal(a.state.phase, 'Starting')
+    assert.equal(a.state._tag, 'Starting')
     const b = run([START, ready(1)])
-    assert.equal(b.state.phase, 'Starting')
+    assert.equal(b.state._tag, 'Starting')
     const c = run(SERVING)
-    assert.equal(c.state.phase, 'Running')
-    assert.equal(c.state.current, 1)
+    assert.equal(c.state._tag, 'Running')
+    assert.equal(currentOf(c.state), 1)
     assert.deepStrictEqual(summary(reduce(b.state, ready(2))[1]), ['log:generation-ready', { _tag: 'AnnounceServing', generation: 1, pids: [1001, 1002] }])
   })
 
   it('a first generation that fails exits 1: a worker still starting is killed, a ready one drains, the socket files go', () => {
     const { state } = run([START, ready(1)], 3)
     const [after, fx] = reduce(state, failed(2))
-    assert.deepStrictEqual(summary(fx), ['log:start-failed', { _tag: 'KillWorker', id: 3 }, { _tag: 'RemoveSocketFiles' }, { _tag: 'CloseSockets' }, { _tag: 'StopWorker', id: 1 }])
-    assert.equal(after.phase, 'Stopping')
+    assert.deepStrictEqual(summary(fx), ['log:start-failed', { _tag: 'KillWorker', id: 3 }, { _tag: 'RemoveSocketFiles' }, { _tag: 'CloseSockets' }, ask(1)])
+    assert.equal(after._tag, 'Stopping')
     const [s2] = reduce(after, failed(3))
     const [done, last] = reduce(s2, exited(1, 999, 0))
-    assert.equal(done.phase, 'Exited')
+    assert.equal(done._tag, 'Exited')
     assert.deepStrictEqual(summary(last).at(-1), { _tag: 'Exit', code: 1, now: false })
   })
 
@@ -87,9 +101,9 @@ describe('supervisor reduce: scenarios', () => {
     const [s3, e3] = reduce(s2, ready(4))
     assert.deepStrictEqual(summary(e3), ['log:generation-ready', { _tag: 'StartProbation', generation: 2 }])
     const [s4, e4] = reduce(s3, passed(2))
-    assert.deepStrictEqual(summary(e4), ['log:generation-replaced', { _tag: 'StopWorker', id: 1 }, { _tag: 'StopWorker', id: 2 }])
-    assert.equal(s4.current, 2)
-    assert.equal(s4.pending, null)
+    assert.deepStrictEqual(summary(e4), ['log:generation-replaced', ask(1), ask(2)])
+    assert.equal(currentOf(s4), 2)
+    assert.equal(pendingOf(s4), undefined)
     // the answer waits until both old workers have closed their listeners (or are gone)
     const [s5, e5] = reduce(s4, draining(1))
     assert.deepStrictEqual(summary(e5), [])
@@ -105,7 +119,7 @@ describe('supervisor reduce: scenarios', () => {
     const three = run([START, ready(1), ready(2), ready(3), request(7), ready(4)], 3)
     const [after, fx] = reduce(state, failed(4, 3))
     assert.deepStrictEqual(summary(fx), [
-      { _tag: 'StopWorker', id: 3 },
+      ask(3),
       'log:generation-failed',
       {
         _tag: 'Answer',
@@ -119,12 +133,12 @@ describe('supervisor reduce: scenarios', () => {
         },
       },
     ])
-    assert.equal(after.current, 1)
-    assert.equal(after.pending, null)
+    assert.equal(currentOf(after), 1)
+    assert.equal(pendingOf(after), undefined)
     // with three workers: worker 4 is ready (it drains), 5 fails, 6 is still starting (killed)
     assert.deepStrictEqual(
       summary(reduce(three.state, failed(5))[1]).filter((e) => typeof e !== 'string' && e._tag !== 'Answer'),
-      [{ _tag: 'KillWorker', id: 6 }, { _tag: 'StopWorker', id: 4 }],
+      [{ _tag: 'KillWorker', id: 6 }, ask(4)],
     )
     // the next attempt gets a fresh generation number
     const [, next] = reduce(after, USR1)
@@ -134,8 +148,8 @@ describe('supervisor reduce: scenarios', () => {
   it('a new worker that dies during the probation ends the attempt too: its ready sibling drains, it is not killed', () => {
     const { state } = run(ON_PROBATION)
     const [after, fx] = reduce(state, exited(3, 200, null))
-    assert.equal(after.current, 1)
-    assert.deepStrictEqual(summary(fx).slice(0, 2), [{ _tag: 'StopWorker', id: 4 }, 'log:generation-failed'])
+    assert.equal(currentOf(after), 1)
+    assert.deepStrictEqual(summary(fx).slice(0, 2), [ask(4), 'log:generation-failed'])
     assert.ok(!fx.some((e) => e._tag === 'KillWorker'))
     assert.deepStrictEqual(reduce(after, passed(2))[0], after, 'a late probation timer changes nothing')
     // once it has drained, it is gone like any stopped worker
@@ -169,13 +183,13 @@ describe('supervisor reduce: scenarios', () => {
   it('stopping: socket files go first, the supervisor lets go of the sockets, every worker drains, exit 0 after the last; a second signal kills them and exits at once', () => {
     const { state } = run(SERVING)
     const [s1, e1] = reduce(state, TERM)
-    assert.deepStrictEqual(summary(e1), ['log:stop-requested', { _tag: 'RemoveSocketFiles' }, { _tag: 'CloseSockets' }, { _tag: 'StopWorker', id: 1 }, { _tag: 'StopWorker', id: 2 }])
+    assert.deepStrictEqual(summary(e1), ['log:stop-requested', { _tag: 'RemoveSocketFiles' }, { _tag: 'CloseSockets' }, ask(1), ask(2)])
     const [s2] = reduce(s1, exited(1, 999, 0))
     const [s3, e3] = reduce(s2, exited(2, 999, 0))
-    assert.equal(s3.phase, 'Exited')
+    assert.equal(s3._tag, 'Exited')
     assert.deepStrictEqual(summary(e3).at(-1), { _tag: 'Exit', code: 0, now: false })
     const [s4, e4] = reduce(s2, { _tag: 'StopRequested', by: 'SIGINT' })
-    assert.equal(s4.phase, 'Exited')
+    assert.equal(s4._tag, 'Exited')
     assert.deepStrictEqual(summary(e4).slice(1), [{ _tag: 'KillWorker', id: 2 }, { _tag: 'Exit', code: 130, now: true }])
   })
 
@@ -246,8 +260,9 @@ describe('supervisor reduce: properties', () => {
     fc.assert(
       fc.property(sequences, (events) => {
         for (const { before, event: e, after, effects } of trace(events)) {
-          assert.ok((after.pending?.respawns ?? 0) <= 3)
-          if (after.pending !== null && before.pending?.generation === after.pending.generation && after.pending.respawns > before.pending.respawns) {
+          assert.ok((respawnsOf(after) ?? 0) <= 3)
+          const generation = startingGeneration(after)
+          if (generation !== undefined && startingGeneration(before) === generation && (respawnsOf(after) ?? 0) > (respawnsOf(before) ?? 0)) {
             assert.ok(e._tag === 'WorkerFailed', `${e._tag} counted a respawn`)
             const dead = before.workers.find((w) => w.id === e.id)
             const spawned = effects.filter((x) => x._tag === 'SpawnWorker')
@@ -263,7 +278,7 @@ describe('supervisor reduce: properties', () => {
       fc.property(sequences, (events) => {
         for (const { after, effects } of trace(events)) {
           for (const e of effects) {
-            if (e._tag === 'SpawnWorker') assert.ok(e.generation === after.current || e.generation === after.pending?.generation, `worker spawned for generation ${e.generation}`)
+            if (e._tag === 'SpawnWorker') assert.ok(e.generation === currentOf(after) || e.generation === startingGeneration(after), `worker spawned for generation ${e.generation}`)
           }
           const generations = new Set(after.workers.filter((w) => w.phase !== 'stopping').map((w) => w.generation))
           assert.ok(generations.size <= 2)
@@ -279,10 +294,10 @@ describe('supervisor reduce: properties', () => {
         for (const { before, event: e, effects } of trace(events)) {
           const drained = effects.filter((x) => x._tag === 'StopWorker')
           if (drained.length === 0 || e._tag === 'StopRequested') continue
-          assert.ok(e._tag === 'ProbationPassed' || before.phase === 'Starting', `${e._tag} drained workers`)
+          assert.ok(e._tag === 'ProbationPassed' || before._tag === 'Starting', `${e._tag} drained workers`)
           if (e._tag === 'ProbationPassed') {
-            const gen = before.pending?.generation ?? -1
-            assert.equal(before.pending?.probation, true)
+            const gen = pendingOf(before)?.generation ?? -1
+            assert.equal(pendingOf(before)?._tag, 'OnProbation')
             assert.equal(live(before, gen).length, SIZE)
             assert.ok(live(before, gen).every((w) => w.phase === 'ready'))
           }
@@ -298,7 +313,7 @@ describe('supervisor reduce: properties', () => {
         for (const { after, effects, event: e } of trace(events)) {
           if (e._tag === 'RespawnDue') due.delete(`${e.slot}/${e.generation}`)
           for (const x of effects) if (x._tag === 'ScheduleRespawn') due.add(`${x.slot}/${x.generation}`)
-          if (after.phase !== 'Running') continue
+          if (after._tag !== 'Running') continue
           for (let slot = 0; slot < SIZE; slot++) {
             const has = after.workers.some((w) => w.generation === after.current && w.slot === slot && w.phase !== 'stopping')
             assert.ok(has || due.has(`${slot}/${after.current}`), `slot ${slot} of generation ${after.current} is empty with no respawn due`)
@@ -359,8 +374,8 @@ describe('supervisor reduce: properties', () => {
         let closed = 0
         for (const { before, after, effects } of trace(events)) {
           const i = effects.findIndex((x) => x._tag === 'CloseSockets')
-          const stops = before.phase !== 'Stopping' && before.phase !== 'Exited' && after.phase !== before.phase && after.phase !== 'Running'
-          assert.equal(i >= 0, stops, `CloseSockets ${i >= 0 ? 'without' : 'missing at'} a stop (${before.phase} to ${after.phase})`)
+          const stops = before._tag !== 'Stopping' && before._tag !== 'Exited' && (after._tag === 'Stopping' || after._tag === 'Exited')
+          assert.equal(i >= 0, stops, `CloseSockets ${i >= 0 ? 'without' : 'missing at'} a stop (${before._tag} to ${after._tag})`)
           if (i < 0) continue
           closed += 1
           const removed = effects.findIndex((x) => x._tag === 'RemoveSocketFiles')
@@ -368,6 +383,45 @@ describe('supervisor reduce: properties', () => {
           effects.forEach((x, k) => assert.ok(x._tag !== 'StopWorker' || k > i, 'a worker is asked to drain only once the supervisor has let go'))
         }
         assert.ok(closed <= 1)
+      }),
+    )
+  })
+
+  it('the last restart on record is the outcome of the last Answer that was not a refusal', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        let last: O.Option<RestartOutcome> = O.none
+        for (const { after, effects } of trace(events)) {
+          for (const x of effects) if (x._tag === 'Answer' && x.outcome._tag !== 'RestartRefused') last = O.some(x.outcome)
+          assert.deepStrictEqual(after.lastRestart, last)
+        }
+      }),
+    )
+  })
+
+  it('a worker is stopped the way its phase says: a ready one is asked on its channel, one still starting is signalled, one stopping is left alone', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        for (const { before, effects } of trace(events)) {
+          for (const x of effects) {
+            if (x._tag !== 'StopWorker') continue
+            const phase = before.workers.find((w) => w.id === x.id)?.phase
+            assert.equal(x.how, phase === 'ready' ? 'ask' : 'terminate', `worker ${x.id} (${String(phase)}) stopped by ${x.how}`)
+            assert.notEqual(phase, 'stopping', `worker ${x.id} stopped twice`)
+          }
+        }
+      }),
+    )
+  })
+
+  it('a stopping worker keeps its pid exactly when it had said ready', () => {
+    fc.assert(
+      fc.property(sequences, (events) => {
+        const pids = new Map<number, number>() // workers that said ready while starting
+        for (const { before, event: e, after } of trace(events)) {
+          if (e._tag === 'WorkerReady' && before.workers.some((w) => w.id === e.id && w.phase === 'starting')) pids.set(e.id, e.pid)
+          for (const w of after.workers) if (w.phase === 'stopping') assert.deepStrictEqual(w.pid, pids.has(w.id) ? O.some(pids.get(w.id)) : O.none)
+        }
       }),
     )
   })
@@ -383,8 +437,8 @@ describe('supervisor reduce: properties', () => {
           const exit = effects.find((x) => x._tag === 'Exit')
           if (exit === undefined) continue
           exits += 1
-          assert.equal(after.phase, 'Exited')
-          assert.ok(exit.now ? before.phase === 'Stopping' && e._tag === 'StopRequested' && e.by !== 'control' : after.workers.length === 0)
+          assert.equal(after._tag, 'Exited')
+          assert.ok(exit.now ? before._tag === 'Stopping' && e._tag === 'StopRequested' && e.by !== 'control' : after.workers.length === 0)
         }
         assert.ok(exits <= 1)
       }),

@@ -12,9 +12,8 @@ import type * as T from 'fp-ts/Task'
 import { outcomeJson, type Status } from '../../core/control'
 import type { Inherited } from '../../core/inherit'
 import { type Effect, type Event, initial, reduce, type State } from '../../core/lifecycle'
-import type { RestartOutcome } from '../../core/outcome'
 import { signalRequest } from '../../core/signal'
-import { type ControlHandler, serveControl } from '../../shell/control/server'
+import { type ControlHandler, type ControlServer, serveControl } from '../../shell/control/server'
 import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
 import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
@@ -24,6 +23,7 @@ import type { Pidlock } from '../../shell/os/pidlock'
 import { flushCompileCache } from '../../shell/os/compileCache'
 import { closeUnaskedInspector } from '../../shell/os/inspector'
 import { handoffEndsService } from '../../shell/os/self'
+import { loadedAtMs } from '../../shell/os/boot'
 import * as signals from '../../shell/os/signals'
 import { type Connections, trackConnections } from '../../shell/protocol/connections'
 import { nameListener } from '../../shell/protocol/listenerOf'
@@ -33,7 +33,7 @@ import { tlsLayer } from '../../shell/protocol/tls'
 import { createRuntime, type Runtime } from '../../shell/runtime'
 import type { Prepared, Stopped } from '../prepare'
 import { interpret } from './interpreter'
-import { type Control, liveCapabilities } from './wiring'
+import { type Control, liveOs } from './wiring'
 
 /** The lifecycle's runtime. */
 export type Lifecycle = Runtime<State, Event, Effect>
@@ -63,9 +63,16 @@ const layered = (p: Prepared, makeProtocol: MakeProtocol): Protocol => {
 }
 
 export const serving = (p: Prepared, makeProtocol: MakeProtocol): Serving => {
-  const runtime: Lifecycle = createRuntime(reduce, initial(p.generation), reportEffectFailure(p.log))
+  // a standalone successor's last restart is the one that made it
+  const madeBy = p.generation > 1 && p.info.mode === 'standalone' ? O.some(process.pid) : O.none
+  const runtime: Lifecycle = createRuntime(reduce, initial(p.generation, madeBy), reportEffectFailure(p.log))
   const protocol = layered(p, makeProtocol)
-  const connections = trackConnections({ opened: () => runtime.dispatch(OPENED), closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
+  // a connection's number is the lifecycle's count of accepted connections: there is no other count
+  const opened = (): number => {
+    runtime.dispatch(OPENED)
+    return runtime.state().connections.accepted
+  }
+  const connections = trackConnections({ opened, closed: () => runtime.dispatch(CLOSED) }, protocol.accept)
   return { runtime, protocol, connections, makeServer: () => net.createServer(protocol.serverOptions, connections.onConnection) }
 }
 
@@ -117,7 +124,7 @@ const listeningFields = (listeners: Listeners, inherited: O.Option<Inherited>): 
 const uptime = stopwatch()
 
 /** Answers control requests from the lifecycle's state. */
-const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutcome | undefined, refuse: (n: number, reason: string) => void): ControlHandler => ({
+const controlHandler = (p: Prepared, runtime: Lifecycle, refuse: (n: number, reason: string) => void): ControlHandler => ({
   restart: (n) => {
     const fatal = handoffEndsService()
     if (O.isSome(fatal)) refuse(n, `${fatal.value}; set \`workers\` in the config: a supervisor keeps its pid across restarts`)
@@ -125,7 +132,6 @@ const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutc
   },
   status: () => {
     const state = runtime.state()
-    const outcome = last()
     const status: Status = {
       pid: process.pid,
       mode: 'standalone',
@@ -133,7 +139,7 @@ const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutc
       state: state._tag,
       connections: { active: state.connections.active, accepted: state.connections.accepted },
       uptimeMs: uptime(),
-      lastRestart: outcome === undefined ? null : outcomeJson(outcome),
+      lastRestart: O.match(() => null, outcomeJson)(state.lastRestart),
     }
     return Promise.resolve(status)
   },
@@ -145,6 +151,65 @@ const controlHandler = (p: Prepared, runtime: Lifecycle, last: () => RestartOutc
   },
 })
 
+// ---- the steps of a run ------------------------------------------------------------------------------
+
+/** Each listener is named (its connections' log lines say which one accepted them); a failed accept is logged. */
+const watchListeners = (listeners: Listeners, log: Prepared['log']): void => {
+  for (const l of listeners) {
+    nameListener(l.server, l.address)
+    l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
+  }
+}
+
+/** The control socket, if any, answered from the lifecycle's state. */
+const answerControl = (p: Prepared, runtime: Lifecycle, socket: O.Option<ControlSocket>): O.Option<Control> =>
+  O.map((socket: ControlSocket): Control => {
+    const server: ControlServer = serveControl(socket.server, controlHandler(p, runtime, (n, reason) => server.answer([n], { _tag: 'RestartRefused', reason })), p.log)
+    return { socket, server }
+  })(socket)
+
+/** What each signal means to this process: a lifecycle event, or a log line saying why it is ignored. */
+const signalHandler =
+  (p: Prepared, parent: Parent, runtime: Lifecycle) =>
+  (signal: NodeJS.Signals): void => {
+    const { log, config } = p
+    if (O.isSome(parent.restartsElsewhere) && signal === config.restartSignal) {
+      log.warn({ event: 'restart-ignored', signal, supervisorPid: parent.restartsElsewhere.value }, `${signal} ignored: this is a worker; send it to the supervisor, pid ${parent.restartsElsewhere.value}`)
+      return
+    }
+    const fatal = signal === config.restartSignal ? handoffEndsService() : O.none
+    if (O.isSome(fatal)) {
+      log.warn({ event: 'restart-refused', signal, reason: fatal.value }, `${signal} refused: ${fatal.value}. Set \`workers\` in the config: a supervisor keeps its pid across restarts`)
+      return
+    }
+    O.match(
+      () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
+      (event: Event) => runtime.dispatch(event),
+    )(signalRequest(config.restartSignal, signal))
+  }
+
+const round = (ms: number): number => Math.round(ms * 10) / 10
+
+/** Says ready to the process that started this one (if any), and where this process listens. */
+const announceReady = (p: Prepared, listeners: Listeners, parent: Parent): void => {
+  const { log } = p
+  const ready = O.map((i: Inherited) => reportReady(i.channelFd, parent.keepChannel))(p.inherited)
+  const readyAtMs = performance.now()
+  // after the ready line: the first line written loads the logging library, off the handoff's critical path
+  const head = RNEA.head(listeners)
+  log.info(
+    listeningFields(listeners, p.inherited),
+    `listening on ${listeners.map((l) => l.address).join(', ')} (${head.inherited ? 'inherited socket' : 'bound'}${listeners.length > 1 ? 's' : ''})`,
+  )
+  log.debug(
+    { event: 'startup-timeline', libraryAtMs: round(loadedAtMs), preparedAtMs: round(p.preparedAtMs), readyAtMs: round(readyAtMs) },
+    `started: the library loaded ${round(loadedAtMs)} ms after this process began, its config read at ${round(p.preparedAtMs)} ms, ready at ${round(readyAtMs)} ms`,
+  )
+  if (O.isSome(ready) && E.isLeft(ready.value)) {
+    log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
+  }
+}
+
 /** Starts the lifecycle on acquired listeners; completes when the Exit effect has run. */
 export const run =
   (p: Prepared, s: Serving, listeners: Listeners, pidlock: Pidlock, parent: Parent, controlSocket: O.Option<ControlSocket> = O.none): T.Task<Stopped> =>
@@ -152,70 +217,24 @@ export const run =
     new Promise((resolve) => {
       const { log, config } = p
       const { runtime, protocol, connections } = s
-      for (const l of listeners) {
-        nameListener(l.server, l.address)
-        l.server.on('error', (err) => log.error({ event: 'accept-error', bind: l.address, err }, `accepting a connection failed: ${err.message}`))
-      }
-      // a successor's last restart is the one that made it
-      let lastRestart: RestartOutcome | undefined = p.generation > 1 && p.info.mode === 'standalone' ? { _tag: 'Restarted', generation: p.generation, pids: [process.pid] } : undefined
-      let control: O.Option<Control> = O.none
-      const refuse = (n: number, reason: string): void => {
-        if (O.isSome(control)) control.value.server.answer([n], { _tag: 'RestartRefused', reason })
-      }
-      control = O.map((socket: ControlSocket): Control => ({ socket, server: serveControl(socket.server, controlHandler(p, runtime, () => lastRestart, refuse), log) }))(controlSocket)
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (O.isSome(parent.restartsElsewhere) && signal === config.restartSignal) {
-          log.warn({ event: 'restart-ignored', signal, supervisorPid: parent.restartsElsewhere.value }, `${signal} ignored: this is a worker; send it to the supervisor, pid ${parent.restartsElsewhere.value}`)
-          return
-        }
-        const fatal = signal === config.restartSignal ? handoffEndsService() : O.none
-        if (O.isSome(fatal)) {
-          log.warn({ event: 'restart-refused', signal, reason: fatal.value }, `${signal} refused: ${fatal.value}. Set \`workers\` in the config: a supervisor keeps its pid across restarts`)
-          return
-        }
-        O.match(
-          () => log.warn({ event: 'signal-ignored', signal }, `${signal} ignored: the restart signal is ${config.restartSignal}`),
-          (event: Event) => runtime.dispatch(event),
-        )(signalRequest(config.restartSignal, signal))
-      }
+      watchListeners(listeners, log)
+      const control = answerControl(p, runtime, controlSocket)
+      const onSignal = signalHandler(p, parent, runtime)
       const delivery = signals.take(onSignal)
       // an empty event loop mid-drain means no open connection can ever close by itself
       const onBeforeExit = (): void => runtime.dispatch(STALLED)
       process.on('beforeExit', onBeforeExit)
-      const exec = interpret(
-        liveCapabilities({
-          ...p,
-          listeners,
-          pidlock,
-          control,
-          record: (outcome) => {
-            lastRestart = outcome
-          },
-          dispatch: runtime.dispatch,
-          stoppedAccepting: parent.stoppedAccepting ?? (() => undefined),
-          connections,
-          protocol,
-          onExit: (code) => {
-            delivery.release()
-            process.removeListener('beforeExit', onBeforeExit)
-            signals.unlistenOwn()
-            resolve({ code })
-          },
-        }),
-      )
-      drive(runtime, exec, log)
+      const onExit = (code: number): void => {
+        delivery.release()
+        process.removeListener('beforeExit', onBeforeExit)
+        signals.unlistenOwn()
+        resolve({ code })
+      }
+      const os = liveOs({ ...p, listeners, pidlock, control, connections, protocol, onExit, stoppedAccepting: parent.stoppedAccepting ?? (() => undefined) })
+      drive(runtime, interpret(os, config, runtime), log)
       // a successor with a stop queued never gets this far (see stoppedWhileStarting)
       replayQueued(delivery.queued, config.restartSignal, onSignal, log)
-      const ready = O.map((i: Inherited) => reportReady(i.channelFd, parent.keepChannel))(p.inherited)
-      // after the ready line: the first line written loads the logging library, off the handoff's critical path
-      const head = RNEA.head(listeners)
-      log.info(
-        listeningFields(listeners, p.inherited),
-        `listening on ${listeners.map((l) => l.address).join(', ')} (${head.inherited ? 'inherited socket' : 'bound'}${listeners.length > 1 ? 's' : ''})`,
-      )
-      if (O.isSome(ready) && E.isLeft(ready.value)) {
-        log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))
-      }
+      announceReady(p, listeners, parent)
       parent.attach(runtime)
       protocol.started()
       p.hooks.listening()

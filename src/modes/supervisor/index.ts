@@ -13,9 +13,8 @@ import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import type { WorkerCount } from '../../core/config'
 import { outcomeJson, type WorkerStatus } from '../../core/control'
-import type { RestartOutcome } from '../../core/outcome'
 import { signalRequest } from '../../core/signal'
-import { type Effect, type Event, initial, reduce, type State } from '../../core/supervisor'
+import { type Effect, type Event, initial, pidOf, reduce, type State } from '../../core/supervisor'
 import type { ServeError } from '../errors'
 import { type ControlHandler, serveControl } from '../../shell/control/server'
 import { drive, replayQueued, reportEffectFailure } from '../../shell/effects'
@@ -31,8 +30,8 @@ import { releaseAll } from '../finish'
 import { afterReady } from '../lifecycle/run'
 import type { Prepared, Stopped } from '../prepare'
 import { controlSocket, lockPidfile, settleSignals, warnStale, writeOwnPidfile } from '../start'
-import { type Capabilities, interpret } from './interpreter'
-import { supervisorCapabilities, type WorkerStatuses } from './wiring'
+import { interpret, type WorkerCounts } from './interpreter'
+import { liveOs } from './wiring'
 
 export type Supervisor = Runtime<State, Event, Effect>
 
@@ -42,11 +41,29 @@ export const workerCount = (w: WorkerCount): number => (w === 'auto' ? loadOs().
 /** Since this module was loaded, on a monotonic clock (see shell/os/clock). */
 const uptime = stopwatch()
 
+/** The generation that serves (0 until the first does), and the state in words: what a status reports. */
+const described = (state: State): { readonly generation: number; readonly state: string } => {
+  switch (state._tag) {
+    case 'Created':
+      return { generation: 0, state: 'Starting' }
+    case 'Starting':
+      return { generation: 0, state: 'Starting (generation 1 starting)' }
+    case 'Running':
+      return { generation: state.current, state: O.isSome(state.pending) ? `Running (generation ${state.pending.value.generation} starting)` : 'Running' }
+    case 'Stopping':
+    case 'Exited':
+      return { generation: O.getOrElse(() => 0)(state.served), state: state._tag }
+  }
+}
+
+/** Asks a running worker for its counts. */
+type AskWorker = (id: number) => Promise<WorkerCounts | null>
+
 /** Answers control requests from the supervisor's state and its workers' own counts. */
-const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () => RestartOutcome | undefined): ControlHandler => ({
+const controlHandler = (runtime: Supervisor, ask: AskWorker): ControlHandler => ({
   restart: (n) => runtime.dispatch({ _tag: 'RestartRequested', by: { _tag: 'Request', id: n } }),
   stop: () => {
-    const pids = runtime.state().workers.flatMap((w) => (w.pid !== null ? [w.pid] : []))
+    const pids = runtime.state().workers.flatMap((w) => O.match(() => [], (pid: number) => [pid])(pidOf(w)))
     runtime.dispatch({ _tag: 'StopRequested', by: 'control' })
     return E.right([process.pid, ...pids])
   },
@@ -54,19 +71,21 @@ const controlHandler = (runtime: Supervisor, workers: WorkerStatuses, last: () =
     const state = runtime.state()
     const each = await Promise.all(
       state.workers.map(async (w): Promise<WorkerStatus> => {
-        const counts = await workers.ask(w.id)
-        return { pid: w.pid, generation: w.generation, worker: w.slot, state: counts?.state ?? w.phase, connections: counts === null ? null : { active: counts.active, accepted: counts.accepted } }
+        const pid = pidOf(w)
+        // only a worker that said ready reads its channel
+        const counts = O.isSome(pid) ? await ask(w.id) : null
+        return { pid: O.toNullable(pid), generation: w.generation, worker: w.slot, state: counts?.state ?? w.phase, connections: counts === null ? null : { active: counts.active, accepted: counts.accepted } }
       }),
     )
-    const outcome = last()
+    const { generation, state: words } = described(state)
     return {
       pid: process.pid,
       mode: 'supervisor',
-      generation: state.current,
-      state: state.pending !== null ? `${state.phase} (generation ${state.pending.generation} starting)` : state.phase,
+      generation,
+      state: words,
       connections: each.reduce((sum, w) => ({ active: sum.active + (w.connections?.active ?? 0), accepted: sum.accepted + (w.connections?.accepted ?? 0) }), { active: 0, accepted: 0 }),
       uptimeMs: uptime(),
-      lastRestart: outcome === undefined ? null : outcomeJson(outcome),
+      lastRestart: O.match(() => null, outcomeJson)(state.lastRestart),
       workers: each,
     }
   },
@@ -85,32 +104,24 @@ const supervise =
           (event: Event) => runtime.dispatch(event),
         )(signalRequest(p.config.restartSignal, signal))
       const delivery = signals.take(onSignal)
-      let lastRestart: RestartOutcome | undefined
-      // the control server needs the capabilities (to ask workers), which need the control server (to answer)
-      const statuses: WorkerStatuses = { ask: (id) => caps.ask(id) }
-      const control = O.map((socket: ControlSocket) => ({ socket, server: serveControl(socket.server, controlHandler(runtime, statuses, () => lastRestart), log) }))(controlSocket)
-      const caps: Capabilities & WorkerStatuses = supervisorCapabilities({
-        ...p,
-        sockets,
-        pidlock,
-        control,
-        dispatch: runtime.dispatch,
-        record: (outcome) => {
-          lastRestart = outcome
-        },
-        onExit: (code) => {
-          delivery.release()
-          signals.unlistenOwn()
-          resolve({ code })
-        },
-      })
-      drive(runtime, interpret(caps), log)
+      // the control server asks the workers through the runner, which answers on the control server
+      const ask: AskWorker = (id) => supervising.status(id)
+      const control = O.map((socket: ControlSocket) => ({ socket, server: serveControl(socket.server, controlHandler(runtime, ask), log) }))(controlSocket)
+      const onExit = (code: number): void => {
+        delivery.release()
+        signals.unlistenOwn()
+        resolve({ code })
+      }
+      const supervising = interpret(liveOs({ ...p, sockets, pidlock, control, onExit }), config, runtime.dispatch)
+      drive(runtime, supervising.run, log)
       replayQueued(delivery.queued, config.restartSignal, onSignal, log)
       log.info(
         { event: 'supervising', binds: sockets.map((s) => s.address), workers: size },
         `supervising ${size} worker(s) on ${sockets.map((s) => s.address).join(', ')}; the workers accept, this process never does`,
       )
       runtime.dispatch({ _tag: 'Start' })
+      // everything that answers is in place: requests that came while the supervisor started are answered now
+      if (O.isSome(control)) control.value.socket.open()
       setImmediate(() => afterReady(log))
     })
 

@@ -3,17 +3,30 @@
  * user can connect), reads one JSON request per line (see core/control.ts), and answers each: a status
  * at once, a stop once it has begun, a restart once its outcome is known (the conversation stays open
  * until then, even while this process drains). A malformed request gets an error reply.
+ *
+ * Its memory is bounded, whatever a client does (a process of the same user may connect, and this may
+ * be a container's PID 1): at most MAX_CONNECTIONS connections, a request line of at most
+ * MAX_LINE_BYTES, and at most MAX_IN_FLIGHT requests per connection waiting for their replies to be
+ * answered and written; while a reply waits to be written (a client that does not read), the
+ * connection is not read. A connection past a limit gets an error reply (code `limit`) and is closed,
+ * and that is logged (`control-closed`).
  */
 import type * as net from 'node:net'
 import type * as E from 'fp-ts/Either'
 import { decodeRequest, encodeReply, isBadRequest, type Reply, type RequestId, type Status } from '../../core/control'
 import type { RestartOutcome } from '../../core/outcome'
 import type { Log } from '../log/logger'
-import { eachLine } from '../os/eachLine'
+import { rateLimited } from '../log/rateLimited'
 import { messageOf } from '../os/errno'
 
 /** A request line longer than this is refused and the connection closed. */
-const MAX_LINE_BYTES = 64 * 1024
+export const MAX_LINE_BYTES = 64 * 1024
+/** Requests one connection may have read and not yet seen answered and written; one more closes it. */
+export const MAX_IN_FLIGHT = 16
+/** Connections open at once; one more is refused. */
+export const MAX_CONNECTIONS = 64
+/** How long a connection closed for a limit may take to close its side. */
+const CLOSE_GRACE_MS = 1000
 
 export interface ControlHandler {
   /** Start a restart for request `n`; its outcome comes back through ControlServer.answer. */
@@ -32,62 +45,143 @@ export interface ControlServer {
   readonly destroyAll: () => void
 }
 
+type CloseReason = 'too-many-connections' | 'too-many-requests' | 'line-too-long'
+
+const NEWLINE = 10
+
 export const serveControl = (server: net.Server, handler: ControlHandler, log: Log): ControlServer => {
   const open = new Set<net.Socket>()
-  const waiting = new Map<number, { readonly socket: net.Socket; readonly id: RequestId }>()
+  const waiting = new Map<number, (outcome: RestartOutcome) => void>()
   let next = 0
-  const send = (socket: net.Socket, reply: Reply): void => {
-    if (!socket.destroyed) socket.write(encodeReply(reply))
+  // a flood of them is said once a minute, per reason
+  const closedLog: Readonly<Record<CloseReason, (fields: Readonly<Record<string, unknown>>, message: string) => void>> = {
+    'too-many-connections': rateLimited(log, 'control-closed'),
+    'too-many-requests': rateLimited(log, 'control-closed'),
+    'line-too-long': rateLimited(log, 'control-closed'),
   }
-  server.on('connection', (socket: net.Socket) => {
-    open.add(socket)
-    socket.on('error', () => undefined) // a requester that went away: nothing to tell
-    socket.once('close', () => open.delete(socket))
-    let pending = 0 // bytes since the last newline
-    socket.on('data', (chunk: Buffer) => {
-      const newline = chunk.lastIndexOf(10)
-      pending = newline < 0 ? pending + chunk.length : chunk.length - newline - 1
-      if (pending > MAX_LINE_BYTES && !socket.destroyed) {
-        send(socket, { _tag: 'Error', id: null, code: 'bad-request', message: `a request line may be ${MAX_LINE_BYTES} bytes at most` })
-        socket.destroySoon()
-      }
+
+  let closing = 0
+  /**
+   * Says why (an error reply with `code`) and closes the connection: what it still sends is read and
+   * discarded, since closing a socket with input unread resets it and the client may lose the reply.
+   * It is destroyed once the client has closed too, or CLOSE_GRACE_MS later (at once while
+   * MAX_CONNECTIONS others are closing).
+   */
+  const closeFor = (socket: net.Socket, reason: CloseReason, code: 'bad-request' | 'limit', message: string, fields: Readonly<Record<string, unknown>>): void => {
+    if (socket.destroyed || socket.writableEnded) return
+    closedLog[reason]({ reason, ...fields }, `control: connection closed (${reason}): ${message}`)
+    socket.end(encodeReply({ _tag: 'Error', id: null, code, message }))
+    socket.resume()
+    if (closing >= MAX_CONNECTIONS) {
+      socket.destroy()
+      return
+    }
+    closing += 1
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS)
+    timer.unref()
+    socket.once('close', () => {
+      closing -= 1
+      clearTimeout(timer)
     })
-    eachLine(socket, (line) => {
-      const request = decodeRequest(line)
-      if (isBadRequest(request)) {
-        log.debug({ event: 'control-bad-request', error: request.message }, `control: ${request.message}`)
-        send(socket, { _tag: 'Error', id: request.id, code: 'bad-request', message: request.message })
+  }
+
+  const converse = (socket: net.Socket): void => {
+    let inFlight = 0
+    const send = (reply: Reply): void => {
+      if (socket.destroyed || socket.writableEnded) return
+      const more = socket.write(encodeReply(reply), () => (inFlight -= 1))
+      if (!more) socket.pause() // read no more requests until the client has taken the replies
+    }
+    socket.on('drain', () => {
+      if (!socket.writableEnded) socket.resume()
+    })
+
+    const request = (line: string): void => {
+      inFlight += 1
+      if (inFlight > MAX_IN_FLIGHT) {
+        const message = `at most ${MAX_IN_FLIGHT} requests may wait for their replies on one connection: read the replies before sending more`
+        closeFor(socket, 'too-many-requests', 'limit', message, { inFlight: inFlight - 1 })
         return
       }
-      const { id } = request
-      log.info({ event: 'control-request', op: request.op, id }, `control: ${request.op} requested`)
-      switch (request.op) {
+      const decoded = decodeRequest(line)
+      if (isBadRequest(decoded)) {
+        log.debug({ event: 'control-bad-request', error: decoded.message }, `control: ${decoded.message}`)
+        send({ _tag: 'Error', id: decoded.id, code: 'bad-request', message: decoded.message })
+        return
+      }
+      const id: RequestId = decoded.id
+      log.info({ event: 'control-request', op: decoded.op, id }, `control: ${decoded.op} requested`)
+      switch (decoded.op) {
         case 'status':
           handler.status().then(
-            (status) => send(socket, { _tag: 'Status', id, status }),
-            (err: unknown) => send(socket, { _tag: 'Error', id, code: 'internal', message: messageOf(err) }),
+            (status) => send({ _tag: 'Status', id, status }),
+            (err: unknown) => send({ _tag: 'Error', id, code: 'internal', message: messageOf(err) }),
           )
           return
         case 'stop': {
           const stopping = handler.stop()
-          send(socket, stopping._tag === 'Right' ? { _tag: 'Stopping', id, pids: stopping.right } : { _tag: 'Error', id, code: 'busy', message: stopping.left })
+          send(stopping._tag === 'Right' ? { _tag: 'Stopping', id, pids: stopping.right } : { _tag: 'Error', id, code: 'busy', message: stopping.left })
           return
         }
         case 'restart': {
           const n = ++next
-          waiting.set(n, { socket, id })
+          waiting.set(n, (outcome) => send({ _tag: 'Outcome', id, outcome }))
           handler.restart(n)
           return
         }
       }
+    }
+
+    // lines split here rather than by readline, which goes on emitting the lines of a chunk after the connection is closed
+    let partial: Buffer[] = []
+    let partialBytes = 0
+    const tooLong = (): void => {
+      const message = `a request line may be ${MAX_LINE_BYTES} bytes at most`
+      closeFor(socket, 'line-too-long', 'bad-request', message, { limit: MAX_LINE_BYTES })
+    }
+    socket.on('data', (chunk: Buffer) => {
+      let start = 0
+      for (let nl = chunk.indexOf(NEWLINE); nl >= 0 && !socket.writableEnded; nl = chunk.indexOf(NEWLINE, start)) {
+        const piece = chunk.subarray(start, nl)
+        start = nl + 1
+        if (partialBytes + piece.length > MAX_LINE_BYTES) {
+          tooLong()
+          return
+        }
+        const line = partialBytes === 0 ? piece : Buffer.concat([...partial, piece])
+        partial = []
+        partialBytes = 0
+        request(line.toString('utf8'))
+      }
+      if (socket.writableEnded || start >= chunk.length) return
+      const rest = chunk.subarray(start)
+      partialBytes += rest.length
+      if (partialBytes > MAX_LINE_BYTES) tooLong()
+      else partial.push(rest)
     })
+    // a last line without its newline, as the client ends
+    socket.once('end', () => {
+      if (partialBytes > 0 && !socket.writableEnded) request(Buffer.concat(partial).toString('utf8'))
+    })
+  }
+
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('error', () => undefined) // a requester that went away: nothing to tell
+    if (open.size >= MAX_CONNECTIONS) {
+      const message = `${MAX_CONNECTIONS} control connections are open, the most there may be; try again once one has closed`
+      closeFor(socket, 'too-many-connections', 'limit', message, { connections: open.size })
+      return
+    }
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
+    converse(socket)
   })
   return {
     answer: (requests, outcome) => {
       for (const n of requests) {
-        const w = waiting.get(n)
+        const reply = waiting.get(n)
         waiting.delete(n)
-        if (w !== undefined) send(w.socket, { _tag: 'Outcome', id: w.id, outcome })
+        if (reply !== undefined) reply(outcome)
       }
     },
     close: () => {

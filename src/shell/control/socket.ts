@@ -24,7 +24,11 @@ export interface ControlSocket {
   readonly path: string
   /** The socket file, when this server created it. */
   readonly socketId: O.Option<SocketId>
-  /** Starts accepting (a successor does once its parent has let go; a bound socket accepts already). */
+  /**
+   * Lets connections reach the server's 'connection' listeners: call it once those are attached. An
+   * inherited socket starts accepting then (a successor's, once its parent has let go); a bound one
+   * accepts from its bind on, and the connections that came before are handed over now, in order.
+   */
   readonly open: () => void
   /** Removes the socket file if it is still ours (at a final stop). */
   readonly removeFile: () => TE.TaskEither<Errno, SocketFileOutcome>
@@ -32,12 +36,32 @@ export interface ControlSocket {
 
 const removing = (path: string, socketId: O.Option<SocketId>) => (): TE.TaskEither<Errno, SocketFileOutcome> => removeOwnSocketFile({ bind: unix(path), socketId })
 
-/** A new control socket at `path`, accepting at once. */
-export const bindControl = (path: string, onStale: () => void): TE.TaskEither<ListenError, ControlSocket> =>
-  pipe(
-    bindUnix(net.createServer(), { _tag: 'Unix', path }, CONTROL_MODE, onStale),
-    TE.map((l): ControlSocket => ({ server: l.server, fd: l.fd, path, socketId: l.socketId, open: () => undefined, removeFile: removing(path, l.socketId) })),
+/**
+ * A new control socket at `path`. It accepts from its bind on (a request then waits in the kernel's
+ * queue no longer than it must), but what it accepts before `open` is held, paused, and handed to the
+ * server's listeners at `open`: a request that arrives while the server starts is answered, not lost.
+ */
+export const bindControl = (path: string, onStale: () => void): TE.TaskEither<ListenError, ControlSocket> => {
+  const server = net.createServer()
+  const held: net.Socket[] = []
+  const hold = (socket: net.Socket): void => {
+    socket.pause()
+    held.push(socket)
+  }
+  server.on('connection', hold)
+  const open = (): void => {
+    if (!server.listeners('connection').includes(hold)) return
+    server.removeListener('connection', hold)
+    for (const socket of held.splice(0)) {
+      server.emit('connection', socket)
+      socket.resume()
+    }
+  }
+  return pipe(
+    bindUnix(server, { _tag: 'Unix', path }, CONTROL_MODE, onStale),
+    TE.map((l): ControlSocket => ({ server: l.server, fd: l.fd, path, socketId: l.socketId, open, removeFile: removing(path, l.socketId) })),
   )
+}
 
 /** The control socket a parent passed down; it accepts once `open` is called. */
 export const inheritControl = (c: InheritedControl, path: string): ControlSocket => {

@@ -1,9 +1,10 @@
 /**
  * Logger: pino writing JSON lines to stdout or `logPath`. The destination is opened at start-up, so a
  * log file that cannot be written is refused before anything else; pino itself is loaded on the first
- * line actually written (see lazy.ts), which for a successor comes after it has reported ready. Writes
- * are synchronous, so every line, the last one before exit included, is out before the process ends,
- * and a line that cannot be written is dropped rather than thrown (see destination.ts).
+ * line actually written (see lazy.ts), which for a successor comes after it has reported ready. Each
+ * line is written at once and never waits for the reader: what the reader has not taken waits, bounded,
+ * and is written before the process exits if the reader takes it; a line that cannot be written is
+ * dropped rather than thrown (see destination.ts).
  * Every line carries `pid` and `generation` (and a worker's slot as `worker`).
  */
 import fs = require('node:fs')
@@ -98,8 +99,8 @@ export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
           const destination = safeDestination({
             fd,
             name: target,
-            lostLine: (dropped) =>
-              `${JSON.stringify({ level: 40, time: Date.now(), ...base, event: 'log-lines-dropped', dropped, msg: `${dropped} log line(s) could not be written and were dropped` })}\n`,
+            lostLine: (dropped, at) =>
+              `${JSON.stringify({ level: 40, time: at, ...base, event: 'log-lines-dropped', dropped, msg: `${dropped} log line(s) could not be written and were dropped` })}\n`,
           })
           return pino({ ...options, level, base }, destination)
         }),

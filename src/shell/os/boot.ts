@@ -54,3 +54,6 @@ export const parentChannelFd: O.Option<number> = ((): O.Option<number> => {
 if (O.isSome(parentChannelFd)) reportCrashAtExit(parentChannelFd.value)
 
 listen(RESTART_SIGNALS)
+
+/** When the library was loaded, in ms from this process's start (its startup timeline, see announceReady). */
+export const loadedAtMs = performance.now()

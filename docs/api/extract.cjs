@@ -1,0 +1,43 @@
+/**
+ * The API reference and the API reports, one per entry point of the package (API Extractor reads one
+ * entry point at a time): `uninterruptible`, `uninterruptible/lifecycle`, `uninterruptible/supervisor`.
+ *   node docs/api/extract.cjs            check: every export documented, and each report (docs/api/*.api.md)
+ *                                        as committed (CI); fails naming what changed
+ *   node docs/api/extract.cjs --update   write the reports and the reference (docs/api/reference/) anew
+ * Run after `npm run build` (it reads dist/src/*.d.ts).
+ */
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const ROOT = path.resolve(__dirname, '../..')
+const ENTRIES = ['index', 'lifecycle', 'supervisor']
+const update = process.argv.includes('--update')
+const bin = (pkg, name) => path.join(ROOT, 'node_modules', pkg, 'bin', name)
+
+let failed = false
+for (const entry of ENTRIES) {
+  const r = spawnSync(process.execPath, [bin('@microsoft/api-extractor', 'api-extractor'), 'run', '-c', path.join(__dirname, `${entry}.json`), ...(update ? ['--local'] : [])], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+  const out = `${r.stdout}${r.stderr}`
+  if (r.status !== 0) {
+    failed = true
+    process.stderr.write(`--- ${entry}:\n${out}\n`)
+    if (!update && /changed/i.test(out)) process.stderr.write(`The API of ${entry} changed: if that is meant, run \`npm run api:update\` and commit docs/api/${entry}.api.md (and say in the changelog what semver this is).\n`)
+  } else process.stdout.write(`${entry}: every export documented; the API report is ${update ? 'written' : 'as committed'}\n`)
+}
+if (update && !failed) {
+  const reference = path.join(__dirname, 'reference')
+  fs.rmSync(reference, { recursive: true, force: true })
+  for (const entry of ENTRIES) {
+    const r = spawnSync(process.execPath, [bin('@microsoft/api-documenter', 'api-documenter'), 'markdown', '-i', path.join(ROOT, 'dist/api', entry), '-o', path.join(reference, entry)], { cwd: ROOT, encoding: 'utf8' })
+    if (r.status !== 0) {
+      failed = true
+      process.stderr.write(`--- reference for ${entry}:\n${r.stdout}${r.stderr}\n`)
+    }
+  }
+  if (!failed) process.stdout.write(`reference written to ${path.relative(ROOT, reference)}/\n`)
+}
+process.exit(failed ? 1 : 0)
