@@ -34,7 +34,7 @@ describe('readListenCall', () => {
 describe('hookListen', () => {
   it('offers every listen to the hook, an http.Server included; what it does not serve listens natively', async () => {
     const seen: ListenCall['request'][] = []
-    const unhook = hookListen((server, call) => {
+    const unhook = hookListen((_server, call) => {
       seen.push(call.request)
       if (call.request._tag === 'Tcp' && call.request.port === 1) {
         process.nextTick(() => call.callback?.())
