@@ -12,6 +12,7 @@ import type * as Crypto from 'node:crypto'
 import type * as Dns from 'node:dns/promises'
 import type * as Os from 'node:os'
 import type * as Http from 'node:http'
+import type * as Https from 'node:https'
 import type * as Readline from 'node:readline'
 import type * as Tls from 'node:tls'
 import type * as Pino from 'pino'
@@ -23,6 +24,7 @@ export const once = <A>(f: () => A): (() => A) => {
 
 export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
 export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
+export const loadHttps = once((): typeof Https => require('node:https') as typeof Https)
 export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)
 export const loadCrypto = once((): typeof Crypto => require('node:crypto') as typeof Crypto)
 export const loadDns = once((): typeof Dns => require('node:dns/promises') as typeof Dns)
