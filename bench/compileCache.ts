@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import * as O from 'fp-ts/Option'
 import { tcp } from '../src/core/bind'
 import { COMPILE_CACHE_ENV, PRELOAD_ENV, preloadOption } from '../src/core/early'
-import { inheritEnv } from '../src/core/inherit'
+import { inheritEnv } from '../src/core/wire/inherit'
 import { listenFd } from '../src/shell/os/handles'
 import { DIST, tempDir, writeJson } from '../test/support/harness'
 import { spawnToReady } from './handoff'
@@ -47,9 +47,7 @@ export const compileCache = async (samples: number): Promise<CompileCacheRun> =>
         channelFd: 4,
         listeners: [{ bind: tcp('127.0.0.1', 0), fd: 3, socketId: O.none }],
         pidlockFd: O.none,
-        slot: O.none,
         control: O.none,
-        supervisorControl: false,
       }),
     }
     const cacheDir = path.join(dir, 'cache')

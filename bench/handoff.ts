@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import * as O from 'fp-ts/Option'
 import { tcp } from '../src/core/bind'
-import { inheritEnv } from '../src/core/inherit'
+import { inheritEnv } from '../src/core/wire/inherit'
 import { listenFd } from '../src/shell/os/handles'
 import { DIST, ECHO, readPid, ServerProcess, tempDir, waitGone, writeJson } from '../test/support/harness'
 
@@ -82,9 +82,7 @@ export const handoff = async (samples: number): Promise<Handoff> => {
         channelFd: 4,
         listeners: [{ bind: tcp('127.0.0.1', 0), fd: 3, socketId: O.none }],
         pidlockFd: O.none,
-        slot: O.none,
         control: O.none,
-        supervisorControl: false,
       }),
     }
     const floorMs: number[] = []

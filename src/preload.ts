@@ -12,26 +12,24 @@
  * (core/early.ts holds the names both sides know). A first generation may be started with it too:
  * `node --require uninterruptible/preload server.js`.
  */
-import { COMPILE_CACHE_ENV, EARLY_SIGNALS_KEY, type EarlySignals, PRELOAD_ENV, withoutPreload } from './core/early'
+import { COMPILE_CACHE_ENV, earlySignalsOn, leaveEarlySignals, PRELOAD_ENV, withoutPreload } from './core/early'
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2', 'SIGHUP']
 /** A flood of signals during start-up must not grow memory: the first ones say all there is to say. */
 const MAX_QUEUED = 64
 
-const holder = globalThis as unknown as Record<symbol, EarlySignals | undefined>
-
-if (holder[EARLY_SIGNALS_KEY] === undefined) {
+if (earlySignalsOn(globalThis) === undefined) {
   const queued: NodeJS.Signals[] = []
   const onSignal = (signal: NodeJS.Signals): void => {
     if (queued.length < MAX_QUEUED) queued.push(signal)
   }
   for (const s of SIGNALS) process.on(s, onSignal)
-  holder[EARLY_SIGNALS_KEY] = {
+  leaveEarlySignals(globalThis, {
     queued,
     stop: () => {
       for (const s of SIGNALS) process.removeListener(s, onSignal)
     },
-  }
+  })
 }
 
 const env = process.env
@@ -50,8 +48,7 @@ if (cacheDir !== undefined) {
   delete env[COMPILE_CACHE_ENV]
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
-    const m = require('node:module') as { readonly enableCompileCache?: (dir: string) => unknown }
-    m.enableCompileCache?.(cacheDir)
+    require('node:module').enableCompileCache?.(cacheDir)
   } catch {
     // no cache: start-up is only slower
   }

@@ -5,11 +5,15 @@
  */
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
-import type { OutcomeJson, Status } from './core/control'
+import type { OutcomeJson, Status } from './core/wire/control'
 import { type ControlError, describeControlError } from './shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
 
-export type { OutcomeJson as RestartResult, Status as ServerStatus, WorkerStatus } from './core/control'
+export type { WorkerStatus } from './core/wire/control'
+/** A restart's outcome, what `restartServer` resolves with. */
+export type RestartResult = OutcomeJson
+/** A server's status, what `serverStatus` resolves with. */
+export type ServerStatus = Status
 export { type ControlError, describeControlError } from './shell/control/client'
 export { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
 

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { Config } from './core/config'
-import type { Env } from './core/inherit'
+import type { Env } from './core/codec'
 import { type ConfigValidationError, describeConfigValidationError, loadConfig } from './shell/configSource'
 
 export { type ConfigValidationError, describeConfigValidationError } from './shell/configSource'

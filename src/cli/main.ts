@@ -14,9 +14,10 @@ import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import { formatBind } from '../core/bind'
+import { fieldOf } from '../core/codec'
 import type { Config } from '../core/config'
 import { checkConfig } from '../modes/check'
-import type { Op, OutcomeJson, Status } from '../core/control'
+import type { Op, OutcomeJson, Status } from '../core/wire/control'
 import { checkNodeVersion, describeUnsupportedNode } from '../core/nodeVersion'
 import { type ControlError, describeControlError } from '../shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from '../shell/control/operations'
@@ -36,7 +37,9 @@ const USAGE = `usage: uninterruptible restart|status|stop (CONFIG | --control PA
 /** The package's version, from the package.json beside the command (dist/lib/cli.js: two folders up). */
 const version = (): string => {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version?: unknown }).version as string
+    const pkg: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'))
+    const v = fieldOf(pkg, 'version')
+    return typeof v === 'string' ? v : 'unknown'
   } catch {
     return 'unknown'
   }

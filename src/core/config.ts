@@ -12,8 +12,7 @@ import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
 import { type Bind, type BindError, type Binds, formatBind, MAX_UNIX_PATH_BYTES, parseBind, sameBind } from './bind'
 import { type Cidr, formatCidr, parseCidr } from './cidr'
-import { BindFromString, described, optional, type Problem, problemsOf, show } from './codec'
-import type { Env } from './inherit'
+import { BindFromString, checked, described, type Env, optional, type Problem, problemsOf, show } from './codec'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
 // ---- value codecs: each one's name says, in words, what it expects --------------------------------
@@ -40,12 +39,14 @@ interface FileModeBrand {
 }
 export type FileMode = t.Branded<number, FileModeBrand>
 const FILE_MODE = /^(?:0o?)?([0-7]{3})$/
+const isFileMode = (u: unknown): u is FileMode => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 0o777
 export const FileModeFromString = new t.Type<FileMode, string>(
   'a file mode as an octal string, such as "0660"',
-  (u): u is FileMode => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 0o777,
+  isFileMode,
   (u, c) => {
     const m = typeof u === 'string' ? FILE_MODE.exec(u) : null
-    return m?.[1] !== undefined ? t.success(parseInt(m[1], 8) as FileMode) : t.failure(u, c)
+    const mode = m?.[1] !== undefined ? parseInt(m[1], 8) : undefined
+    return isFileMode(mode) ? t.success(mode) : t.failure(u, c)
   },
   (m) => `0${m.toString(8).padStart(3, '0')}`,
 )
@@ -82,13 +83,15 @@ const ControlPath = described(
   (u): u is string => typeof u === 'string' && u.startsWith('/') && !u.endsWith('/') && !u.includes('\0') && Buffer.byteLength(u) <= MAX_UNIX_PATH_BYTES,
 )
 
+const isStrings = (u: unknown): u is readonly string[] => Array.isArray(u) && u.every((x) => typeof x === 'string')
+
 /** A list of networks: each a CIDR (or one address), checked with what is wrong about it. */
 const Networks = new t.Type<readonly Cidr[], readonly string[]>(
   'a list of networks such as ["10.0.0.0/8", "2001:db8::/32"]',
   (u): u is readonly Cidr[] => Array.isArray(u),
   (u, c) => {
-    if (!Array.isArray(u) || !u.every((x) => typeof x === 'string')) return t.failure(u, c)
-    const parsed = (u as readonly string[]).map(parseCidr)
+    if (!isStrings(u)) return t.failure(u, c)
+    const parsed = u.map(parseCidr)
     const bad = parsed.findIndex(E.isLeft)
     const problem = parsed[bad]
     return problem !== undefined && E.isLeft(problem) ? t.failure(u, c, `entry ${bad}: ${problem.left}`) : t.success(parsed.flatMap((p) => (E.isRight(p) ? [p.right] : [])))
@@ -99,13 +102,15 @@ const Networks = new t.Type<readonly Cidr[], readonly string[]>(
 export const CLIENT_CERTIFICATES = ['none', 'request', 'require'] as const
 export type ClientCertificates = (typeof CLIENT_CERTIFICATES)[number]
 
+const oneOf = <K extends string>(keys: readonly K[]) => described(`one of ${keys.join(', ')}`, (u): u is K => keys.some((k) => k === u))
+
 const Path = (what: string) => described(`a path to ${what}`, (u): u is string => typeof u === 'string' && u !== '')
 
 const TLS_FIELDS = {
   certPath: Path('a PEM certificate (chain)'),
   keyPath: Path('a PEM private key'),
   caPath: optional(Path('PEM CA certificates')),
-  clientCertificates: optional(described<ClientCertificates>(`one of ${CLIENT_CERTIFICATES.join(', ')}`, (u): u is ClientCertificates => (CLIENT_CERTIFICATES as readonly unknown[]).includes(u))),
+  clientCertificates: optional(oneOf(CLIENT_CERTIFICATES)),
   handshakeTimeoutMs: optional(Milliseconds),
 }
 
@@ -134,8 +139,6 @@ export interface TlsConfig {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
-const oneOf = <K extends string>(keys: readonly K[]) =>
-  described(`one of ${keys.join(', ')}`, (u): u is K => typeof u === 'string' && (keys as readonly string[]).includes(u))
 
 // ---- the JSON shape -------------------------------------------------------------------------------
 
@@ -168,7 +171,7 @@ export const ConfigJson = t.partial({ bind: BindJson, ...fields })
  * (plain numbers, octal strings for modes).
  */
 export type ConfigJson = t.OutputOf<typeof ConfigJson>
-export const CONFIG_KEYS = Object.keys(ConfigJson.props) as readonly (keyof ConfigJson)[]
+export const CONFIG_KEYS: readonly (keyof ConfigJson)[] = Object.keys(ConfigJson.props).filter((k): k is keyof ConfigJson => k in ConfigJson.props)
 
 // ---- the decoded config ---------------------------------------------------------------------------
 
@@ -204,12 +207,12 @@ export interface Config {
 
 export const DEFAULTS = {
   logLevel: 'info',
-  readyTimeoutMs: 10_000 as Milliseconds,
+  readyTimeoutMs: checked(Milliseconds, 10_000),
   restartSignal: 'SIGUSR1',
-  socketMode: 0o660 as FileMode,
-  idleGraceMs: 1_000 as Milliseconds,
-  probationMs: 1_000 as Milliseconds,
-  handshakeTimeoutMs: 10_000 as Milliseconds,
+  socketMode: checked(FileModeFromString, '0660'),
+  idleGraceMs: checked(Milliseconds, 1_000),
+  probationMs: checked(Milliseconds, 1_000),
+  handshakeTimeoutMs: checked(Milliseconds, 10_000),
 } as const
 
 // ---- errors ---------------------------------------------------------------------------------------
@@ -234,7 +237,7 @@ const Validation = E.getApplicativeValidation(RNEA.getSemigroup<ConfigProblem>()
 const problem = (key: string, message: string): RNEA.ReadonlyNonEmptyArray<ConfigProblem> => [{ key, message }]
 
 const knownKeys = (record: Readonly<Record<string, unknown>>): Checked<void> => {
-  const unknown = Object.keys(record).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k))
+  const unknown = Object.keys(record).filter((k) => !CONFIG_KEYS.some((key) => key === k))
   const problems = unknown.map((k): ConfigProblem => ({ key: k, message: `is not a config key; the keys are ${CONFIG_KEYS.join(', ')}` }))
   return RA.isNonEmpty(problems) ? E.left(problems) : E.right(undefined)
 }

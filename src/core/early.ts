@@ -13,6 +13,21 @@ export interface EarlySignals {
 
 export const EARLY_SIGNALS_KEY = Symbol.for('uninterruptible.early-signals.v1')
 
+/** What another release's preload may have left: checked, not assumed. */
+const isEarlySignals = (u: unknown): u is EarlySignals =>
+  typeof u === 'object' && u !== null && 'queued' in u && Array.isArray(u.queued) && 'stop' in u && typeof u.stop === 'function'
+
+/** The queue a preload left on `holder` (globalThis), if any. */
+export const earlySignalsOn = (holder: object): EarlySignals | undefined => {
+  const held: unknown = Reflect.get(holder, EARLY_SIGNALS_KEY)
+  return isEarlySignals(held) ? held : undefined
+}
+
+/** Leaves `early` on `holder` (globalThis) for the library; `undefined` once the library has taken it. */
+export const leaveEarlySignals = (holder: object, early: EarlySignals | undefined): void => {
+  Reflect.set(holder, EARLY_SIGNALS_KEY, early)
+}
+
 /** The exact text the parent appended to NODE_OPTIONS, to take out again. */
 export const PRELOAD_ENV = 'UNINTERRUPTIBLE_PRELOAD'
 

@@ -9,7 +9,9 @@ export type RestartSignal = (typeof RESTART_SIGNALS)[number]
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const
 export type StopSignal = (typeof STOP_SIGNALS)[number]
 
-export const isRestartSignal = (s: string): s is RestartSignal => (RESTART_SIGNALS as readonly string[]).includes(s)
+export const isRestartSignal = (s: string): s is RestartSignal => RESTART_SIGNALS.some((r) => r === s)
+
+export const isStopSignal = (s: string): s is StopSignal => STOP_SIGNALS.some((r) => r === s)
 
 /** Exit code of a forced stop (a second stop signal), as a shell reports a death by that signal. */
 export const forcedExitCode = (s: StopSignal): number => (s === 'SIGINT' ? 130 : 143)
@@ -20,8 +22,8 @@ export type SignalRequest =
   | { readonly _tag: 'RestartRequested'; readonly by: { readonly _tag: 'Signal'; readonly signal: RestartSignal } }
 
 export const signalRequest = (restartSignal: RestartSignal, signal: string): O.Option<SignalRequest> =>
-  (STOP_SIGNALS as readonly string[]).includes(signal)
-    ? O.some({ _tag: 'StopRequested', by: signal as StopSignal })
+  isStopSignal(signal)
+    ? O.some({ _tag: 'StopRequested', by: signal })
     : isRestartSignal(signal) && signal === restartSignal
       ? O.some({ _tag: 'RestartRequested', by: { _tag: 'Signal', signal } })
       : O.none

@@ -17,7 +17,7 @@ import type { Problem } from '../core/codec'
 import { describeConfigSourceError, loadConfigFile } from '../shell/configSource'
 import { loadDns } from '../shell/os/lazy'
 import { loadTlsSettings } from '../shell/protocol/tls'
-import { messageOf } from '../shell/os/errno'
+import { messageOf, toErrno } from '../shell/os/errno'
 
 export interface CheckReport {
   /** The config file checked. */
@@ -51,7 +51,7 @@ const tlsProblems = (c: Config): Problem[] => {
       fs.accessSync(file, fs.constants.R_OK)
       return fs.statSync(file).isFile() ? [] : [{ key, message: `${file} is not a file` }]
     } catch (err) {
-      return [{ key, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : messageOf(err)}` }]
+      return [{ key, message: `cannot read ${file}: ${toErrno(err).code === 'ENOENT' ? 'the file does not exist' : messageOf(err)}` }]
     }
   })
   if (unreadable.length > 0) return unreadable
@@ -73,7 +73,7 @@ const hostProblems = async (c: Config): Promise<Problem[]> => {
       await loadDns().lookup(b.host)
       return []
     } catch (err) {
-      return [{ key: c.binds.length > 1 ? `bind.${i}` : 'bind', message: `the host of ${formatBind(b)} does not resolve: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}` }]
+      return [{ key: c.binds.length > 1 ? `bind.${i}` : 'bind', message: `the host of ${formatBind(b)} does not resolve: ${toErrno(err).code ?? messageOf(err)}` }]
     }
   })
   return (await Promise.all(lookups)).flat()

@@ -3,7 +3,7 @@
  * renders any of them for a person.
  */
 import { type ConfigError, describeConfigError } from '../core/config'
-import { describeInheritError, type InheritError } from '../core/inherit'
+import { describeInheritError, type InheritError } from '../core/wire/inherit'
 import { type ConfigSourceError, describeConfigSourceError } from '../shell/configSource'
 import { describeUnsupportedServer, type UnsupportedServer } from '../shell/protocol/http'
 import { describeTlsError, type TlsError } from '../shell/protocol/tls'

@@ -8,7 +8,7 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { type Config, decodeConfig } from '../core/config'
-import { type Inherited, readInherited } from '../core/inherit'
+import { type Inherited, readInherited } from '../core/wire/inherit'
 import { STOP_SIGNALS } from '../core/signal'
 import type { ServeError } from './errors'
 import { type ConfigInput, readConfigSource } from '../shell/configSource'
@@ -65,8 +65,7 @@ export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolea
     TE.let('generation', ({ inherited }) => (O.isSome(inherited) ? inherited.value.generation : 1)),
     TE.let('info', ({ config, inherited, generation }): ServerInfo => {
       if (O.isNone(inherited)) return { pid: process.pid, generation, mode: O.isSome(config.workers) ? 'supervisor' : 'standalone' }
-      const slot = inherited.value.role === 'worker' ? inherited.value.slot : O.none
-      return { pid: process.pid, generation, ...(O.isSome(slot) ? { mode: 'worker', worker: slot.value } : { mode: 'standalone' }) }
+      return { pid: process.pid, generation, ...(inherited.value.role === 'worker' ? { mode: 'worker', worker: inherited.value.slot } : { mode: 'standalone' }) }
     }),
     TE.bindW('log', ({ config, info }) =>
       TE.fromEither(

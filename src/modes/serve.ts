@@ -62,11 +62,12 @@ const unclaim: TE.TaskEither<never, undefined> = TE.fromIO(() => {
  */
 const inMode = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   if (O.isSome(p.inherited)) {
-    if (p.inherited.value.role === 'worker') return O.isSome(p.config.workers) ? worker(p, p.inherited.value, makeProtocol) : TE.left({ _tag: 'ModeChanged', added: false })
+    const inherited = p.inherited.value
+    if (inherited.role === 'worker') return O.isSome(p.config.workers) ? worker(p, inherited, makeProtocol) : TE.left({ _tag: 'ModeChanged', added: false })
     if (O.isSome(p.config.workers)) return TE.left({ _tag: 'ModeChanged', added: true })
-    return standalone(p, makeProtocol)
+    return standalone(p, O.some(inherited), makeProtocol)
   }
-  return O.isSome(p.config.workers) ? supervisor(p, workerCount(p.config.workers.value)) : standalone(p, makeProtocol)
+  return O.isSome(p.config.workers) ? supervisor(p, workerCount(p.config.workers.value)) : standalone(p, O.none, makeProtocol)
 }
 
 /** Serves with a given protocol; the TaskEither completes when this process has stopped. */

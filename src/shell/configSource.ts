@@ -8,7 +8,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import { type Config, type ConfigError, type ConfigJson, decodeConfig, describeConfigError } from '../core/config'
-import type { Env } from '../core/inherit'
+import type { Env } from '../core/codec'
 import { messageOf } from './os/errno'
 
 /** A path to a JSON file, or the config object itself. */
@@ -54,7 +54,7 @@ const MISTAKES: Readonly<Record<string, string>> = {
 /** Where JSON.parse's complaint is, and what it is, as a person reads it. */
 const locate = (text: string, err: unknown): { readonly reason: string; readonly line: number; readonly column: number } => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- only on this error path
-  const jsonc = require('jsonc-parser') as typeof import('jsonc-parser')
+  const jsonc = require('jsonc-parser')
   const errors: import('jsonc-parser').ParseError[] = []
   jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false })
   const first = errors[0]

@@ -15,7 +15,7 @@ export interface Hooks {
 }
 
 const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  (typeof u === 'object' || typeof u === 'function') && u !== null && typeof (u as { then?: unknown }).then === 'function'
+  (typeof u === 'object' || typeof u === 'function') && u !== null && 'then' in u && typeof u.then === 'function'
 
 export const makeHooks = (options: ServeOptions, info: ServerInfo, log: Log): Hooks => {
   const failed = (hook: string) => (err: unknown) => log.error({ event: 'hook-failed', hook, err }, `the ${hook} hook failed: ${messageOf(err)}`)

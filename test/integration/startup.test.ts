@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { INHERIT_ENV } from '../../src/core/inherit'
+import { INHERIT_ENV } from '../../src/core/wire/inherit'
 import { ServerProcess, type SpawnOptions, testEnv, withDir as inDir, writeJson } from '../support/harness'
 import { isRoot, Unprivileged } from '../support/unprivileged'
 

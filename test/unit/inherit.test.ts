@@ -4,7 +4,8 @@ import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import fc from 'fast-check'
 import { tcp, unix } from '../../src/core/bind'
-import { childLayout, describeInheritError, type Env, INHERIT_ENV, type Inherited, inheritEnv, readInherited } from '../../src/core/inherit'
+import type { Env } from '../../src/core/codec'
+import { childLayout, describeInheritError, INHERIT_ENV, type Inherited, InheritedCodec, inheritEnv, parentChannel, readInherited } from '../../src/core/wire/inherit'
 import { RESTART_SIGNALS } from '../../src/core/signal'
 
 const tcpChild = {
@@ -34,9 +35,7 @@ describe('readInherited', () => {
           channelFd: 4,
           listeners: [{ bind: tcp('0.0.0.0', 6789), fd: 3, socketId: O.none }],
           pidlockFd: O.none,
-          slot: O.none,
           control: O.none,
-          supervisorControl: false,
         }),
       ),
     )
@@ -55,7 +54,7 @@ describe('readInherited', () => {
         ],
       }),
     )
-    assert.ok(E.isRight(r) && O.isSome(r.right))
+    assert.ok(E.isRight(r) && O.isSome(r.right) && r.right.value.role === 'successor')
     assert.deepStrictEqual(r.right.value.listeners, [
       { bind: tcp('::1', 80), fd: 3, socketId: O.none },
       { bind: unix('/tmp/s.sock'), fd: 4, socketId: O.some({ dev: '2049', ino: '18446744073709551615' }) },
@@ -75,6 +74,11 @@ describe('readInherited', () => {
     ['a worker without a slot', { ...tcpChild, role: 'worker' }, /slot: is missing: a worker has a slot/],
     ['a successor told of a supervisor\'s control socket', { ...tcpChild, supervisorControl: true }, /supervisorControl: only a worker has a supervisor/],
     ['a control flag that is not a boolean', { ...tcpChild, role: 'worker', slot: 0, supervisorControl: 'yes' }, /supervisorControl: got "yes", expected true or false/],
+    ['a worker told of a pidfile lock', { ...tcpChild, role: 'worker', slot: 0, pidlock: 5 }, /pidlock: only a successor holds the pidfile lock/],
+    ['a worker told of a control socket', { ...tcpChild, role: 'worker', slot: 0, control: { fd: 5 } }, /control: only a successor takes over the control socket/],
+    ['a successor given a slot', { ...tcpChild, slot: 0 }, /slot: only a worker has a slot/],
+    ['a control socket on the channel\'s fd', { ...tcpChild, control: { fd: 4 } }, /control\.fd: fd 4 is also channel: each fd has one meaning/],
+    ['several fields wrong at once', { ...tcpChild, generation: 'two', parentPid: -1 }, /generation: got "two", expected a generation number of 1 or more; parentPid: got -1, expected a process id/],
     ['an unknown role', { ...tcpChild, role: 'boss' }, /role: got "boss", expected "successor" or "worker"/],
     ['a bad bind', { ...tcpChild, listeners: [{ bind: 'localhost:80', fd: 3 }] }, /listeners\.0\.bind: "localhost:80" is not an address/],
     ['one address twice', { ...tcpChild, listeners: [{ bind: 'tcp://0.0.0.0:80', fd: 3 }, { bind: 'tcp://0.0.0.0:80', fd: 5 }] }, /listeners\.1\.bind: the address is given twice/],
@@ -103,34 +107,77 @@ describe('readInherited', () => {
         bind: unixPath === undefined ? tcp('127.0.0.1', port) : unix(unixPath),
         socketId: unixPath !== undefined && owned ? O.some({ dev: String(dev), ino: String(ino) }) : O.none,
       }))
-    const inherited: fc.Arbitrary<Inherited> = fc
-      .record({
-        role: fc.constantFrom('successor' as const, 'worker' as const),
-        generation: fc.integer({ min: 2, max: 2 ** 31 - 1 }),
-        parentPid: fc.integer({ min: 1, max: 4194304 }),
-        restartSignal: fc.constantFrom(...RESTART_SIGNALS),
-        listeners: fc.uniqueArray(listener, { minLength: 1, maxLength: 4, selector: (l) => JSON.stringify(l.bind) }),
-        pidlock: fc.boolean(),
-        control: fc.constantFrom('none' as const, 'not ours' as const, 'ours' as const),
-        controlId: fc.tuple(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
-      })
-      .chain((r) => fc.tuple(fc.nat({ max: 64 }), fc.boolean()).map(([slot, held]) => ({ ...r, slot: r.role === 'worker' ? O.some(slot) : O.none, supervisorControl: r.role === 'worker' && held })))
-      .map(({ listeners, pidlock, control, controlId, ...rest }) => {
+    const id = fc.tuple(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })).map(([dev, ino]) => ({ dev: String(dev), ino: String(ino) }))
+    const started = fc.record({
+      generation: fc.integer({ min: 2, max: 2 ** 31 - 1 }),
+      parentPid: fc.integer({ min: 1, max: 4194304 }),
+      restartSignal: fc.constantFrom(...RESTART_SIGNALS),
+      listeners: fc.uniqueArray(listener, { minLength: 1, maxLength: 4, selector: (l) => JSON.stringify(l.bind) }),
+    })
+    /** The listeners at the fds the layout gives them. */
+    const placed = <L,>(listeners: readonly L[], at: readonly number[]): [L & { readonly fd: number }, ...(L & { readonly fd: number })[]] => {
+      const [first, ...others] = listeners.map((l, i) => ({ ...l, fd: at[i] ?? 0 }))
+      if (first === undefined) throw new Error('minLength 1')
+      return [first, ...others]
+    }
+    const successor: fc.Arbitrary<Inherited> = fc
+      .record({ started, pidlock: fc.boolean(), control: fc.constantFrom('none' as const, 'not ours' as const, 'ours' as const), controlId: id })
+      .map(({ started: { listeners, ...rest }, pidlock, control, controlId }) => {
         const layout = childLayout(listeners.length, pidlock, control !== 'none')
-        const [first, ...others] = listeners.map((l, i) => ({ ...l, fd: layout.listeners[i] ?? 0 }))
-        if (first === undefined) throw new Error('minLength 1')
-        const controlFd = layout.control
         return {
+          role: 'successor',
           ...rest,
-          listeners: [first, ...others],
+          listeners: placed(listeners, layout.listeners),
           channelFd: layout.channel,
           pidlockFd: layout.pidlock,
-          control: O.isSome(controlFd)
-            ? O.some({ fd: controlFd.value, socketId: control === 'ours' ? O.some({ dev: String(controlId[0]), ino: String(controlId[1]) }) : O.none })
-            : O.none,
+          control: O.map((fd: number) => ({ fd, socketId: control === 'ours' ? O.some(controlId) : O.none }))(layout.control),
         }
       })
+    const worker: fc.Arbitrary<Inherited> = fc
+      .record({ started, slot: fc.nat({ max: 64 }), supervisorControl: fc.boolean() })
+      .map(({ started: { listeners, ...rest }, slot, supervisorControl }) => {
+        const layout = childLayout(listeners.length, false, false)
+        return { role: 'worker', ...rest, listeners: placed(listeners, layout.listeners), channelFd: layout.channel, slot, supervisorControl }
+      })
+    const inherited = fc.oneof(successor, worker)
     fc.assert(fc.property(inherited, (i) => assert.deepStrictEqual(readInherited(inheritEnv(i)), E.right(O.some(i)))))
+    fc.assert(fc.property(inherited, (i) => assert.deepStrictEqual(InheritedCodec.decode(InheritedCodec.encode(i)), E.right(i))))
+  })
+
+  it('writes what every release has written (a parent and its child may be of different releases)', () => {
+    const successor: Inherited = {
+      role: 'successor',
+      generation: 3,
+      parentPid: 812,
+      restartSignal: 'SIGUSR1',
+      channelFd: 7,
+      listeners: [
+        { bind: unix('/run/app.sock'), fd: 3, socketId: O.some({ dev: '2049', ino: '1234' }) },
+        { bind: tcp('0.0.0.0', 80), fd: 4, socketId: O.none },
+      ],
+      pidlockFd: O.some(5),
+      control: O.some({ fd: 6, socketId: O.none }),
+    }
+    assert.deepStrictEqual(inheritEnv(successor), {
+      [INHERIT_ENV]:
+        '{"role":"successor","generation":3,"parentPid":812,"restartSignal":"SIGUSR1","channel":7,"listeners":[{"bind":"unix:///run/app.sock","fd":3,"socketId":"2049:1234"},{"bind":"tcp://0.0.0.0:80","fd":4}],"pidlock":5,"control":{"fd":6}}',
+    })
+    const worker: Inherited = { role: 'worker', generation: 2, parentPid: 700, restartSignal: 'SIGHUP', channelFd: 4, listeners: [{ bind: tcp('0.0.0.0', 80), fd: 3, socketId: O.none }], slot: 1, supervisorControl: true }
+    assert.deepStrictEqual(inheritEnv(worker), {
+      [INHERIT_ENV]: '{"role":"worker","generation":2,"parentPid":700,"restartSignal":"SIGHUP","channel":4,"listeners":[{"bind":"tcp://0.0.0.0:80","fd":3}],"slot":1,"supervisorControl":true}',
+    })
+    assert.deepStrictEqual(inheritEnv({ ...worker, supervisorControl: false }), {
+      [INHERIT_ENV]: '{"role":"worker","generation":2,"parentPid":700,"restartSignal":"SIGHUP","channel":4,"listeners":[{"bind":"tcp://0.0.0.0:80","fd":3}],"slot":1}',
+    })
+  })
+})
+
+describe('parentChannel', () => {
+  it('reads the channel alone, even when the rest is malformed (a failure before serve checks it is reported there)', () => {
+    assert.deepStrictEqual(parentChannel(env({ ...tcpChild, listeners: 'none' })), O.some(4))
+    assert.deepStrictEqual(parentChannel(env({ ...tcpChild, channel: 1 })), O.none)
+    assert.deepStrictEqual(parentChannel(env('not json')), O.none)
+    assert.deepStrictEqual(parentChannel({}), O.none)
   })
 })
 

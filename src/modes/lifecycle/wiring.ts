@@ -6,8 +6,9 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as TE from 'fp-ts/TaskEither'
+import { formatProblems, show } from '../../core/codec'
 import { formatCommand, startCommand } from '../../core/command'
-import { childLayout, inheritEnv } from '../../core/inherit'
+import { childLayout, inheritEnv } from '../../core/wire/inherit'
 import type { ControlServer } from '../../shell/control/server'
 import type { ControlSocket } from '../../shell/control/socket'
 import type { Listeners } from '../../shell/listener'
@@ -67,15 +68,20 @@ export const liveOs = (live: Live): Os => {
           channelFd: layout.channel,
           listeners: RNEA.mapWithIndex((i, l: Listeners[number]) => ({ bind: l.bind, fd: layout.listeners[i] ?? -1, socketId: l.socketId }))(listeners),
           pidlockFd: layout.pidlock,
-          slot: O.none,
-          supervisorControl: false,
           control: pipe(
             layout.control,
             O.flatMap((fd) => O.map((c: Control) => ({ fd, socketId: c.socket.socketId }))(control)),
           ),
         }),
       })
-      const s = spawnChild({ command, env, pass, readyTimeoutMs: config.readyTimeoutMs }, on)
+      const s = spawnChild(
+        { command, env, pass, readyTimeoutMs: config.readyTimeoutMs },
+        {
+          ...on,
+          malformed: (line, problems) =>
+            log.debug({ event: 'channel-malformed', attempt, line: show(line), problems }, `a line from the successor is not a message: ${formatProblems(problems)}`),
+        },
+      )
       log.info(
         { event: 'successor-spawned', attempt, successorPid: s.pid ?? null, command: formatCommand(command) },
         `successor ${String(s.pid)} started; waiting up to ${config.readyTimeoutMs} ms for it to be ready`,

@@ -8,7 +8,7 @@ import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
-import type { Inherited } from '../../core/inherit'
+import type { InheritedSuccessor } from '../../core/wire/inherit'
 import type { ServeError } from '../errors'
 import { type ControlSocket, inheritControl } from '../../shell/control/socket'
 import { adoptAll, bindAll, checkInherited, release, takeAll } from '../../shell/listener'
@@ -46,7 +46,7 @@ const startFirst = (p: Prepared, s: Serving): TE.TaskEither<ServeError, Stopped>
   )
 
 /** A restart keeps the control socket as it keeps the listeners: the config may not add or drop it. */
-const checkControl = (p: Prepared, inherited: Inherited): E.Either<ServeError, O.Option<ControlSocket>> => {
+const checkControl = (p: Prepared, inherited: InheritedSuccessor): E.Either<ServeError, O.Option<ControlSocket>> => {
   const { controlPath } = p.config
   if (O.isSome(controlPath) && O.isSome(inherited.control)) return E.right(O.some(inheritControl(inherited.control.value, controlPath.value)))
   if (O.isNone(controlPath) && O.isNone(inherited.control)) return E.right(O.none)
@@ -59,7 +59,7 @@ const checkControl = (p: Prepared, inherited: Inherited): E.Either<ServeError, O
  * not take over: it exits without listening, and never touches the shared socket files. From the pidfile
  * to the ready line there is no turn of the event loop, so no signal comes in between.
  */
-const startSuccessor = (p: Prepared, inherited: Inherited, s: Serving): TE.TaskEither<ServeError, Stopped> =>
+const startSuccessor = (p: Prepared, inherited: InheritedSuccessor, s: Serving): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.fromEither(checkInherited(inherited, p.config.binds)),
     TE.flatMapEither(() => checkControl(p, inherited)),
@@ -75,8 +75,8 @@ const startSuccessor = (p: Prepared, inherited: Inherited, s: Serving): TE.TaskE
     }),
   )
 
-/** Serves in this process, restarting by handing over to a successor. */
-export const standalone = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+/** Serves in this process, restarting by handing over to a successor; `successor`: what its parent passed, when a restart started it. */
+export const standalone = (p: Prepared, successor: O.Option<InheritedSuccessor>, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const s = serving(p, makeProtocol)
-  return O.isSome(p.inherited) ? startSuccessor(p, p.inherited.value, s) : startFirst(p, s)
+  return O.isSome(successor) ? startSuccessor(p, successor.value, s) : startFirst(p, s)
 }

@@ -4,11 +4,13 @@
  * process group), timers, the socket files, the control socket, the pidfile and the log.
  */
 import fs = require('node:fs')
+import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
-import { encodeParentMessage } from '../../core/channel'
+import { formatProblems, show } from '../../core/codec'
+import { encodeParentMessage } from '../../core/wire/channel'
 import { formatCommand, startCommand } from '../../core/command'
-import { childLayout, inheritEnv } from '../../core/inherit'
+import { childLayout, inheritEnv } from '../../core/wire/inherit'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
 import type { Child } from '../../shell/os/child'
 import { childEnvironment } from '../../shell/os/childEnv'
@@ -18,6 +20,7 @@ import type { Pidlock } from '../../shell/os/pidlock'
 import { stopwatch } from '../../shell/os/clock'
 import { currentProcess } from '../../shell/os/self'
 import { after } from '../../shell/os/timer'
+import { requestReply } from '../../shell/requestReply'
 import type { Prepared } from '../prepare'
 import { finish, removeSocketFiles } from '../finish'
 import type { Control } from '../lifecycle/wiring'
@@ -55,29 +58,30 @@ export const liveOs = (live: Live): Os => {
           channelFd: layout.channel,
           // the socket files are the supervisor's: workers get no identity, so they never touch them
           listeners: RNEA.mapWithIndex((i, s: BoundSocket) => ({ bind: s.bind, fd: layout.listeners[i] ?? -1, socketId: O.none }))(sockets),
-          pidlockFd: O.none,
-          slot: O.some(slot),
-          control: O.none,
+          slot,
           // the control socket stays here; the worker checks that its config still names one (or none)
           supervisorControl: O.isSome(live.control),
         }),
       })
       const upMs = stopwatch()
-      /** Status requests sent on its channel, answered in order. */
-      const asked: ((s: WorkerCounts | null) => void)[] = []
+      /** Status requests sent on its channel, by id; its exit answers the rest (with no counts). */
+      const asked = requestReply<WorkerCounts, 'exited'>()
       const child: Child = spawnChild(
         { command, env, pass: sockets.map((s) => s.fd), readyTimeoutMs: config.readyTimeoutMs },
         {
           ready: on.ready,
           failed: on.failed,
           exited: (pid, code, signal) => {
-            for (const answer of asked.splice(0)) answer(null)
+            asked.close('exited')
             on.exited(pid, code, signal, upMs())
           },
           message: (m) => {
-            if (m._tag === 'Status') asked.shift()?.({ active: m.active, accepted: m.accepted, state: m.state })
+            // an answer without an id (an older worker's) answers the oldest request
+            if (m._tag === 'Status') asked.answer(O.toUndefined(m.id), { active: m.active, accepted: m.accepted, state: m.state })
             else if (m._tag === 'Draining') on.draining()
           },
+          malformed: (line, problems) =>
+            log.debug({ event: 'channel-malformed', worker: slot, workerPid: child.pid ?? null, line: show(line), problems }, `a line from worker ${slot} is not a message: ${formatProblems(problems)}`),
         },
       )
       log.debug({ event: 'worker-spawned', worker: slot, generation, workerPid: child.pid ?? null, command: formatCommand(command) }, `worker ${slot} of generation ${generation} started (pid ${String(child.pid)})`)
@@ -91,22 +95,11 @@ export const liveOs = (live: Live): Os => {
         terminate: child.terminate,
         kill: child.kill,
         killWatched: child.killWatched,
-        status: () => {
+        status: async () => {
           const channel = child.channel
-          if (channel?.writable !== true) return Promise.resolve(null)
-          return new Promise((resolve) => {
-            const timer = setTimeout(() => {
-              const i = asked.indexOf(answer)
-              if (i >= 0) asked.splice(i, 1)
-              resolve(null)
-            }, STATUS_TIMEOUT_MS)
-            const answer = (s: WorkerCounts | null): void => {
-              clearTimeout(timer)
-              resolve(s)
-            }
-            asked.push(answer)
-            channel.write(encodeParentMessage({ _tag: 'StatusRequest' }))
-          })
+          if (channel?.writable !== true) return null
+          const answered = await asked.request((id) => channel.write(encodeParentMessage({ _tag: 'StatusRequest', id: O.some(id) })), STATUS_TIMEOUT_MS)
+          return E.isRight(answered) ? answered.right : null
         },
       }
     },

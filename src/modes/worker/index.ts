@@ -10,11 +10,13 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
-import { decodeParentMessage, encodeChildMessage } from '../../core/channel'
-import type { Inherited } from '../../core/inherit'
+import { formatProblems, type Problem, show } from '../../core/codec'
+import { decodeParentMessage, encodeChildMessage, type ParentMessage } from '../../core/wire/channel'
+import type { InheritedWorker } from '../../core/wire/inherit'
 import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../errors'
 import { checkInherited, type ListenError, takeAll } from '../../shell/listener'
+import type { Log } from '../../shell/log/logger'
 import { eachLine } from '../../shell/os/eachLine'
 import type { Prepared, Stopped } from '../prepare'
 import { NO_LOCK, settleSignals, stoppedWhileStarting } from '../start'
@@ -24,7 +26,7 @@ const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
 
 /** The supervisor's side of the channel, as the worker sees it once it is ready. */
-const supervisorChannel = (inherited: Inherited): Parent => {
+const supervisorChannel = (inherited: InheritedWorker, log: Log): Parent => {
   let opened: net.Socket | undefined
   return {
     keepChannel: true,
@@ -40,12 +42,18 @@ const supervisorChannel = (inherited: Inherited): Parent => {
       channel.on('error', () => undefined) // its close says what matters
       channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
       eachLine(channel, (line) => {
-        const m = decodeParentMessage(line)
-        if (m?._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
-        else if (m?._tag === 'StatusRequest') {
-          const state = runtime.state()
-          channel.write(encodeChildMessage({ _tag: 'Status', active: state.connections.active, accepted: state.connections.accepted, state: state._tag }))
-        }
+        E.match(
+          (problems: readonly Problem[]) =>
+            log.debug({ event: 'channel-malformed', line: show(line), problems }, `a line from the supervisor is not a message: ${formatProblems(problems)}`),
+          (m: ParentMessage) => {
+            if (m._tag === 'Stop') runtime.dispatch(BY_SUPERVISOR)
+            else {
+              // the request's id goes back with the answer (none for an older supervisor, which matches answers in order)
+              const state = runtime.state()
+              channel.write(encodeChildMessage({ _tag: 'Status', id: m.id, active: state.connections.active, accepted: state.connections.accepted, state: state._tag }))
+            }
+          },
+        )(decodeParentMessage(line))
       })
     },
   }
@@ -55,11 +63,11 @@ const supervisorChannel = (inherited: Inherited): Parent => {
  * The supervisor keeps the control socket across restarts, as it keeps the listeners: a config that adds
  * or drops `controlPath` is refused, as a standalone successor refuses it.
  */
-const checkControl = (p: Prepared, inherited: Inherited): E.Either<ListenError, void> =>
+const checkControl = (p: Prepared, inherited: InheritedWorker): E.Either<ListenError, void> =>
   O.isSome(p.config.controlPath) === inherited.supervisorControl ? E.right(undefined) : E.left({ _tag: 'ControlChanged', added: O.isSome(p.config.controlPath) })
 
 /** Serves for the supervisor that started this process. */
-export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
+export const worker = (p: Prepared, inherited: InheritedWorker, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
   const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
   const s = serving(own, makeProtocol)
   return pipe(
@@ -70,7 +78,7 @@ export const worker = (p: Prepared, inherited: Inherited, makeProtocol: MakeProt
       if (stoppedWhileStarting(own)) return TE.right({ code: 0 })
       return pipe(
         takeAll(s.makeServer, inherited, p.config.socketMode),
-        TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited))),
+        TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited, p.log))),
       )
     }),
   )

@@ -1,13 +1,15 @@
 /**
  * The control socket, the caller's side: connect to a running server's control socket, send one request,
- * read its one reply. Used by the `uninterruptible` command and by the API's control functions.
+ * wait for the reply with its id (see shell/requestReply.ts). Used by the `uninterruptible` command and
+ * by the API's control functions.
  */
 import net = require('node:net')
-import type * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
-import type { Op } from '../../core/control'
+import { decodeReply, encodeRequest, type Op, type Reply } from '../../core/wire/control'
 import type { Errno } from '../os/errno'
 import { eachLine } from '../os/eachLine'
+import { requestReply, type Unanswered } from '../requestReply'
 
 export type ControlError =
   | { readonly _tag: 'NoServer'; readonly path: string; readonly reason: string }
@@ -42,55 +44,50 @@ const why = (err: Errno): string => {
   }
 }
 
-/** A reply, parsed: a JSON object with `ok`. */
-export type RawReply = Readonly<Record<string, unknown>> & { readonly ok: boolean }
-
 export interface Conversation {
-  readonly reply: RawReply
+  readonly reply: Reply
   /** Settles when the server closes the connection (a stopping server does so as it exits). */
   readonly closed: Promise<void>
 }
 
-/** Sends `op` and waits up to `timeoutMs` for the reply. */
+/** Why a request got no reply, as the caller is told. */
+const unanswered = (path: string, u: Unanswered<ControlError>): ControlError =>
+  u._tag === 'TimedOut' ? { _tag: 'NoReply', path, reason: `no reply within ${u.afterMs} ms` } : u.reason
+
+/** Sends `op` and waits up to `timeoutMs` for the reply with its id. */
 export const ask =
   (path: string, op: Op, timeoutMs: number): TE.TaskEither<ControlError, Conversation> =>
   () =>
     new Promise<E.Either<ControlError, Conversation>>((resolve) => {
       const socket = net.connect({ path })
-      let answered = false
       const closed = new Promise<void>((done) => socket.once('close', () => done()))
-      const settle = (e: E.Either<ControlError, Conversation>): void => {
-        if (answered) return
-        answered = true
-        clearTimeout(timer)
-        resolve(e)
-      }
-      const timer = setTimeout(() => {
-        settle({ _tag: 'Left', left: { _tag: 'NoReply', path, reason: `no reply within ${timeoutMs} ms` } })
-        socket.destroy()
-      }, timeoutMs)
+      const table = requestReply<Reply, ControlError>()
       let connected = false
-      socket.once('connect', () => {
-        connected = true
-        socket.write(`${JSON.stringify({ id: 1, op })}\n`)
-      })
-      socket.on('error', (err: Errno) => {
-        settle({ _tag: 'Left', left: connected ? { _tag: 'NoReply', path, reason: err.message } : { _tag: 'NoServer', path, reason: why(err) } })
-      })
-      socket.once('close', () => settle({ _tag: 'Left', left: { _tag: 'NoReply', path, reason: 'the server closed the connection without a reply' } }))
-      const rl = eachLine(socket, (line) => {
-        rl.close()
-        let u: unknown
-        try {
-          u = JSON.parse(line)
-        } catch {
-          u = undefined
-        }
-        if (typeof u === 'object' && u !== null && typeof (u as { ok?: unknown }).ok === 'boolean') {
-          settle({ _tag: 'Right', right: { reply: u as RawReply, closed } })
+      socket.once('connect', () => (connected = true))
+      socket.on('error', (err: Errno) => table.close(connected ? { _tag: 'NoReply', path, reason: err.message } : { _tag: 'NoServer', path, reason: why(err) }))
+      socket.once('close', () => table.close({ _tag: 'NoReply', path, reason: 'the server closed the connection without a reply' }))
+      const lines = eachLine(socket, (line) => {
+        const reply = decodeReply(line)
+        if (E.isRight(reply)) {
+          // a string id is none this client sent; null: the server could not read the request's id, and answers the one there is
+          const { id } = reply.right
+          if (typeof id !== 'string') table.answer(id ?? undefined, reply.right)
         } else {
-          settle({ _tag: 'Left', left: { _tag: 'BadReply', path, line } })
+          table.close({ _tag: 'BadReply', path, line })
           socket.destroy()
         }
       })
+      table.ask(
+        // written once connected (a socket keeps what is written while it connects)
+        (id) => socket.write(encodeRequest({ id, op })),
+        (settled) => {
+          lines.close()
+          if (E.isRight(settled)) resolve(E.right({ reply: settled.right, closed }))
+          else {
+            resolve(E.left(unanswered(path, settled.left)))
+            if (settled.left._tag === 'TimedOut') socket.destroy()
+          }
+        },
+        timeoutMs,
+      )
     })

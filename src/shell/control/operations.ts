@@ -8,9 +8,10 @@ import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import type { Op, OutcomeJson, Status } from '../../core/control'
+import { fieldOf } from '../../core/codec'
+import { encodeReply, type Op, type OutcomeJson, type Reply, type Status } from '../../core/wire/control'
 import { readConfigSource } from '../configSource'
-import { ask, type ControlError, type RawReply } from './client'
+import { ask, type ControlError } from './client'
 import { monotonicMs } from '../os/clock'
 
 /** A config file's path (its `controlPath` is used), or the control socket itself. */
@@ -28,7 +29,7 @@ const controlPathOf = (target: ControlTarget): TE.TaskEither<ControlError, strin
         readConfigSource(target),
         TE.mapLeft((e): ControlError => ({ _tag: 'NoControlPath', config: target, reason: e.reason })),
         TE.flatMapEither((json) => {
-          const p = typeof json === 'object' && json !== null ? (json as { controlPath?: unknown }).controlPath : undefined
+          const p = fieldOf(json, 'controlPath')
           return typeof p === 'string' && p.startsWith('/')
             ? E.right(p)
             : E.left<ControlError>({ _tag: 'NoControlPath', config: target, reason: 'it sets no controlPath (an absolute path); set one, and restart the server so it listens there' })
@@ -46,28 +47,21 @@ const request = (target: ControlTarget, op: Op, timeoutMs: number) =>
     ),
   )
 
-const badReply = (path: string, reply: RawReply): ControlError => ({ _tag: 'BadReply', path, line: JSON.stringify(reply) })
-
-/** The server's answer to a refused request (another restart in progress, a bad request). */
-const errorOf = (path: string, reply: RawReply): ControlError => {
-  const e = reply.error as { message?: unknown } | undefined
-  return typeof e?.message === 'string' ? { _tag: 'NoReply', path, reason: e.message } : badReply(path, reply)
-}
+/** A reply that is not the one the request calls for: the server's error (another restart in progress, a bad request), or a bad reply. */
+const unexpected = (path: string, reply: Reply): ControlError =>
+  reply._tag === 'Error' ? { _tag: 'NoReply', path, reason: reply.message } : { _tag: 'BadReply', path, line: encodeReply(reply).trimEnd() }
 
 /** Restarts the server and waits for the outcome: the new generation serves, or it failed and the old one serves on. */
 export const restartServerTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, OutcomeJson> =>
   pipe(
     request(target, 'restart', options.timeoutMs ?? 600_000),
-    TE.flatMapEither(({ reply, path }) => {
-      const outcome = reply.outcome as OutcomeJson | undefined
-      return outcome !== undefined && typeof outcome.result === 'string' ? E.right(outcome) : E.left(reply.error !== undefined ? errorOf(path, reply) : badReply(path, reply))
-    }),
+    TE.flatMapEither(({ reply, path }) => (reply._tag === 'Outcome' ? E.right(reply.outcome) : E.left(unexpected(path, reply)))),
   )
 
 export const serverStatusTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, Status> =>
   pipe(
     request(target, 'status', options.timeoutMs ?? 5_000),
-    TE.flatMapEither(({ reply, path }) => (reply.ok && typeof reply.status === 'object' ? E.right(reply.status as Status) : E.left(errorOf(path, reply)))),
+    TE.flatMapEither(({ reply, path }) => (reply._tag === 'Status' ? E.right(reply.status) : E.left(unexpected(path, reply)))),
   )
 
 /** A process is gone once /proc has no entry for it or it is a zombie (its parent reaps it); elsewhere, once kill(0) fails. */
@@ -99,13 +93,7 @@ const allGone = (pids: readonly number[], deadline: number): TE.TaskEither<Contr
 export const stopServerTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, { readonly pids: readonly number[] }> =>
   pipe(
     request(target, 'stop', options.timeoutMs ?? 5_000),
-    TE.flatMapEither(({ reply, path, closed }) => {
-      const stopping = reply.stopping as { pids?: unknown } | undefined
-      const pids = stopping?.pids
-      return reply.ok && Array.isArray(pids) && pids.every((p) => typeof p === 'number')
-        ? E.right({ pids, closed })
-        : E.left(errorOf(path, reply))
-    }),
+    TE.flatMapEither(({ reply, path, closed }) => (reply._tag === 'Stopping' ? E.right({ pids: reply.pids, closed }) : E.left(unexpected(path, reply)))),
     TE.tap(({ closed }) => TE.fromTask(() => closed)),
     TE.tap(({ pids }) => allGone(pids, options.timeoutMs !== undefined ? monotonicMs() + options.timeoutMs : Infinity)),
     TE.map(({ pids }) => ({ pids })),

@@ -1,8 +1,9 @@
 /**
  * The control socket, the server's side: accepts connections on a UNIX socket (mode 0600: only its own
- * user can connect), reads one JSON request per line (see core/control.ts), and answers each: a status
+ * user can connect), reads one JSON request per line (see core/wire/control.ts), and answers each: a status
  * at once, a stop once it has begun, a restart once its outcome is known (the conversation stays open
- * until then, even while this process drains). A malformed request gets an error reply.
+ * until then, even while this process drains; the restarts waiting for their outcome are kept in a
+ * request table, shell/requestReply.ts). A malformed request gets an error reply saying what is wrong.
  *
  * Its memory is bounded, whatever a client does (a process of the same user may connect, and this may
  * be a container's PID 1): at most MAX_CONNECTIONS connections, a request line of at most
@@ -12,12 +13,13 @@
  * and that is logged (`control-closed`).
  */
 import type * as net from 'node:net'
-import type * as E from 'fp-ts/Either'
-import { decodeRequest, encodeReply, isBadRequest, type Reply, type RequestId, type Status } from '../../core/control'
+import * as E from 'fp-ts/Either'
 import type { RestartOutcome } from '../../core/outcome'
+import { decodeRequest, encodeReply, outcomeJson, type Reply, type Request, type Status } from '../../core/wire/control'
 import type { Log } from '../log/logger'
 import { rateLimited } from '../log/rateLimited'
 import { messageOf } from '../os/errno'
+import { requestReply } from '../requestReply'
 
 /** A request line longer than this is refused and the connection closed. */
 export const MAX_LINE_BYTES = 64 * 1024
@@ -51,8 +53,8 @@ const NEWLINE = 10
 
 export const serveControl = (server: net.Server, handler: ControlHandler, log: Log): ControlServer => {
   const open = new Set<net.Socket>()
-  const waiting = new Map<number, (outcome: RestartOutcome) => void>()
-  let next = 0
+  /** Restarts waiting for their outcome, by the number the lifecycle knows them by (its Answer effects name them). */
+  const restarts = requestReply<RestartOutcome, 'closed'>()
   // a flood of them is said once a minute, per reason
   const closedLog: Readonly<Record<CloseReason, (fields: Readonly<Record<string, unknown>>, message: string) => void>> = {
     'too-many-connections': rateLimited(log, 'control-closed'),
@@ -96,22 +98,9 @@ export const serveControl = (server: net.Server, handler: ControlHandler, log: L
       if (!socket.writableEnded) socket.resume()
     })
 
-    const request = (line: string): void => {
-      inFlight += 1
-      if (inFlight > MAX_IN_FLIGHT) {
-        const message = `at most ${MAX_IN_FLIGHT} requests may wait for their replies on one connection: read the replies before sending more`
-        closeFor(socket, 'too-many-requests', 'limit', message, { inFlight: inFlight - 1 })
-        return
-      }
-      const decoded = decodeRequest(line)
-      if (isBadRequest(decoded)) {
-        log.debug({ event: 'control-bad-request', error: decoded.message }, `control: ${decoded.message}`)
-        send({ _tag: 'Error', id: decoded.id, code: 'bad-request', message: decoded.message })
-        return
-      }
-      const id: RequestId = decoded.id
-      log.info({ event: 'control-request', op: decoded.op, id }, `control: ${decoded.op} requested`)
-      switch (decoded.op) {
+    const serve = ({ id, op }: Request): void => {
+      log.info({ event: 'control-request', op, id }, `control: ${op} requested`)
+      switch (op) {
         case 'status':
           handler.status().then(
             (status) => send({ _tag: 'Status', id, status }),
@@ -123,13 +112,33 @@ export const serveControl = (server: net.Server, handler: ControlHandler, log: L
           send(stopping._tag === 'Right' ? { _tag: 'Stopping', id, pids: stopping.right } : { _tag: 'Error', id, code: 'busy', message: stopping.left })
           return
         }
-        case 'restart': {
-          const n = ++next
-          waiting.set(n, (outcome) => send({ _tag: 'Outcome', id, outcome }))
-          handler.restart(n)
+        case 'restart':
+          // the reply goes with the caller's id once the outcome is known; the table's own number goes to the lifecycle
+          restarts.ask(
+            (n) => handler.restart(n),
+            (r) => {
+              if (E.isRight(r)) send({ _tag: 'Outcome', id, outcome: outcomeJson(r.right) })
+            },
+          )
           return
-        }
       }
+    }
+
+    const request = (line: string): void => {
+      inFlight += 1
+      if (inFlight > MAX_IN_FLIGHT) {
+        const message = `at most ${MAX_IN_FLIGHT} requests may wait for their replies on one connection: read the replies before sending more`
+        closeFor(socket, 'too-many-requests', 'limit', message, { inFlight: inFlight - 1 })
+        return
+      }
+      const decoded = decodeRequest(line)
+      if (E.isLeft(decoded)) {
+        const bad = decoded.left
+        log.debug({ event: 'control-bad-request', error: bad.message }, `control: ${bad.message}`)
+        send({ _tag: 'Error', id: bad.id, code: 'bad-request', message: bad.message })
+        return
+      }
+      serve(decoded.right)
     }
 
     // lines split here rather than by readline, which goes on emitting the lines of a chunk after the connection is closed
@@ -178,17 +187,14 @@ export const serveControl = (server: net.Server, handler: ControlHandler, log: L
   })
   return {
     answer: (requests, outcome) => {
-      for (const n of requests) {
-        const reply = waiting.get(n)
-        waiting.delete(n)
-        if (reply !== undefined) reply(outcome)
-      }
+      for (const n of requests) restarts.answer(n, outcome)
     },
     close: () => {
       if (server.listening) server.close()
     },
     destroyAll: () => {
       if (server.listening) server.close()
+      restarts.close('closed')
       for (const s of open) s.destroy()
     },
   }

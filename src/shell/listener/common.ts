@@ -11,7 +11,7 @@ import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import type * as T from 'fp-ts/Task'
 import * as TE from 'fp-ts/TaskEither'
 import { type Bind, formatBind } from '../../core/bind'
-import type { SocketId } from '../../core/inherit'
+import type { SocketId } from '../../core/wire/inherit'
 import { type Errno, toErrno } from '../os/errno'
 import { listenFd } from '../os/handles'
 

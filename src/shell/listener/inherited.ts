@@ -10,7 +10,7 @@ import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as TE from 'fp-ts/TaskEither'
 import { type Binds, bindsDiff, formatBind } from '../../core/bind'
-import { bindsOf, type Inherited, type InheritedListener } from '../../core/inherit'
+import { bindsOf, type Inherited, type InheritedListener } from '../../core/wire/inherit'
 import { toErrno } from '../os/errno'
 import { closeQuietly, formatAddress, type Listener, type ListenError, listenOn } from './common'
 import { applySocketMode } from './unix'
@@ -48,8 +48,8 @@ export const checkInherited = (inherited: Inherited, binds: Binds): E.Either<Lis
   const failChannel = (reason: string): ListenError => ({ _tag: 'ReadyFdUnusable', fd: inherited.channelFd, reason })
   return pipe(
     RNEA.traverse(E.Applicative)((l: InheritedListener) => checkSocket(l.fd))(inherited.listeners),
-    E.flatMap(() => (O.isSome(inherited.pidlockFd) ? checkSocket(inherited.pidlockFd.value) : E.right(undefined))),
-    E.flatMap(() => (O.isSome(inherited.control) ? checkSocket(inherited.control.value.fd) : E.right(undefined))),
+    E.flatMap(() => (inherited.role === 'successor' && O.isSome(inherited.pidlockFd) ? checkSocket(inherited.pidlockFd.value) : E.right(undefined))),
+    E.flatMap(() => (inherited.role === 'successor' && O.isSome(inherited.control) ? checkSocket(inherited.control.value.fd) : E.right(undefined))),
     E.flatMap(() => statFd(inherited.channelFd, failChannel)),
     E.flatMap((st) => (st.isSocket() || st.isFIFO() ? E.right(undefined) : E.left(failChannel('it is not a pipe')))),
   )

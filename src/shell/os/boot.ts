@@ -10,7 +10,8 @@
  *   tell serve where to report a failure it has before it reads the inheritance variable.
  */
 import * as O from 'fp-ts/Option'
-import { ENV_KEYS, type Env, INHERIT_ENV } from '../../core/inherit'
+import type { Env } from '../../core/codec'
+import { ENV_KEYS, parentChannel } from '../../core/wire/inherit'
 import { RESTART_SIGNALS } from '../../core/signal'
 import { ACTIVATION_ENV } from '../listener/activation'
 import { reportCrashAtExit } from './channel'
@@ -43,14 +44,7 @@ export const activationEnv: Env = takeEnv(ACTIVATION_ENV)
  * inheritance variable comes in serve): a throw before serve runs, and a serve that fails before that
  * check (an unreadable or invalid config), are reported there.
  */
-export const parentChannelFd: O.Option<number> = ((): O.Option<number> => {
-  try {
-    const channel = (JSON.parse(inheritedEnv[INHERIT_ENV] ?? 'null') as { channel?: unknown } | null)?.channel
-    return typeof channel === 'number' && Number.isInteger(channel) && channel > 2 ? O.some(channel) : O.none
-  } catch {
-    return O.none
-  }
-})()
+export const parentChannelFd: O.Option<number> = parentChannel(inheritedEnv)
 if (O.isSome(parentChannelFd)) reportCrashAtExit(parentChannelFd.value)
 
 listen(RESTART_SIGNALS)

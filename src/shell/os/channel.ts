@@ -1,12 +1,12 @@
 /**
- * The channel, the child's side (see core/channel.ts): ready is written synchronously, in the same loop
+ * The channel, the child's side (see core/wire/channel.ts): ready is written synchronously, in the same loop
  * turn as the listeners start, so a child killed before it is ready has accepted nothing. A child that
  * cannot start says why just before it exits, whether serve refused to start or the program threw
  * before serve ran: its parent puts the reason in its log line (and, later, in a restart's answer).
  */
 import fs = require('node:fs')
 import * as E from 'fp-ts/Either'
-import { type ChildMessage, encodeChildMessage } from '../../core/channel'
+import { type ChildMessage, encodeChildMessage } from '../../core/wire/channel'
 import { messageOf } from './errno'
 
 export interface ReadyError {

@@ -7,9 +7,11 @@
  * channel first; the reason goes with the failure.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { Duplex } from 'node:stream'
+import { Duplex } from 'node:stream'
+import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
+import type { Problem } from '../../core/codec'
 import type { Command } from '../../core/command'
-import { type ChildMessage, decodeChildMessage } from '../../core/channel'
+import type { ChildMessage, decodeChildMessage } from '../../core/wire/channel'
 import { eachLine } from './eachLine'
 import type { SuccessorFailure } from '../../core/lifecycle'
 
@@ -28,6 +30,8 @@ export interface ChildEvents {
   readonly exited: (pid: number, code: number | null, signal: string | null) => void
   /** A message after ready (a worker's status). */
   readonly message?: (m: ChildMessage) => void
+  /** A line on the channel that is not a message (a bug: the channel is ours). */
+  readonly malformed?: (line: string, problems: RNEA.ReadonlyNonEmptyArray<Problem>) => void
 }
 
 export interface Child {
@@ -56,15 +60,22 @@ const signalGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
   }
 }
 
-export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
+/** Out of file descriptors (EMFILE), spawn returns a child without stdio, whatever the typings say, and emits 'error' a tick later. */
+const stdioOf = (child: ChildProcess): ChildProcess['stdio'] | undefined => child.stdio
+
+/** Reads a line of the channel (core/wire/channel.ts; passed in by spawn.ts). */
+export type ReadChannel = typeof decodeChildMessage
+
+export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel): Child => {
   const child = spawn(spec.command.file, spec.command.args, {
     stdio: ['inherit', 'inherit', 'inherit', ...spec.pass, 'pipe'],
     env: spec.env,
     cwd: spec.command.cwd,
     detached: true, // own process group, so a failed start can be killed with all it spawned
   })
-  // Out of file descriptors (EMFILE), spawn returns a child without stdio and emits 'error' a tick later
-  const channel = (child.stdio as ChildProcess['stdio'] | undefined)?.[3 + spec.pass.length] as Duplex | null | undefined
+  // a 'pipe' past stdio is a socket
+  const end = stdioOf(child)?.[3 + spec.pass.length]
+  const channel = end instanceof Duplex ? end : undefined
   // starting: the first outcome is reported; ready: only its exit is; done: nothing
   let phase: 'starting' | 'ready' | 'done' = 'starting'
   let reason: string | undefined
@@ -78,7 +89,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
   child.once('error', (err) => {
     fail({ _tag: 'SpawnFailed', message: err.message })
   })
-  let channelEnded = channel === undefined || channel === null
+  let channelEnded = channel === undefined
   let onChannelEnd = (): void => undefined
   child.once('exit', (code, signal) => {
     if (phase === 'ready' && child.pid !== undefined) {
@@ -98,11 +109,16 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
       report()
     }
   })
-  if (channel !== undefined && channel !== null) {
+  if (channel !== undefined) {
     channel.on('error', () => undefined) // EPIPE/ECONNRESET when the child dies: its exit reports it
     const lines = eachLine(channel, (line) => {
-      const m = decodeChildMessage(line)
-      if (m === undefined) return
+      const decoded = read(line)
+      // fp-ts's isLeft, without importing fp-ts into a module loaded on first use (see spawn.ts)
+      if (decoded._tag === 'Left') {
+        on.malformed?.(line, decoded.left)
+        return
+      }
+      const m = decoded.right
       if (m._tag === 'Failed') reason = m.reason
       else if (m._tag === 'Ready' && phase === 'starting' && child.pid !== undefined) {
         phase = 'ready'
@@ -128,7 +144,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents): Child => {
   }
   return {
     pid: child.pid,
-    channel: channel ?? undefined,
+    channel,
     kill: () => {
       stopWatching()
       channel?.destroy()

@@ -1,6 +1,6 @@
 /**
  * The environment of a process a server starts (a successor, a worker): this process's own, the folder
- * it runs in, what it inherits (core/inherit.ts), the preload in NODE_OPTIONS (src/preload.ts), and the
+ * it runs in, what it inherits (core/wire/inherit.ts), the preload in NODE_OPTIONS (src/preload.ts), and the
  * compile cache's folder when there is one (compileCache.ts).
  */
 import fs = require('node:fs')

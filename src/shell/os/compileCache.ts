@@ -10,15 +10,11 @@ import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type { CompileCache } from '../../core/config'
+import { messageOf, toErrno } from './errno'
 import { loadOs } from './lazy'
 
-interface ModuleWithCache {
-  readonly enableCompileCache?: unknown
-  readonly flushCompileCache?: () => void
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS loader, loaded already
-const nodeModule = (): ModuleWithCache => require('node:module') as ModuleWithCache
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS loader, loaded already (typed in require.d.ts)
+const nodeModule = () => require('node:module')
 
 /** Whether this Node has a compile cache. */
 export const hasCompileCache = (): boolean => typeof nodeModule().enableCompileCache === 'function'
@@ -30,7 +26,7 @@ const checkedDir = (dir: string): E.Either<string, string> => {
   try {
     fs.mkdirSync(dir, { mode: 0o700 })
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return E.left(`cannot create ${dir}: ${(err as Error).message}`)
+    if (toErrno(err).code !== 'EEXIST') return E.left(`cannot create ${dir}: ${messageOf(err)}`)
   }
   const st = fs.lstatSync(dir, { throwIfNoEntry: false })
   if (!st?.isDirectory()) return E.left(`${dir} is not a folder (a symbolic link is not accepted)`)

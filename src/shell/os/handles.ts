@@ -16,12 +16,11 @@ export interface NoFd {
   readonly _tag: 'NoFd'
 }
 
-interface WithHandle {
-  readonly _handle?: { readonly fd?: unknown } | null
-}
+/** A field the typings do not show, read as what it is: unknown until checked. */
+const internal = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? Reflect.get(o, key) : undefined)
 
 export const listenFd = (server: Server): E.Either<NoFd, number> => {
-  const fd = (server as unknown as WithHandle)._handle?.fd
+  const fd = internal(internal(server, '_handle'), 'fd')
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? E.right(fd) : E.left({ _tag: 'NoFd' })
 }
 
@@ -45,6 +44,7 @@ interface RawHandle {
 
 type CreateServerHandle = (address: string | undefined, port: number | undefined, addressType: number | undefined, fd: number | undefined, flags?: number) => RawHandle | number
 
+// a function to call: its signature is Node's own (lib/net.js), which no check at run time can give
 const create = (net as unknown as { readonly _createServerHandle: CreateServerHandle })._createServerHandle
 
 /** A negative libuv error number as the error Node would throw. */
@@ -88,10 +88,13 @@ export const adoptFd = (fd: number): E.Either<NodeJS.ErrnoException, BoundHandle
 
 /** The plain socket a TLS socket wraps (a server's TLSSocket made from an accepted connection). */
 export const plainSocketOf = (tlsSocket: net.Socket): net.Socket | undefined => {
+  // once per TLS connection: a plain property read (internal() would be no safer, since instanceof checks it)
   const parent = (tlsSocket as unknown as { readonly _parent?: unknown })._parent
   return parent instanceof net.Socket ? parent : undefined
 }
 
 /** Whether Node has loaded the built-in module `name` in this process; `undefined` when that cannot be told. */
-export const builtinLoaded = (name: string): boolean | undefined =>
-  (process as unknown as { readonly moduleLoadList?: readonly string[] }).moduleLoadList?.includes(`NativeModule ${name}`)
+export const builtinLoaded = (name: string): boolean | undefined => {
+  const loaded = internal(process, 'moduleLoadList')
+  return Array.isArray(loaded) ? loaded.includes(`NativeModule ${name}`) : undefined
+}

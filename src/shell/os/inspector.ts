@@ -6,11 +6,6 @@
  */
 import * as O from 'fp-ts/Option'
 
-interface Inspector {
-  readonly url: () => string | undefined
-  readonly close: () => void
-}
-
 const asked = (): boolean => [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--inspect'))
 
 /** Closes an inspector this process did not ask for; its address, if there was one. */
@@ -18,7 +13,7 @@ export const closeUnaskedInspector = (): O.Option<string> => {
   if (asked()) return O.none
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after ready, off the handoff's path
-    const inspector = require('node:inspector') as Inspector
+    const inspector = require('node:inspector')
     const url = inspector.url()
     if (url === undefined) return O.none
     inspector.close()

@@ -7,27 +7,19 @@
  * `node:dns` (about 4 ms) only by a supervisor resolving a host name, `node:readline` on the first line read.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loading, see above */
-import type * as Cluster from 'node:cluster'
-import type * as Crypto from 'node:crypto'
-import type * as Dns from 'node:dns/promises'
-import type * as Os from 'node:os'
-import type * as Http from 'node:http'
-import type * as Https from 'node:https'
-import type * as Readline from 'node:readline'
-import type * as Tls from 'node:tls'
-import type * as Pino from 'pino'
+// each `require` here is typed as its module is (require.d.ts)
 
 export const once = <A>(f: () => A): (() => A) => {
   let cell: { readonly value: A } | undefined
   return () => (cell ??= { value: f() }).value
 }
 
-export const loadPino = once((): typeof Pino => require('pino') as typeof Pino)
-export const loadHttp = once((): typeof Http => require('node:http') as typeof Http)
-export const loadHttps = once((): typeof Https => require('node:https') as typeof Https)
-export const loadTls = once((): typeof Tls => require('node:tls') as typeof Tls)
-export const loadCrypto = once((): typeof Crypto => require('node:crypto') as typeof Crypto)
-export const loadDns = once((): typeof Dns => require('node:dns/promises') as typeof Dns)
-export const loadReadline = once((): typeof Readline => require('node:readline') as typeof Readline)
-export const loadOs = once((): typeof Os => require('node:os') as typeof Os)
-export const loadCluster = once((): typeof Cluster.default => require('node:cluster') as typeof Cluster.default)
+export const loadPino = once(() => require('pino'))
+export const loadHttp = once(() => require('node:http'))
+export const loadHttps = once(() => require('node:https'))
+export const loadTls = once(() => require('node:tls'))
+export const loadCrypto = once(() => require('node:crypto'))
+export const loadDns = once(() => require('node:dns/promises'))
+export const loadReadline = once(() => require('node:readline'))
+export const loadOs = once(() => require('node:os'))
+export const loadCluster = once(() => require('node:cluster'))

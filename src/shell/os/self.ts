@@ -29,7 +29,7 @@ export const currentProcess = (): Self => {
     execArgv: process.execArgv,
     argv: process.argv,
     cwd,
-    logicalCwd: cwd === startedIn ? startedAs : O.none, // a process that changed folder since is taken as it is
+    logicalCwd: cwd === startedIn ? startedAs : O.none, // a process that changed folder since: its physical folder is used
   }
 }
 

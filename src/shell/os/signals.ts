@@ -4,7 +4,7 @@
  * start-up means, and delivers later ones as they come. In a process a server started, the preload
  * (src/preload.ts) listened even earlier: its queue is taken over here, and its listeners removed.
  */
-import { EARLY_SIGNALS_KEY, type EarlySignals } from '../../core/early'
+import { earlySignalsOn, leaveEarlySignals } from '../../core/early'
 import { STOP_SIGNALS } from '../../core/signal'
 
 type Deliver = (signal: NodeJS.Signals) => void
@@ -33,10 +33,9 @@ export const listen = (signals: readonly NodeJS.Signals[]): void => {
 
 /** Takes what the preload queued, in the same turn as our listeners are in place: nothing is lost or seen twice. */
 const adoptEarly = (): void => {
-  const holder = globalThis as unknown as Record<symbol, EarlySignals | undefined>
-  const early = holder[EARLY_SIGNALS_KEY]
+  const early = earlySignalsOn(globalThis)
   if (early === undefined) return
-  holder[EARLY_SIGNALS_KEY] = undefined
+  leaveEarlySignals(globalThis, undefined)
   early.stop()
   onSignals(early.queued.splice(0))
 }
