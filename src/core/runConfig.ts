@@ -4,6 +4,7 @@
  * problem with a value that came from a flag is named by the flag. Pure.
  */
 import * as E from 'fp-ts/Either'
+import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import type { ConfigProblem } from './config'
 
 /** A flag, the config key it sets, and how its text becomes the key's JSON value. */
@@ -128,9 +129,40 @@ export const mergeRunConfig = (file: Readonly<Record<string, unknown>>, flags: R
 }
 
 /** A problem with a value a flag set names the flag too: `drainTimeoutMs (--drain-timeout-ms): got ...`. */
-export const nameFlags = (problems: readonly ConfigProblem[], flags: Readonly<Record<string, unknown>>): ConfigProblem[] =>
-  problems.map((p) => {
+export const nameFlags = (problems: RNEA.ReadonlyNonEmptyArray<ConfigProblem>, flags: Readonly<Record<string, unknown>>): RNEA.ReadonlyNonEmptyArray<ConfigProblem> =>
+  RNEA.map((p: ConfigProblem) => {
     const f = RUN_FLAGS.find((x) => p.key === x.key || p.key.startsWith(`${x.key}.`))
     const set = f !== undefined && (f.key.includes('.') ? (flags.tls as Record<string, unknown> | undefined)?.[f.key.split('.')[1] ?? ''] !== undefined : flags[f.key] !== undefined)
     return f !== undefined && set ? { key: `${p.key} (${f.flag})`, message: p.message } : p
-  })
+  })(problems)
+
+/** What a `run` supervisor tells each worker (the app adapter, src/app.ts) of its config: the file, and the flags over it. */
+export const RUN_ENV = 'UNINTERRUPTIBLE_RUN'
+
+export interface RunEnv {
+  /** The config file (absolute), re-read by each worker as it starts; `null`: flags only. */
+  readonly configFile: string | null
+  readonly flags: Readonly<Record<string, unknown>>
+}
+
+export const writeRunEnv = (r: RunEnv): string => JSON.stringify(r)
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/** The variable as the supervisor wrote it; Left: what is wrong with it. */
+export const readRunEnv = (raw: string): E.Either<string, RunEnv> => {
+  let u: unknown
+  try {
+    u = JSON.parse(raw)
+  } catch (err) {
+    return E.left(`not JSON: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  if (!isRecord(u)) return E.left('not a JSON object')
+  const { configFile, flags } = u
+  if (configFile !== null && typeof configFile !== 'string') return E.left('configFile: expected a path or null')
+  if (!isRecord(flags)) return E.left('flags: expected an object')
+  return E.right({ configFile, flags })
+}
+
+/** The config a worker serves: the file's JSON (an object, else the codec says what it got) with the flags over it. */
+export const runConfigJson = (file: unknown, flags: Readonly<Record<string, unknown>>): unknown => (isRecord(file) ? mergeRunConfig(file, flags) : file)

@@ -34,7 +34,11 @@ export const adopt = (app: Server, listener: Server, callback: (() => void) | un
     return app
   }
   app.close = (cb?: (err?: Error) => void): Server => {
-    if (cb !== undefined) app.once('close', () => cb())
+    // a close asked after the drain (an app's own shutdown handler, which runs then) is done already
+    if (cb !== undefined) {
+      if (closed) process.nextTick(cb)
+      else app.once('close', () => cb())
+    }
     if (open) {
       open = false
       onClose()
