@@ -21,7 +21,5 @@ declare namespace NodeJS {
     /** Node 22.1 and later have the compile cache; the typings of Node 20, which this library also runs on, do not. */
     (id: 'node:module'): typeof import('node:module') & { readonly enableCompileCache?: (dir: string) => unknown; readonly flushCompileCache?: () => void }
     (id: './child'): typeof import('./child')
-    /** The \`run\` command's half of the command line (src/cli/run.ts), a bundle of its own beside the command's. */
-    (id: './run.js'): typeof import('../../cli/run')
   }
 }
