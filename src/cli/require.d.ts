@@ -3,6 +3,8 @@
  * only for that command, typed as it is (see shell/os/require.d.ts for why `require` needs this).
  */
 declare namespace NodeJS {
+  // an overload merged into Node's own Require: a function type cannot merge
+  // eslint-disable-next-line @typescript-eslint/prefer-function-type
   interface Require {
     (id: './run.js'): typeof import('./run')
   }
