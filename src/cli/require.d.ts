@@ -4,8 +4,8 @@
  */
 declare namespace NodeJS {
   // an overload merged into Node's own Require: a function type cannot merge
-  // eslint-disable-next-line @typescript-eslint/prefer-function-type
   interface Require {
+    // eslint-disable-next-line @typescript-eslint/prefer-function-type
     (id: './run.js'): typeof import('./run')
   }
 }
