@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
+import * as http from 'node:http'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { startLoad } from '../support/echoLoad'
@@ -107,6 +108,25 @@ describe('uninterruptible run: unchanged apps through 20 restarts under load', {
       await stopRun(r)
     } finally {
       await load.stop()
+      cleanup(r)
+    }
+  })
+})
+
+describe('uninterruptible run: what the worker was given stays in it', () => {
+  it('a program the app starts sees no inheritance variable, the NODE_OPTIONS it had, and no inherited socket', async () => {
+    const r = await startRun('spawner', 1)
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: r.port, path: '/' }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        }).once('error', reject)
+      })
+      assert.deepStrictEqual(JSON.parse(reply), { vars: [], nodeOptions: null, sockets: [] })
+      await stopRun(r)
+    } finally {
       cleanup(r)
     }
   })
