@@ -24,10 +24,13 @@ import { type ControlOptions, type ControlTarget, restartServerTask, serverStatu
 
 const USAGE = `usage: uninterruptible restart|status|stop (CONFIG | --control PATH) [--json] [--timeout MS]
        uninterruptible check CONFIG [--json]
-       uninterruptible --help | --version
+       uninterruptible run [--config FILE] [--bind ADDR]... [--workers N|auto] [config keys as flags] -- node app.js
+       uninterruptible --help | --version | run --help
   restart   restart the server and wait: exit 0 once the new generation serves, 1 when it failed (the old one serves on)
   status    pid, generation, state, connections, uptime, the last restart, and the workers of a supervisor
   stop      drain and stop the server; returns once every one of its processes has exited
+  run       run an unchanged app (one that calls listen() itself) with zero-downtime restarts: this process
+            supervises workers that run the command after --; \`run --help\` lists the flags
   check     check a config without touching a running server: the config itself, the TLS files, the folders
             of the files the server writes, the TCP hosts, startCommand's program; exit 0 when a start or a
             restart has what it needs, 1 with every problem listed
@@ -55,6 +58,7 @@ const err = (s: string): void => {
 type Args =
   | { readonly op: Op; readonly target: ControlTarget; readonly json: boolean; readonly options: ControlOptions }
   | { readonly op: 'check'; readonly file: string; readonly json: boolean }
+  | { readonly op: 'run'; readonly argv: readonly string[] }
   | { readonly op: 'help' }
   | { readonly op: 'version' }
 
@@ -62,6 +66,7 @@ const parse = (argv: readonly string[]): E.Either<string, Args> => {
   const [op, ...rest] = argv
   if (op === 'help' || op === '--help' || op === '-h') return E.right({ op: 'help' })
   if (op === '--version' || op === '-v' || op === 'version') return E.right({ op: 'version' })
+  if (op === 'run') return E.right({ op, argv: rest })
   if (op === 'check') {
     const files = rest.filter((a) => a !== '--json')
     const unknown = files.find((a) => a.startsWith('-'))
@@ -136,6 +141,21 @@ const describeStatus = (s: Status): string => {
   return lines.join('\n')
 }
 
+/**
+ * `run`: the library itself (dist/lib/run.js), loaded only for this command; the process then is the
+ * supervisor, and exits when it is done. A command line or config that will not do: its exit code.
+ */
+const runCommand = (argv: readonly string[]): Promise<number> => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the library, loaded only for this command
+  const run = require('./run.js')
+  if (argv.includes('--help') && argv.indexOf('--help') < (argv.includes('--') ? argv.indexOf('--') : Infinity)) {
+    out(run.RUN_USAGE)
+    return Promise.resolve(0)
+  }
+  const code = run.main(argv)
+  return code >= 0 ? Promise.resolve(code) : new Promise<number>(() => undefined)
+}
+
 /** `check`: 0 when all is well, 1 with every problem. */
 const check = async (file: string, json: boolean): Promise<number> => {
   const report = await checkConfig(file)()
@@ -167,6 +187,7 @@ const main = async (argv: readonly string[]): Promise<number> => {
     return 2
   }
   const a = args.right
+  if (a.op === 'run') return runCommand(a.argv)
   if (a.op === 'help') {
     out(USAGE)
     return 0

@@ -39,3 +39,9 @@ export const startCommand = (configured: O.Option<string>, self: Self): Command 
 
 export const formatCommand = (c: Pick<Command, 'file' | 'args'>): string =>
   [c.file, ...c.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
+
+/** The command `uninterruptible run` was given after `--` (no shell), run in the folder the server was started in. */
+export const appCommand = (argv: readonly [string, ...string[]], self: Pick<Self, 'cwd' | 'logicalCwd'>): Command => {
+  const [file, ...args] = argv
+  return { file, args, cwd: O.getOrElse(() => self.cwd)(self.logicalCwd) }
+}

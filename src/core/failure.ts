@@ -7,7 +7,8 @@ export type ChildFailure =
   | { readonly _tag: 'SpawnFailed'; readonly message: string }
   /** `reason`: what the child said on its channel before it exited, if anything. */
   | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null; readonly reason: string | null }
-  | { readonly _tag: 'TimedOut'; readonly afterMs: number }
+  /** `reason`: what the child last said it was waiting for, if anything. */
+  | { readonly _tag: 'TimedOut'; readonly afterMs: number; readonly reason: string | null }
   | { readonly _tag: 'CrashedAfterReady'; readonly code: number | null; readonly signal: string | null }
 
 export type Fields = Readonly<Record<string, string | number | boolean | null>>
@@ -24,7 +25,7 @@ export const describeFailure = (f: ChildFailure): string => {
       return f.reason !== null ? `${how} (${f.reason})` : how
     }
     case 'TimedOut':
-      return `was not ready within ${f.afterMs} ms`
+      return f.reason !== null ? `was not ready within ${f.afterMs} ms (${f.reason})` : `was not ready within ${f.afterMs} ms`
     case 'CrashedAfterReady':
       return `${ended(f.code, f.signal)} after it was ready`
   }
@@ -37,7 +38,7 @@ export const failureFields = (f: ChildFailure): Fields => {
     case 'Exited':
       return { failure: 'exited', exitCode: f.code, signal: f.signal, ...(f.reason !== null ? { reason: f.reason } : {}) }
     case 'TimedOut':
-      return { failure: 'timed-out', timeoutMs: f.afterMs }
+      return { failure: 'timed-out', timeoutMs: f.afterMs, ...(f.reason !== null ? { reason: f.reason } : {}) }
     case 'CrashedAfterReady':
       return { failure: 'crashed-after-ready', exitCode: f.code, signal: f.signal }
   }

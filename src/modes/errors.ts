@@ -15,7 +15,12 @@ import { describeUnsupportedNode, type UnsupportedNode } from '../core/nodeVersi
 import { describeSignalBlocked, type SignalBlocked } from '../shell/os/sigmask'
 
 /** `ModeChanged`: a restart's config adds `workers` to a server that runs without (`added`), or drops it from a supervised one. */
-export type ProcessRefused = { readonly _tag: 'AlreadyServing' } | { readonly _tag: 'ClusterWorker' } | { readonly _tag: 'ModeChanged'; readonly added: boolean }
+export type ProcessRefused =
+  | { readonly _tag: 'AlreadyServing' }
+  | { readonly _tag: 'ClusterWorker' }
+  | { readonly _tag: 'ModeChanged'; readonly added: boolean }
+  /** The app adapter (src/app.ts) in a process that `uninterruptible run` did not start as a worker. */
+  | { readonly _tag: 'NotARunWorker' }
 
 export const describeProcessRefused = (e: ProcessRefused): string => {
   switch (e._tag) {
@@ -27,6 +32,8 @@ export const describeProcessRefused = (e: ProcessRefused): string => {
       return e.added
         ? '`workers` was set in the config of a server that runs without it: a restart keeps the mode (a supervisor cannot take over from a serving process); stop the server and start it again to supervise workers'
         : '`workers` was removed from the config of a supervised server: a restart keeps the mode (a worker cannot become a server that restarts itself); stop the server and start it again to run without workers'
+    case 'NotARunWorker':
+      return 'the app adapter serves an app only in a worker that `uninterruptible run` started: run the app with `uninterruptible run ... -- node app.js`'
   }
 }
 
@@ -62,6 +69,7 @@ export const describeServeError = (e: ServeError): string => {
     case 'AlreadyServing':
     case 'ClusterWorker':
     case 'ModeChanged':
+    case 'NotARunWorker':
       return describeProcessRefused(e)
     case 'UnsupportedServer':
       return describeUnsupportedServer(e)

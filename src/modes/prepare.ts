@@ -11,7 +11,7 @@ import { type Config, decodeConfig } from '../core/config'
 import { type Inherited, readInherited } from '../core/wire/inherit'
 import { STOP_SIGNALS } from '../core/signal'
 import type { ServeError } from './errors'
-import { type ConfigInput, readConfigSource } from '../shell/configSource'
+import type { ConfigSourceError } from '../shell/configSource'
 import { makeHooks, type Hooks } from '../shell/hooks'
 import { type Log, openLog } from '../shell/log/logger'
 import { type Activation, readActivation } from '../shell/listener/activation'
@@ -46,11 +46,12 @@ export interface Prepared {
   readonly preparedAtMs: number
 }
 
-export const prepare = (input: ConfigInput, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Prepared> =>
+/** `source`: the config's JSON as read (readConfigSource), not yet decoded. */
+export const prepare = (source: TE.TaskEither<ConfigSourceError, unknown>, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Prepared> =>
   pipe(
     TE.Do,
     TE.tap(() => TE.fromIO(() => signals.listen(STOP_SIGNALS))),
-    TE.bindW('json', () => readConfigSource(input)),
+    TE.bindW('json', () => source),
     TE.bindW('config', ({ json }) => TE.fromEither(decodeConfig(json, process.env))),
     TE.bindW('inherited', () => TE.fromEither(readInherited(inheritedEnv))),
     // a worker never acts on the restart signal; every other process must be able to get it

@@ -7,7 +7,7 @@ import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
 import { checkNodeVersion, type UnsupportedNode } from '../core/nodeVersion'
 import { describeServeError, type ProcessRefused, type ServeError } from './errors'
-import type { ConfigInput } from '../shell/configSource'
+import { type ConfigInput, type ConfigSourceError, readConfigSource } from '../shell/configSource'
 import { parentChannelFd } from '../shell/os/boot'
 import { reportFailed } from '../shell/os/channel'
 import { builtinLoaded } from '../shell/os/handles'
@@ -72,15 +72,22 @@ const inMode = (p: Prepared, makeProtocol: MakeProtocol): TE.TaskEither<ServeErr
 
 /** Serves with a given protocol; the TaskEither completes when this process has stopped. */
 export const serveProtocol = (input: ConfigInput, makeProtocol: MakeProtocol, options: ServeOptions, exits: boolean): TE.TaskEither<ServeError, Stopped> =>
+  serveIn(readConfigSource(input), options, exits, (p) => inMode(p, makeProtocol))
+
+/**
+ * What every entry point does (`serve`, `serveHttp`, an unchanged app's worker, `uninterruptible run`):
+ * take the process, prepare, run `mode`, and whatever fails, log it and tell the parent why.
+ */
+export const serveIn = (source: TE.TaskEither<ConfigSourceError, unknown>, options: ServeOptions, exits: boolean, mode: (p: Prepared) => TE.TaskEither<ServeError, Stopped>): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.Do,
     TE.flatMap((): TE.TaskEither<ServeError, void> => claim),
     TE.flatMap(() =>
       pipe(
-        prepare(input, options, exits),
+        prepare(source, options, exits),
         TE.flatMap((p) =>
           pipe(
-            inMode(p, makeProtocol),
+            mode(p),
             TE.tapError((e) =>
               TE.fromIO(() => {
                 p.log.fatal({ event: 'startup-failed', error: e._tag }, describeServeError(e))

@@ -57,7 +57,7 @@ export const requestReply = <A, R>(after: After = realAfter): RequestReply<A, R>
       settle(E.left({ _tag: 'Closed', reason: closed.value }))
       return id
     }
-    const timer = timeoutMs === undefined ? O.none : O.some(after(timeoutMs, () => O.map((w: Waiting<A, R>) => w.settle(E.left({ _tag: 'TimedOut', afterMs: timeoutMs })))(take(id))))
+    const timer = timeoutMs === undefined ? O.none : O.some(after(timeoutMs, () => O.map((w: Waiting<A, R>) => w.settle(E.left({ _tag: 'TimedOut', afterMs: timeoutMs, reason: null })))(take(id))))
     // in the table before it is sent: a reply may come back while `send` runs
     waiting.set(id, { settle, timer })
     try {

@@ -65,6 +65,6 @@ describe('spawnChild', () => {
   it('reports a timeout when nothing arrives', async () => {
     const e = await run('/bin/sh', ['-c', 'exec sleep 30'], 200)
     assert.ok(e._tag === 'Failed')
-    assert.deepStrictEqual(e.failure, { _tag: 'TimedOut', afterMs: 200 })
+    assert.deepStrictEqual(e.failure, { _tag: 'TimedOut', afterMs: 200, reason: null })
   })
 })

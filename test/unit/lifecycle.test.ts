@@ -45,7 +45,7 @@ const READY1: Event = { _tag: 'SuccessorReady', attempt: 1, pid: 200 }
 const READY_STALE: Event = { _tag: 'SuccessorReady', attempt: 7, pid: 207 }
 const FAILED1: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 200, failure: { _tag: 'Exited', code: 1, signal: null, reason: null } }
 const HUPPED1: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 200, failure: { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: null } }
-const FAILED_STALE: Event = { _tag: 'SuccessorFailed', attempt: 7, pid: 207, failure: { _tag: 'TimedOut', afterMs: 100 } }
+const FAILED_STALE: Event = { _tag: 'SuccessorFailed', attempt: 7, pid: 207, failure: { _tag: 'TimedOut', afterMs: 100, reason: null } }
 const OPENED: Event = { _tag: 'ConnectionOpened' }
 const CLOSED: Event = { _tag: 'ConnectionClosed' }
 const DRAIN_TIMEOUT: Event = { _tag: 'DrainTimedOut' }
@@ -210,7 +210,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom<SuccessorFailure>({ _tag: 'Exited', code: 1, signal: null, reason: null }, { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: null }, { _tag: 'TimedOut', afterMs: 5 }, { _tag: 'SpawnFailed', message: 'ENOENT' }))
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom<SuccessorFailure>({ _tag: 'Exited', code: 1, signal: null, reason: null }, { _tag: 'Exited', code: null, signal: 'SIGHUP', reason: null }, { _tag: 'TimedOut', afterMs: 5, reason: null }, { _tag: 'SpawnFailed', message: 'ENOENT' }))
       .map(([attempt, failure]): Event => ({ _tag: 'SuccessorFailed', attempt, pid: 100 + attempt, failure })),
   },
   {

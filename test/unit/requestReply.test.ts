@@ -50,7 +50,7 @@ describe('requestReply', () => {
     assert.equal(table.answer(b, 'first'), true)
     assert.equal(table.answer(b, 'again'), false)
     assert.equal(table.answer(99, 'never asked'), false)
-    assert.deepStrictEqual(settled.get(a), [E.left({ _tag: 'TimedOut', afterMs: 1000 })])
+    assert.deepStrictEqual(settled.get(a), [E.left({ _tag: 'TimedOut', afterMs: 1000, reason: null })])
     assert.deepStrictEqual(settled.get(b), [E.right('first')])
   })
 
@@ -76,7 +76,7 @@ describe('requestReply', () => {
     assert.equal(timers[0]?.state(), 'cancelled')
     timers[1]?.fire()
     assert.deepStrictEqual(settled.get(a), [E.right('in time')])
-    assert.deepStrictEqual(settled.get(b), [E.left({ _tag: 'TimedOut', afterMs: 5000 })])
+    assert.deepStrictEqual(settled.get(b), [E.left({ _tag: 'TimedOut', afterMs: 5000, reason: null })])
     assert.equal(table.waiting(), 0)
   })
 

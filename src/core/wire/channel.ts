@@ -6,6 +6,7 @@
  * reads and writes each message. Pure.
  *
  *   child → parent   {"type":"ready"}   {"type":"draining"}   {"type":"failed","reason":"..."}
+ *                    {"type":"waiting","reason":"..."}   (not ready yet, and why: an unchanged app under `run`)
  *                    {"type":"status","id":3,"active":2,"accepted":17,"state":"Listening"}
  *   parent → child   {"type":"stop"}    {"type":"status","id":3}
  *
@@ -28,6 +29,8 @@ export type ChildMessage =
   /** A worker asked to stop has closed its listeners: it accepts nothing more, and drains. */
   | { readonly _tag: 'Draining' }
   | { readonly _tag: 'Failed'; readonly reason: string }
+  /** Not ready yet, and what it waits for: the reason a timeout gives if it comes to that. */
+  | { readonly _tag: 'Waiting'; readonly reason: string }
   /** A worker's answer to the status request `id` (none: the request had none). */
   | { readonly _tag: 'Status'; readonly id: O.Option<number>; readonly active: number; readonly accepted: number; readonly state: string }
 
@@ -35,6 +38,7 @@ export type ChildMessageJson =
   | { readonly type: 'ready' }
   | { readonly type: 'draining' }
   | { readonly type: 'failed'; readonly reason: string }
+  | { readonly type: 'waiting'; readonly reason: string }
   | { readonly type: 'status'; readonly id: number | undefined; readonly active: number; readonly accepted: number; readonly state: string }
 
 /** What a supervisor says to a worker. */
@@ -58,7 +62,7 @@ const isTagged =
 
 export const ChildMessageCodec = new t.Type<ChildMessage, ChildMessageJson>(
   'a message from a child: an object with "type"',
-  (u): u is ChildMessage => isTagged('Ready', 'Draining', 'Failed', 'Status')(u),
+  (u): u is ChildMessage => isTagged('Ready', 'Draining', 'Failed', 'Waiting', 'Status')(u),
   (u, c) => {
     if (!isRecord(u)) return t.failure(u, c)
     switch (u.type) {
@@ -68,10 +72,12 @@ export const ChildMessageCodec = new t.Type<ChildMessage, ChildMessageJson>(
         return t.success({ _tag: 'Draining' })
       case 'failed':
         return E.map((j: t.TypeOf<typeof FailedJson>): ChildMessage => ({ _tag: 'Failed', reason: j.reason }))(FailedJson.validate(u, c))
+      case 'waiting':
+        return E.map((j: t.TypeOf<typeof FailedJson>): ChildMessage => ({ _tag: 'Waiting', reason: j.reason }))(FailedJson.validate(u, c))
       case 'status':
         return E.map((j: t.TypeOf<typeof StatusJson>): ChildMessage => ({ _tag: 'Status', id: O.fromNullable(j.id), active: j.active, accepted: j.accepted, state: j.state }))(StatusJson.validate(u, c))
       default:
-        return unknownType(u, c, ['ready', 'draining', 'failed', 'status'])
+        return unknownType(u, c, ['ready', 'draining', 'failed', 'waiting', 'status'])
     }
   },
   (m) => {
@@ -82,6 +88,8 @@ export const ChildMessageCodec = new t.Type<ChildMessage, ChildMessageJson>(
         return { type: 'draining' }
       case 'Failed':
         return { type: 'failed', reason: m.reason }
+      case 'Waiting':
+        return { type: 'waiting', reason: m.reason }
       case 'Status':
         return { type: 'status', id: O.toUndefined(m.id), active: m.active, accepted: m.accepted, state: m.state }
     }

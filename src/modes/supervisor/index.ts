@@ -31,7 +31,7 @@ import { afterReady } from '../lifecycle/run'
 import type { Prepared, Stopped } from '../prepare'
 import { controlSocket, lockPidfile, settleSignals, warnStale, writeOwnPidfile } from '../start'
 import { interpret, type WorkerCounts } from './interpreter'
-import { liveOs } from './wiring'
+import { libraryWorkers, liveOs, type WorkerProgram } from './wiring'
 
 export type Supervisor = Runtime<State, Event, Effect>
 
@@ -93,7 +93,7 @@ const controlHandler = (runtime: Supervisor, ask: AskWorker): ControlHandler => 
 
 /** Runs the supervisor on bound sockets; completes when it has exited. */
 const supervise =
-  (p: Prepared, sockets: BoundSockets, pidlock: Pidlock, controlSocket: O.Option<ControlSocket>, size: number): T.Task<Stopped> =>
+  (p: Prepared, sockets: BoundSockets, pidlock: Pidlock, controlSocket: O.Option<ControlSocket>, size: number, program: WorkerProgram): T.Task<Stopped> =>
   () =>
     new Promise((resolve) => {
       const { log, config } = p
@@ -112,7 +112,7 @@ const supervise =
         signals.unlistenOwn()
         resolve({ code })
       }
-      const supervising = interpret(liveOs({ ...p, sockets, pidlock, control, onExit }), config, runtime.dispatch)
+      const supervising = interpret(liveOs({ ...p, program, sockets, pidlock, control, onExit }), config, runtime.dispatch)
       drive(runtime, supervising.run, log)
       replayQueued(delivery.queued, config.restartSignal, onSignal, log)
       log.info(
@@ -126,7 +126,7 @@ const supervise =
     })
 
 /** Supervises `size` workers. */
-export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError, Stopped> =>
+export const supervisor = (p: Prepared, size: number, program: WorkerProgram = libraryWorkers(p.config)): TE.TaskEither<ServeError, Stopped> =>
   pipe(
     TE.Do,
     TE.bindW('pidlock', () => lockPidfile(p)),
@@ -149,5 +149,5 @@ export const supervisor = (p: Prepared, size: number): TE.TaskEither<ServeError,
         TE.orElseFirstTaskK(() => releaseAll(sockets, releaseBound, pidlock, control)),
       ),
     ),
-    TE.flatMapTask(({ sockets, pidlock, control }) => supervise(p, sockets, pidlock, control, size)),
+    TE.flatMapTask(({ sockets, pidlock, control }) => supervise(p, sockets, pidlock, control, size, program)),
   )

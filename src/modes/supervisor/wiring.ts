@@ -9,7 +9,7 @@ import * as O from 'fp-ts/Option'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import { formatProblems, show } from '../../core/codec'
 import { encodeParentMessage } from '../../core/wire/channel'
-import { formatCommand, startCommand } from '../../core/command'
+import { type Command, formatCommand, type Self, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/wire/inherit'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
 import type { Child } from '../../shell/os/child'
@@ -26,7 +26,21 @@ import { finish, removeSocketFiles } from '../finish'
 import type { Control } from '../lifecycle/wiring'
 import type { Os, WorkerCounts } from './interpreter'
 
+/**
+ * What a worker runs: by default this process's own command line (or `startCommand`) with the library's
+ * preload; under `uninterruptible run`, the app's command with the app adapter (src/app.ts) and the
+ * variable that tells it its config.
+ */
+export interface WorkerProgram {
+  readonly command: (self: Self) => Command
+  readonly preload: 'library' | 'app'
+  readonly env: Readonly<Record<string, string>>
+}
+
+export const libraryWorkers = (config: Prepared['config']): WorkerProgram => ({ command: (self) => startCommand(config.startCommand, self), preload: 'library', env: {} })
+
 export interface Live extends Prepared {
+  readonly program: WorkerProgram
   readonly sockets: BoundSockets
   readonly pidlock: Pidlock
   readonly control: O.Option<Control>
@@ -45,11 +59,13 @@ export const liveOs = (live: Live): Os => {
 
   return {
     spawnWorker: (_id, slot, generation, on) => {
-      const command = startCommand(config.startCommand, currentProcess())
+      const command = live.program.command(currentProcess())
       const layout = childLayout(sockets.length, false, false)
       const env = childEnvironment({
         cwd: command.cwd,
         compileCache: compileCache(),
+        preload: live.program.preload,
+        extra: live.program.env,
         inherit: inheritEnv({
           role: 'worker',
           generation,

@@ -26,7 +26,7 @@ const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
 
 /** The supervisor's side of the channel, as the worker sees it once it is ready. */
-const supervisorChannel = (inherited: InheritedWorker, log: Log): Parent => {
+export const supervisorChannel = (inherited: InheritedWorker, log: Log): Parent => {
   let opened: net.Socket | undefined
   return {
     keepChannel: true,
@@ -63,7 +63,7 @@ const supervisorChannel = (inherited: InheritedWorker, log: Log): Parent => {
  * The supervisor keeps the control socket across restarts, as it keeps the listeners: a config that adds
  * or drops `controlPath` is refused, as a standalone successor refuses it.
  */
-const checkControl = (p: Prepared, inherited: InheritedWorker): E.Either<ListenError, void> =>
+export const checkControl = (p: Prepared, inherited: InheritedWorker): E.Either<ListenError, void> =>
   O.isSome(p.config.controlPath) === inherited.supervisorControl ? E.right(undefined) : E.left({ _tag: 'ControlChanged', added: O.isSome(p.config.controlPath) })
 
 /** Serves for the supervisor that started this process. */

@@ -14,7 +14,7 @@ import { takeInherited } from './inherited'
 import { bindTcp } from './tcp'
 import { bindUnix, removeOwnSocketFile } from './unix'
 
-export { checkInherited } from './inherited'
+export { checkInherited, takeInherited } from './inherited'
 export { describeListenError, type Listener, type ListenError } from './common'
 export { removeOwnSocketFile, type SocketFileOutcome } from './unix'
 

@@ -38,6 +38,16 @@ export const reportReady = (fd: number, keepOpen: boolean): E.Either<ReadyError,
     (err) => ({ _tag: 'ReadyUnsent' as const, fd, reason: messageOf(err) }),
   )
 
+/** Says what this process waits for before it can be ready (the reason its parent gives if it times out). */
+export const reportWaiting = (fd: number, reason: string): void => {
+  if (reported) return
+  try {
+    send(fd, { _tag: 'Waiting', reason })
+  } catch {
+    // the parent is gone: nobody to tell
+  }
+}
+
 /** Says why this process could not start (best effort: the parent also sees the exit). */
 export const reportFailed = (fd: number, reason: string): void => {
   if (reported) return

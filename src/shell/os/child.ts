@@ -79,6 +79,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel):
   // starting: the first outcome is reported; ready: only its exit is; done: nothing
   let phase: 'starting' | 'ready' | 'done' = 'starting'
   let reason: string | undefined
+  let waiting: string | null = null
 
   const fail = (failure: SuccessorFailure): void => {
     if (phase !== 'starting') return
@@ -120,6 +121,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel):
       }
       const m = decoded.right
       if (m._tag === 'Failed') reason = m.reason
+      else if (m._tag === 'Waiting') waiting = m.reason
       else if (m._tag === 'Ready' && phase === 'starting' && child.pid !== undefined) {
         phase = 'ready'
         clearTimeout(timer)
@@ -134,7 +136,7 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel):
   const timer = setTimeout(() => {
     // a ready line that arrived in this same loop turn is read in the poll phase, after timers: let it win
     setImmediate(() => {
-      fail({ _tag: 'TimedOut', afterMs: spec.readyTimeoutMs })
+      fail({ _tag: 'TimedOut', afterMs: spec.readyTimeoutMs, reason: waiting })
     })
   }, spec.readyTimeoutMs)
 

@@ -13,8 +13,8 @@ import { COMPILE_CACHE_ENV, PRELOAD_ENV, preloadOption, withPreload } from '../.
  * tree (dist/src) for this module's own compiled copy. Looked up at each start: a release folder removed
  * since this process started leaves the child without it (it then listens from the library's load on).
  */
-const preloadFile = (): O.Option<string> => {
-  for (const file of [path.join(__dirname, 'preload.js'), path.join(__dirname, '../../preload.js')]) {
+const preloadFile = (name: string): O.Option<string> => {
+  for (const file of [path.join(__dirname, name), path.join(__dirname, '../../', name)]) {
     if (fs.existsSync(file)) return O.some(file)
   }
   return O.none
@@ -26,11 +26,18 @@ export interface ChildEnvironment {
   /** The inheritance variables (inheritEnv). */
   readonly inherit: Readonly<Record<string, string>>
   readonly compileCache: O.Option<string>
+  /**
+   * What the child runs first: the library's preload, or (an unchanged app under `run`) the app adapter,
+   * which preloads too and then serves the app's listen() calls (src/app.ts). Default: the preload.
+   */
+  readonly preload?: 'library' | 'app'
+  /** More variables for the child. */
+  readonly extra?: Readonly<Record<string, string>>
 }
 
 export const childEnvironment = (c: ChildEnvironment): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env, PWD: c.cwd, ...c.inherit }
-  const preload = preloadFile()
+  const env: NodeJS.ProcessEnv = { ...process.env, PWD: c.cwd, ...c.inherit, ...c.extra }
+  const preload = preloadFile(c.preload === 'app' ? 'app.js' : 'preload.js')
   if (O.isSome(preload)) {
     const option = preloadOption(preload.value)
     env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, option)

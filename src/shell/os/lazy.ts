@@ -16,6 +16,7 @@ export const once = <A>(f: () => A): (() => A) => {
 
 export const loadPino = once(() => require('pino'))
 export const loadHttp = once(() => require('node:http'))
+export const loadHttps = once(() => require('node:https'))
 export const loadTls = once(() => require('node:tls'))
 export const loadCrypto = once(() => require('node:crypto'))
 export const loadDns = once(() => require('node:dns/promises'))

@@ -9,6 +9,7 @@ declare namespace NodeJS {
     (id: 'pino'): typeof import('pino')
     (id: 'jsonc-parser'): typeof import('jsonc-parser')
     (id: 'node:http'): typeof import('node:http')
+    (id: 'node:https'): typeof import('node:https')
     (id: 'node:tls'): typeof import('node:tls')
     (id: 'node:crypto'): typeof import('node:crypto')
     (id: 'node:dns/promises'): typeof import('node:dns/promises')

@@ -77,3 +77,6 @@ const OWN_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, 'SIGUSR2', 'SIG
 
 /** A server is done (or could not start): its stop, SIGUSR2 and SIGHUP listeners are given back. */
 export const unlistenOwn = (): void => unlisten(OWN_SIGNALS)
+
+/** Whether `listener` is the library's own (the app adapter holds every other stop handler, shell/app/appSignals.ts). */
+export const isOwnListener = (listener: unknown): boolean => listener === onSignal

@@ -18,3 +18,9 @@ export const listenerOf = (socket: Socket): string | undefined => {
   const accepted = (plainSocketOf(socket) ?? socket) as Socket & { readonly server?: Server }
   return accepted.server !== undefined ? addresses.get(accepted.server) : undefined
 }
+
+/** The listening server that accepted `socket` (through a TLS socket, its plain one's). */
+export const acceptedBy = (socket: Socket): Server | undefined => {
+  const accepted: Socket & { readonly server?: Server } = plainSocketOf(socket) ?? socket
+  return accepted.server
+}

@@ -1,0 +1,179 @@
+/**
+ * `uninterruptible run -- node app.js`: unchanged apps from npm (test/fixtures/apps/, written as their
+ * frameworks' getting-started guides do; only the port comes from PORT), restarted under load with
+ * `uninterruptible restart`, one worker and two. Also: an app whose SIGTERM handler exits at once, broken
+ * deploys, and `status`.
+ */
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as path from 'node:path'
+import { describe, it } from 'node:test'
+import { startLoad } from '../support/echoLoad'
+import { CLI, freePort, ROOT, runCli, ServerProcess, tempDir, testEnv, waitGone } from '../support/harness'
+import { startHttpLoad } from '../support/httpLoad'
+
+const APPS = path.join(ROOT, 'test/fixtures/apps')
+const RESTARTS = 20
+
+interface Run {
+  readonly dir: string
+  readonly port: number
+  readonly control: string
+  readonly server: ServerProcess
+}
+
+/** `uninterruptible run` of `app`, on a free port, with a control socket; resolves once it serves. */
+const startRun = async (app: string, workers: number, extra: readonly string[] = []): Promise<Run> => {
+  const dir = tempDir()
+  const port = await freePort()
+  const control = path.join(dir, 'control.sock')
+  const args = [CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--workers', String(workers), '--control', control, '--pidfile', path.join(dir, 'app.pid'), '--probation-ms', '200', ...extra, '--', process.execPath, path.join(APPS, app, 'app.js')]
+  const server = new ServerProcess(args, { env: testEnv({ PORT: String(port) }), cwd: dir })
+  await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, `${app} serving under run`)
+  return { dir, port, control, server }
+}
+
+const stopRun = async (r: Run): Promise<void> => {
+  const stop = await runCli(['stop', '--control', r.control])
+  assert.equal(stop.code, 0, stop.stderr)
+  await r.server.closed
+  for (const pid of r.server.pids()) await waitGone(pid)
+}
+
+const cleanup = (r: Run): void => {
+  r.server.killAll()
+  fs.rmSync(r.dir, { recursive: true, force: true })
+}
+
+const restart = async (r: Run): Promise<void> => {
+  const out = await runCli(['restart', '--control', r.control])
+  assert.equal(out.code, 0, `restart: ${out.stdout}${out.stderr}`)
+}
+
+describe('uninterruptible run: unchanged apps through 20 restarts under load', { timeout: 600_000 }, () => {
+  for (const app of ['express', 'fastify', 'koa', 'esm'] as const) {
+    for (const workers of [1, 2]) {
+      it(`${app}, ${workers} worker(s): keep-alive HTTP load, 0 errors, 0 wrong responses`, async (t) => {
+        const r = await startRun(app, workers)
+        let load: ReturnType<typeof startHttpLoad> | undefined
+        try {
+          load = startHttpLoad({ port: r.port, fullSpeed: 16, paused: 4, maxPauseMs: 50, body: /^hello from \d+$/ })
+          await load.answered(100)
+          for (let i = 0; i < RESTARTS; i++) {
+            await restart(r)
+            await load.answered(50)
+          }
+          const stats = await load.stop()
+          t.diagnostic(`${app}, ${workers} worker(s): ${RESTARTS} restarts, ${stats.ok} requests answered, ${stats.failed} failed ${JSON.stringify(stats.byKind)}`)
+          assert.deepStrictEqual(stats.examples, [])
+          assert.equal(stats.failed, 0)
+          await stopRun(r)
+        } finally {
+          await load?.stop()
+          cleanup(r)
+        }
+      })
+    }
+  }
+
+  for (const workers of [1, 2]) {
+    it(`a plain net echo app, ${workers} worker(s): connect / echo / close load, 0 failed`, async (t) => {
+      const r = await startRun('net', workers)
+      const load = startLoad({ host: '127.0.0.1', port: r.port }, 16)
+      try {
+        for (let i = 0; i < RESTARTS; i++) await restart(r)
+        const stats = await load.stop()
+        t.diagnostic(`net, ${workers} worker(s): ${RESTARTS} restarts, ${stats.exchanges} exchanges, ${stats.failed} failed`)
+        assert.deepStrictEqual(stats.examples, [])
+        await stopRun(r)
+      } finally {
+        await load.stop()
+        cleanup(r)
+      }
+    })
+  }
+
+  it('an app whose SIGTERM handler calls process.exit(0) loses no request across 20 restarts', async (t) => {
+    const r = await startRun('sigterm', 2)
+    const load = startHttpLoad({ port: r.port, fullSpeed: 16, paused: 4, maxPauseMs: 50, body: /^hello from \d+$/ })
+    try {
+      for (let i = 0; i < RESTARTS; i++) {
+        await restart(r)
+        await load.answered(50)
+      }
+      const stats = await load.stop()
+      t.diagnostic(`sigterm app: ${stats.ok} answered, ${stats.failed} failed`)
+      assert.deepStrictEqual(stats.examples, [])
+      await stopRun(r)
+    } finally {
+      await load.stop()
+      cleanup(r)
+    }
+  })
+})
+
+describe('uninterruptible run: what the worker was given stays in it', () => {
+  it('a program the app starts sees no inheritance variable, the NODE_OPTIONS it had, and no inherited socket', async () => {
+    const r = await startRun('spawner', 1)
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: r.port, path: '/' }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        }).once('error', reject)
+      })
+      assert.deepStrictEqual(JSON.parse(reply), { vars: [], nodeOptions: null, sockets: [] })
+      await stopRun(r)
+    } finally {
+      cleanup(r)
+    }
+  })
+})
+
+describe('uninterruptible run: broken deploys and status', { timeout: 300_000 }, () => {
+  // (with one worker, the wrong port is seen for what it is: with two, the second would fail on the port
+  // the first took, EADDRINUSE, which a restart reports as such)
+  for (const [broken, reason, workers] of [
+    ['throws', /the database URL is not set/, 2],
+    ['wrongPort', /was not ready within 5000 ms \(the app has not listened on tcp:\/\/127\.0\.0\.1:\d+; it called listen\(\d+\): no configured address matches it/, 1],
+  ] as const) {
+    it(`a deploy that ${broken === 'throws' ? 'throws at start' : 'listens on the wrong port'}: the old workers serve on, restart exits 1 with the reason`, async () => {
+      const dir = tempDir()
+      const appDir = path.join(dir, 'app')
+      fs.mkdirSync(appDir)
+      fs.copyFileSync(path.join(APPS, 'express/app.js'), path.join(appDir, 'app.js'))
+      const port = await freePort()
+      const control = path.join(dir, 'control.sock')
+      const server = new ServerProcess(
+        [CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--workers', String(workers), '--control', control, '--ready-timeout-ms', '5000', '--', process.execPath, path.join(appDir, 'app.js')],
+        { env: testEnv({ PORT: String(port), NODE_PATH: path.join(ROOT, 'node_modules') }), cwd: dir },
+      )
+      const r: Run = { dir, port, control, server }
+      let load: ReturnType<typeof startHttpLoad> | undefined
+      try {
+        await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving')
+        load = startHttpLoad({ port, fullSpeed: 8, paused: 2, maxPauseMs: 50, body: /^hello from \d+$/ })
+        await load.answered(50)
+        fs.copyFileSync(path.join(APPS, broken, 'app.js'), path.join(appDir, 'app.js'))
+        const out = await runCli(['restart', '--control', control])
+        assert.equal(out.code, 1, out.stdout + out.stderr)
+        assert.match(out.stderr, /^restart failed: generation 2: /)
+        assert.match(out.stderr, reason)
+        await load.answered(50)
+        const status = await runCli(['status', '--control', control, '--json'])
+        const s = JSON.parse(status.stdout) as { readonly generation: number; readonly workers: readonly { readonly generation: number; readonly pid: number | null }[] }
+        assert.equal(s.generation, 1, 'generation 1 serves on')
+        assert.equal(s.workers.length, workers)
+        assert.ok(s.workers.every((w) => w.generation === 1 && w.pid !== null), 'status shows the workers of a run server')
+        const stats = await load.stop()
+        assert.deepStrictEqual(stats.examples, [])
+        await stopRun(r)
+      } finally {
+        await load?.stop()
+        cleanup(r)
+      }
+    })
+  }
+})
