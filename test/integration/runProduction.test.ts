@@ -315,6 +315,48 @@ describe('uninterruptible run under socket activation (systemd-socket-activate)'
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it("a UNIX socket (its path has a space): the app's listen(path) is served by it, server.address() says the path as Node's would, across a restart; the socket file stays systemd's", async () => {
+    const dir = tempDir()
+    const folder = path.join(dir, 'dir with space')
+    fs.mkdirSync(folder)
+    const sock = path.join(folder, 'app.sock')
+    const control = path.join(dir, 'control.sock')
+    const server = new ServerProcess(
+      ['-E', `SOCKET_PATH=${sock}`, '-l', sock, process.execPath, CLI, 'run', '--bind', `unix://${sock}`, '--control', control, '--probation-ms', '200', '--', process.execPath, path.join(APPS, 'unix/app.js')],
+      { command: ACTIVATE, cwd: dir },
+    )
+    /** GET / on the socket: the app's answer. */
+    const ask = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = http.get({ socketPath: sock, path: '/', agent: false }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        })
+        req.setTimeout(HANG_MS, () => req.destroy(new Error(`no reply on ${sock} within ${HANG_MS} ms`)))
+        req.once('error', reject)
+      })
+    try {
+      await server.waitForText((l) => l.startsWith('Listening on'), 'systemd-socket-activate to listen')
+      /** Where the app says it listens, from its answer. */
+      const where = (body: string): unknown => {
+        const m = /^hello from \d+ at (.*)$/.exec(body)
+        assert.ok(m?.[1] !== undefined, `an answer of the app: ${body}`)
+        return JSON.parse(m[1])
+      }
+      assert.equal(where(await ask()), sock, 'the first request starts run; the app says where it listens')
+      const r = await runCli(['restart', '--control', control])
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.equal(where(await ask()), sock, 'the new generation too')
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      assert.equal((await server.closed).code, 0)
+      assert.ok(fs.statSync(sock).isSocket(), "systemd's socket file stays")
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 // ---- PID 1 of a pid namespace ----
