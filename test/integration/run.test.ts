@@ -177,3 +177,32 @@ describe('uninterruptible run: broken deploys and status', { timeout: 300_000 },
     })
   }
 })
+
+describe('uninterruptible run: a command line, a config or a process that will not do', () => {
+  it('a usage error exits 2 with the usage; a value that does not decode exits 1 naming the key and the flag', async () => {
+    const noCommand = await runCli(['run', '--bind', 'tcp://127.0.0.1:3000'])
+    assert.equal(noCommand.code, 2)
+    assert.match(noCommand.stderr, /^uninterruptible run: run needs the application's command after --, e\.g\. run --bind .* -- node app\.js\nusage: uninterruptible run /)
+    const unknown = await runCli(['run', '--bogus', '1', '--', process.execPath, 'app.js'])
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /^uninterruptible run: unknown option --bogus \(run --help lists them\)/)
+    const bad = await runCli(['run', '--bind', 'tcp://127.0.0.1:3000', '--drain-timeout-ms', 'soon', '--', process.execPath, 'app.js'])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /^uninterruptible run: invalid config \(1 problem\):\n {2}- drainTimeoutMs \(--drain-timeout-ms\): got "soon", expected /)
+  })
+
+  it('the app adapter in a process that run did not start as its worker refuses, naming run (NotARunWorker)', async () => {
+    const port = await freePort()
+    const app = new ServerProcess(['--require', path.join(ROOT, 'dist/lib/app.js'), path.join(APPS, 'express/app.js')], {
+      env: testEnv({ PORT: String(port), UNINTERRUPTIBLE_RUN: JSON.stringify({ configFile: null, flags: { bind: `tcp://127.0.0.1:${port}` } }) }),
+    })
+    try {
+      const failed = await app.waitFor((l) => l.event === 'startup-failed', 'the refusal')
+      assert.equal(failed.error, 'NotARunWorker')
+      assert.equal((await app.closed).code, 1)
+      assert.ok(app.text.includes('uninterruptible: the app adapter serves an app only in a worker that `uninterruptible run` started: run the app with `uninterruptible run ... -- node app.js`'), app.text.join('\n'))
+    } finally {
+      app.killAll()
+    }
+  })
+})
