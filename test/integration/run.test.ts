@@ -191,6 +191,25 @@ describe('uninterruptible run: a command line, a config or a process that will n
     assert.match(bad.stderr, /^uninterruptible run: invalid config \(1 problem\):\n {2}- drainTimeoutMs \(--drain-timeout-ms\): got "soon", expected /)
   })
 
+  it('an app that throws at start: run exits 1 with the error, nothing left', async () => {
+    const dir = tempDir()
+    const port = await freePort()
+    const server = new ServerProcess([CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--pidfile', path.join(dir, 'app.pid'), '--', process.execPath, path.join(APPS, 'throws/app.js')], { env: testEnv({ PORT: String(port) }), cwd: dir })
+    try {
+      assert.equal((await server.closed).code, 1)
+      assert.ok(
+        server.text.some((l) => /^uninterruptible: generation 1 could not start: worker 0 \(pid \d+\) exited with code 1 before it was ready \(it threw: the database URL is not set\)$/.test(l)),
+        server.text.join('\n'),
+      )
+      assert.equal(server.lines.find((l) => l.event === 'start-failed')?.failure, 'exited')
+      for (const pid of server.pids()) await waitGone(pid)
+      assert.ok(!fs.existsSync(path.join(dir, 'app.pid')), 'no pidfile is left')
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('the app adapter in a process that run did not start as its worker refuses, naming run (NotARunWorker)', async () => {
     const port = await freePort()
     const app = new ServerProcess(['--require', path.join(ROOT, 'dist/lib/app.js'), path.join(APPS, 'express/app.js')], {
@@ -203,6 +222,53 @@ describe('uninterruptible run: a command line, a config or a process that will n
       assert.ok(app.text.includes('uninterruptible: the app adapter serves an app only in a worker that `uninterruptible run` started: run the app with `uninterruptible run ... -- node app.js`'), app.text.join('\n'))
     } finally {
       app.killAll()
+    }
+  })
+})
+
+describe('uninterruptible run: an app that listens where no configured address is', () => {
+  it('is served as Node would serve it, with a listen-unmatched warning; a restart then fails on EADDRINUSE (the old worker holds that port) and the old worker serves on; configured too, it restarts', async () => {
+    const dir = tempDir()
+    const [port, metrics] = [await freePort(), await freePort()]
+    const control = path.join(dir, 'control.sock')
+    const start = (binds: readonly number[]): ServerProcess =>
+      new ServerProcess([CLI, 'run', ...binds.flatMap((p) => ['--bind', `tcp://127.0.0.1:${p}`]), '--control', control, '--probation-ms', '200', '--', process.execPath, path.join(APPS, 'extraPort/app.js')], {
+        env: testEnv({ PORT: String(port), METRICS_PORT: String(metrics) }),
+        cwd: dir,
+      })
+    const ask = (p: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/', agent: false }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        }).once('error', reject)
+      })
+    let server = start([port])
+    try {
+      const warned = await server.waitFor((l) => l.event === 'listen-unmatched', 'the warning')
+      assert.equal(warned.call, `listen(${metrics}): no configured address matches it (configured: tcp://127.0.0.1:${port})`)
+      assert.equal(warned.level, 40)
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving')
+      assert.match(await ask(metrics), /^metrics of \d+$/, 'the app serves its own port itself')
+      const failed = await runCli(['restart', '--control', control])
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr)
+      assert.match(failed.stderr, /^restart failed: generation 2: worker 0 \(pid \d+\) exited with code 1 before it was ready \(it threw: .*EADDRINUSE.*\); the old generation serves on/)
+      assert.match(await ask(port), /^hello from \d+$/)
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      await server.closed
+
+      server = start([port, metrics])
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving both')
+      const restarted = await runCli(['restart', '--control', control])
+      assert.equal(restarted.code, 0, restarted.stdout + restarted.stderr)
+      assert.match(await ask(metrics), /^metrics of \d+$/)
+      assert.equal(server.lines.find((l) => l.event === 'listen-unmatched'), undefined, 'no warning')
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      await server.closed
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
     }
   })
 })
