@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
+import * as https from 'node:https'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
+import { makeCerts, opensslMissing } from '../support/certs'
 import { startLoad } from '../support/echoLoad'
 import { CLI, freePort, ROOT, runCli, ServerProcess, tempDir, testEnv, waitGone } from '../support/harness'
 import { startHttpLoad } from '../support/httpLoad'
@@ -264,6 +266,43 @@ describe('uninterruptible run: an app that listens where no configured address i
       assert.equal(restarted.code, 0, restarted.stdout + restarted.stderr)
       assert.match(await ask(metrics), /^metrics of \d+$/)
       assert.equal(server.lines.find((l) => l.event === 'listen-unmatched'), undefined, 'no warning')
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      await server.closed
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('uninterruptible run: TLS from the config', { skip: opensslMissing() }, () => {
+  it('--tls-cert and --tls-key: the unchanged Express app answers HTTPS (the worker terminates TLS before the app), across a restart; plain HTTP gets no answer', async () => {
+    const dir = tempDir()
+    const certs = makeCerts(dir)
+    const port = await freePort()
+    const control = path.join(dir, 'control.sock')
+    const server = new ServerProcess(
+      [CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--tls-cert', certs.server.cert, '--tls-key', certs.server.key, '--control', control, '--probation-ms', '200', '--', process.execPath, path.join(APPS, 'express/app.js')],
+      { env: testEnv({ PORT: String(port) }), cwd: dir },
+    )
+    const ca = fs.readFileSync(certs.ca)
+    const get = (secure: boolean): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const done = (res: http.IncomingMessage): void => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        }
+        const req = secure ? https.get({ host: '127.0.0.1', port, path: '/', ca, servername: 'localhost', agent: false }, done) : http.get({ host: '127.0.0.1', port, path: '/', agent: false }, done)
+        req.once('error', reject)
+      })
+    try {
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving')
+      assert.match(await get(true), /^hello from \d+$/)
+      await assert.rejects(get(false), 'plain HTTP is not answered')
+      const r = await runCli(['restart', '--control', control])
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.match(await get(true), /^hello from \d+$/)
       assert.equal((await runCli(['stop', '--control', control])).code, 0)
       await server.closed
     } finally {
