@@ -6,6 +6,9 @@ import * as signals from '../../src/shell/os/signals'
 // The module keeps one queue per process (Node's signal listeners are per process): these tests run in
 // order and each leaves the queue empty and delivery released. Signals are emitted, never sent.
 const emit = (s: NodeJS.Signals): boolean => process.emit(s, s)
+// Node 24's test runner starts each file with diagnostic reports on SIGUSR2: an emitted SIGUSR2 would
+// write a report.*.json into the working folder
+process.report.reportOnSignal = false
 
 /** Empties the queue. */
 const drain = (): readonly NodeJS.Signals[] => {
