@@ -15,6 +15,7 @@
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
+import type { Counter } from './counter'
 import { type ChildFailure, describeFailure, failureFields, killedWhileBooting, MAX_BOOT_RESPAWNS } from './failure'
 import {
   type AnswerEffect,
@@ -35,8 +36,8 @@ import { forcedExitCode, type StopSignal } from './signal'
 
 export type DrainReason = 'handoff' | 'stop'
 
-interface Common {
-  readonly connections: C.Counter
+export interface StateBase {
+  readonly connections: Counter
   /** Restart attempts so far; the next one is numbered `attempts + 1`. */
   readonly attempts: number
   /** This process's generation (its successor's is one more). */
@@ -45,10 +46,10 @@ interface Common {
   readonly lastRestart: O.Option<RestartOutcome>
 }
 
-export interface Listening extends Common {
+export interface Listening extends StateBase {
   readonly _tag: 'Listening'
 }
-export interface Restarting extends Common {
+export interface Restarting extends StateBase {
   readonly _tag: 'Restarting'
   readonly attempt: number
   /** Who asked for this restart (control requests get its outcome). */
@@ -56,7 +57,7 @@ export interface Restarting extends Common {
   /** How many times this attempt's successor was started again after a signal killed it while Node booted. */
   readonly respawns: number
 }
-export interface Probation extends Common {
+export interface Probation extends StateBase {
   readonly _tag: 'Probation'
   readonly attempt: number
   readonly successorPid: number
@@ -71,7 +72,7 @@ export type ListenerState = 'closing' | 'closed'
 /** What the next stop signal does: the first only says a second one forces; after one, the next exits at once. */
 export type OnStopSignal = 'keep-draining' | 'exit-now'
 
-export interface Draining extends Common {
+export interface Draining extends StateBase {
   readonly _tag: 'Draining'
   readonly reason: DrainReason
   /** `none`: this process is the last to accept (a final stop): what only the last may remove goes with it. */
@@ -79,7 +80,7 @@ export interface Draining extends Common {
   readonly listener: ListenerState
   readonly onStopSignal: OnStopSignal
 }
-export interface Exited extends Common {
+export interface Exited extends StateBase {
   readonly _tag: 'Exited'
   readonly code: number
 }

@@ -35,7 +35,7 @@ import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
 
-interface WorkerBase {
+export interface WorkerBase {
   readonly id: number
   readonly slot: number
   readonly generation: number
@@ -98,7 +98,7 @@ export interface Confirming {
   readonly waiting: readonly number[]
 }
 
-interface Base {
+export interface StateBase {
   /** How many workers a generation has. */
   readonly size: number
   /** The last generation number given out (a failed generation's number is not given again). */
@@ -111,16 +111,16 @@ interface Base {
 }
 
 /** Made, and not told to start yet. */
-export interface Created extends Base {
+export interface Created extends StateBase {
   readonly _tag: 'Created'
 }
 /** Generation 1 is starting (asked for by nobody): nothing serves yet. */
-export interface Starting extends Base {
+export interface Starting extends StateBase {
   readonly _tag: 'Starting'
   /** How many of its workers were started again after a signal killed them while Node booted. */
   readonly respawns: number
 }
-export interface Running extends Base {
+export interface Running extends StateBase {
   readonly _tag: 'Running'
   /** The generation that serves. */
   readonly current: number
@@ -130,14 +130,14 @@ export interface Running extends Base {
   readonly crashes: readonly number[]
   readonly confirming: readonly Confirming[]
 }
-export interface Stopping extends Base {
+export interface Stopping extends StateBase {
   readonly _tag: 'Stopping'
   /** The generation that served when the stop came (none: the first never served). */
   readonly served: O.Option<number>
   /** The code to exit with once the last worker is gone: 1 when the first generation could not start. */
   readonly code: number
 }
-export interface Exited extends Base {
+export interface Exited extends StateBase {
   readonly _tag: 'Exited'
   readonly served: O.Option<number>
   readonly code: number
