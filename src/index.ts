@@ -15,10 +15,38 @@ import type { ConfigInput } from './shell/configSource'
 import type { Handler } from './shell/protocol/handler'
 import { rawProtocol } from './shell/protocol/raw'
 
-export type { Bind } from './core/bind'
-export type { Config, ConfigJson, LogLevel } from './core/config'
+export type { Bind, Binds, Tcp as TcpBind, Unix as UnixBind } from './core/bind'
+export type { Cidr } from './core/cidr'
+export type { Problem } from './core/codec'
+export type {
+  ClientCertificates,
+  CompileCache,
+  Config,
+  ConfigError,
+  ConfigJson,
+  FileMode,
+  FileModeBrand,
+  LogLevel,
+  Milliseconds,
+  MillisecondsBrand,
+  TlsConfig,
+  TlsConfigJson,
+  WorkerCount,
+} from './core/config'
+export type { DrainReason } from './core/lifecycle'
 export type { RestartSignal } from './core/signal'
-export { describeServeError, type ServeError } from './modes/errors'
+export { describeServeError, type ProcessRefused, type ServeError } from './modes/errors'
+// the members of ServeError, from the modules that fail with them
+export type { UnsupportedNode } from './core/nodeVersion'
+export type { InheritError } from './core/wire/inherit'
+export type { ConfigSourceError } from './shell/configSource'
+export type { ListenError } from './shell/listener'
+export type { LogError } from './shell/log/logger'
+export type { PidfileError } from './shell/os/pidfile'
+export type { PidfileHeld } from './shell/os/pidlock'
+export type { SignalBlocked } from './shell/os/sigmask'
+export type { UnsupportedServer } from './shell/protocol/http'
+export type { TlsError, TlsKey } from './shell/protocol/tls'
 export * from './remote'
 export { type HttpApp, serveHttp, serveHttpTask } from './http'
 export type { DrainInfo, ExitInfo, ServeOptions, ServerInfo } from './shell/options'

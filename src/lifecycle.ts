@@ -22,6 +22,7 @@ export type {
   Probation,
   Restarting,
   State,
+  StateBase,
   Step,
   StopBy,
   Successor,

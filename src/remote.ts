@@ -9,11 +9,8 @@ import type { OutcomeJson, Status } from './core/wire/control'
 import { type ControlError, describeControlError } from './shell/control/client'
 import { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
 
-export type { WorkerStatus } from './core/wire/control'
-/** A restart's outcome, what `restartServer` resolves with. */
-export type RestartResult = OutcomeJson
-/** A server's status, what `serverStatus` resolves with. */
-export type ServerStatus = Status
+// the wire types under the names the API gives them (their docs are at their declarations)
+export type { ConnectionCounts, OutcomeJson as RestartResult, Status as ServerStatus, WorkerStatus } from './core/wire/control'
 export { type ControlError, describeControlError } from './shell/control/client'
 export { type ControlOptions, type ControlTarget, restartServerTask, serverStatusTask, stopServerTask } from './shell/control/operations'
 
@@ -23,6 +20,7 @@ const promise = <A>(task: TE.TaskEither<ControlError, A>): Promise<A> =>
 /** Restarts the server; resolves with the outcome (`restarted`, or `failed`/`refused` with the reason), rejects when no server answers. */
 export const restartServer = (target: ControlTarget, options?: ControlOptions): Promise<OutcomeJson> => promise(restartServerTask(target, options))
 
+/** Asks the server for its status (see {@link ServerStatus}); rejects when no server answers. */
 export const serverStatus = (target: ControlTarget, options?: ControlOptions): Promise<Status> => promise(serverStatusTask(target, options))
 
 /** Stops the server; resolves once every one of its processes has exited. */

@@ -23,11 +23,13 @@ export type {
   Spawning,
   StartingWorker,
   State,
+  StateBase,
   Step,
   Starting,
   Stopping,
   StoppingWorker,
   Worker,
+  WorkerBase,
   WorkerPhase,
 } from './core/supervisor'
 export type { ChildFailure, Fields } from './core/failure'

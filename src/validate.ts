@@ -6,14 +6,14 @@
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { Config } from './core/config'
-import type { Env } from './core/codec'
 import { type ConfigValidationError, describeConfigValidationError, loadConfig } from './shell/configSource'
 
 export { type ConfigValidationError, describeConfigValidationError } from './shell/configSource'
 
+/** Options of `validateConfig`, `validateConfigTask` and `assertConfig`. */
 export interface ValidateOptions {
   /** The environment for `PORT` and `PID_FILE` (the fallbacks of `bind` and `pidfilePath`); `process.env` by default. */
-  readonly env?: Env
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 /**
