@@ -71,7 +71,7 @@ export type { ConfigProblem } from './core/config'
 /**
  * The config object `serve`, `serveTask`, `serveHttp` and `serveHttpTask` take (the config file's shape):
  * every key optional, durations as plain numbers of milliseconds, `socketMode` as an octal string.
- * The same type as `ConfigJson`.
+ * The same type as {@link ConfigJson}, where each key is described.
  */
 export type ServeConfig = ConfigJson
 
@@ -79,6 +79,25 @@ export type ServeConfig = ConfigJson
  * For fp-ts users: the server as a TaskEither. It completes when this process has stopped (drained
  * after a handoff or a stop signal), with the exit code to use, or fails with why it could not start.
  * Running it does not exit the process; `serve` does.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'fp-ts/function'
+ * import * as TE from 'fp-ts/TaskEither'
+ * import { describeServeError, serveTask } from 'uninterruptible'
+ *
+ * const program = pipe(
+ *   serveTask('config.json', handle), // handle: (socket) => TaskEither<MyError, void>
+ *   TE.match(
+ *     (error) => {
+ *       console.error(describeServeError(error))
+ *       return 1
+ *     },
+ *     (stopped) => stopped.code,
+ *   ),
+ * )
+ * void program().then((code) => process.exit(code))
+ * ```
  */
 export const serveTask = <E>(config: ConfigInput, handler: Handler<E>, options: ServeOptions = {}): TE.TaskEither<ServeError, Stopped> =>
   serveProtocol(config, rawProtocol(handler), options, false)
@@ -88,6 +107,24 @@ export const serveTask = <E>(config: ConfigInput, handler: Handler<E>, options: 
  * `handler` gets each accepted socket, and the socket is ended when the handler settles; `options` may
  * give the application's logger and hooks. The process exits when the server has stopped; a server
  * that cannot start prints why and exits 1.
+ *
+ * @remarks
+ * The restart signal (SIGUSR1 by default) starts new code that takes over the listening sockets; this
+ * process drains and exits once it has passed its probation. SIGTERM and SIGINT drain and exit 0; a
+ * second one exits at once (143 or 130). A process serves one config: a second call is refused, and
+ * the first goes on serving.
+ *
+ * @example
+ * An echo server on the address the config names:
+ * ```ts
+ * import { readLine, serve } from 'uninterruptible'
+ *
+ * void serve({ bind: 'tcp://0.0.0.0:7000', drainTimeoutMs: 30000 }, async (socket, { log }) => {
+ *   const line = await readLine(socket)
+ *   log.info({ bytes: line.length }, 'echo')
+ *   socket.write(line)
+ * }) // the socket is ended once the handler's promise settles
+ * ```
  */
 export const serve = <E>(config: ConfigInput, handler: Handler<E>, options: ServeOptions = {}): Promise<never> =>
   runMain(serveProtocol(config, rawProtocol(handler), options, true))

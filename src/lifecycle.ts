@@ -37,5 +37,21 @@ export type { Replay, ReplayStep } from './core/replay'
 /** The state of a process of generation `generation` (1: started by hand) that has just started to listen. */
 export const initial = (generation = 1): State => initialState(generation)
 
-/** Runs `events` through the reducer, from `from` (a first generation listening, by default). */
+/**
+ * Runs `events` through {@link reduce}, from `from` (a first generation listening, by default): the state
+ * at the end, every effect in order, and each step. For tests of a restart flow without processes.
+ *
+ * @example
+ * New code that fails to start: it is killed, the pidfile is ours again, and this process serves on.
+ * ```ts
+ * import assert from 'node:assert/strict'
+ * import { type Event, replay } from 'uninterruptible/lifecycle'
+ *
+ * const restart: Event = { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGUSR1' } }
+ * const failed: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 4242, failure: { _tag: 'Exited', code: 1, signal: null, reason: null } }
+ * const run = replay([restart, failed])
+ * assert.deepStrictEqual(run.effects.filter((e) => e._tag !== 'Log').map((e) => e._tag), ['SpawnSuccessor', 'KillSuccessor', 'RestorePidfile', 'Answer'])
+ * assert.equal(run.state._tag, 'Listening')
+ * ```
+ */
 export const replay = (events: readonly Event[], from: State = initial()): Replay<State, Event, Effect> => replayWith(reduce, from, events)

@@ -17,11 +17,24 @@ export { type ControlOptions, type ControlTarget, restartServerTask, serverStatu
 const promise = <A>(task: TE.TaskEither<ControlError, A>): Promise<A> =>
   task().then((r) => (E.isRight(r) ? r.right : Promise.reject(new Error(describeControlError(r.left)))))
 
-/** Restarts the server; resolves with the outcome (`restarted`, or `failed`/`refused` with the reason), rejects when no server answers. */
+/**
+ * Restarts the server and waits for the outcome: resolves with it (`restarted`, or `failed` or
+ * `refused` with the reason) once the new generation serves and the old one accepts no more, or once
+ * the restart failed and the old generation serves on. Rejects (an `Error` whose message is
+ * {@link describeControlError}'s) when no usable reply comes.
+ *
+ * @example
+ * ```ts
+ * import { restartServer } from 'uninterruptible'
+ *
+ * const result = await restartServer('/etc/app/config.json') // the config names the controlPath
+ * if (result.result !== 'restarted') throw new Error(`restart ${result.result}: ${result.reason}`)
+ * ```
+ */
 export const restartServer = (target: ControlTarget, options?: ControlOptions): Promise<OutcomeJson> => promise(restartServerTask(target, options))
 
-/** Asks the server for its status (see {@link ServerStatus}); rejects when no server answers. */
+/** Asks the server for its status (see {@link ServerStatus}); rejects when no usable reply comes. */
 export const serverStatus = (target: ControlTarget, options?: ControlOptions): Promise<Status> => promise(serverStatusTask(target, options))
 
-/** Stops the server; resolves once every one of its processes has exited. */
+/** Stops the server (it drains); resolves with its pids once every one of its processes has exited. Rejects when no usable reply comes (a stop during a restart is refused). */
 export const stopServer = (target: ControlTarget, options?: ControlOptions): Promise<{ readonly pids: readonly number[] }> => promise(stopServerTask(target, options))

@@ -17,10 +17,23 @@ export interface ValidateOptions {
 }
 
 /**
- * Decodes a config as `serve` would: `Right` with the decoded config, or `Left` with every problem at once.
- * `input` is JSON text, a file path, or an already-parsed value. A string is JSON text when its first
- * character other than white space is `{` or `[` (a config is a JSON object, and no sensible file path
- * starts so); any other string is a file path.
+ * Decodes a config as `serve` would, without starting anything: `Right` with the decoded config (the
+ * defaults applied), or `Left` with why it is not valid, every problem at once. `input` is JSON text, a
+ * file path, or an already-parsed value. A string is JSON text when its first character other than
+ * white space is `{` or `[` (a config is a JSON object, and no sensible file path starts so); any other
+ * string is a file path.
+ *
+ * @example
+ * A deploy step that checks the new config before it restarts the server:
+ * ```ts
+ * import { describeConfigValidationError, validateConfig } from 'uninterruptible'
+ *
+ * const result = validateConfig('/etc/app/config.json')
+ * if (result._tag === 'Left') {
+ *   console.error(describeConfigValidationError(result.left)) // invalid config (2 problems): ...
+ *   process.exit(1)
+ * }
+ * ```
  */
 export const validateConfig = (input: unknown, options: ValidateOptions = {}): E.Either<ConfigValidationError, Config> => loadConfig(input, options.env ?? process.env)
 
@@ -32,8 +45,17 @@ export const validateConfigTask =
 
 /** Thrown by `assertConfig`: its message is what `serve` would print, `error` the tagged reason. */
 export class InvalidConfigError extends Error {
+  /** `InvalidConfigError`. */
   override readonly name = 'InvalidConfigError'
-  constructor(readonly error: ConfigValidationError) {
+  /**
+   * An error whose message is what `serve` would print for `error`.
+   *
+   * @param error - why the config is not valid
+   */
+  constructor(
+    /** Why the config is not valid: the tagged reason. */
+    readonly error: ConfigValidationError,
+  ) {
     super(describeConfigValidationError(error))
   }
 }

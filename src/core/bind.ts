@@ -8,6 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net' // pure string checks, no I/O
 
 /** A TCP address to listen on (`tcp://host:port`); exported as `TcpBind`. */
 export interface Tcp {
+  /** Which kind of address this is. */
   readonly _tag: 'Tcp'
   /** A host name, an IPv4 address, or an IPv6 address (without the brackets the config has around it). */
   readonly host: string
@@ -17,6 +18,7 @@ export interface Tcp {
 
 /** A UNIX socket to listen on (`unix:///absolute/path`); exported as `UnixBind`. */
 export interface Unix {
+  /** Which kind of address this is. */
   readonly _tag: 'Unix'
   /** The socket file's absolute path. */
   readonly path: string

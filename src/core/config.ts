@@ -365,6 +365,7 @@ export type ConfigProblem = Problem
  * At a restart the old process serves on.
  */
 export interface ConfigError {
+  /** Tags this error in `ConfigValidationError` and `ServeError`. */
   readonly _tag: 'InvalidConfig'
   /** Every problem found: at least one. */
   readonly problems: RNEA.ReadonlyNonEmptyArray<ConfigProblem>

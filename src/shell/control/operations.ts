@@ -17,6 +17,7 @@ import { monotonicMs } from '../os/clock'
 /** A config file's path (its `controlPath` is used), or the control socket itself. */
 export type ControlTarget = string | { readonly controlPath: string }
 
+/** Options of the control functions (`restartServer`, `serverStatus`, `stopServer` and their Task forms). */
 export interface ControlOptions {
   /** How long to wait: for a restart's outcome (default 10 minutes), a status or a stop's reply (5 s); a stop then waits for the exits without limit unless set. */
   readonly timeoutMs?: number
@@ -58,6 +59,7 @@ export const restartServerTask = (target: ControlTarget, options: ControlOptions
     TE.flatMapEither(({ reply, path }) => (reply._tag === 'Outcome' ? E.right(reply.outcome) : E.left(unexpected(path, reply)))),
   )
 
+/** Asks the server for its status. */
 export const serverStatusTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, Status> =>
   pipe(
     request(target, 'status', options.timeoutMs ?? 5_000),
