@@ -2,6 +2,10 @@
  * uninterruptible: zero-downtime restarts for Node.js socket servers. `serve(config, handler)` runs a
  * server (`serveHttp(config, app)` an HTTP one); SIGUSR1 starts a new copy that inherits the listening
  * socket, and the old one drains and exits. SIGTERM/SIGINT drain and exit; a second one exits at once.
+ * Also here: checking a config (`validateConfig`), and controlling a running server from a program
+ * (`restartServer`, `serverStatus`, `stopServer`).
+ *
+ * @packageDocumentation
  */
 import './shell/os/boot' // first: signal listeners and the environment scrub must happen at load time
 import type * as TE from 'fp-ts/TaskEither'
@@ -80,6 +84,11 @@ export type ServeConfig = ConfigJson
  * after a handoff or a stop signal), with the exit code to use, or fails with why it could not start.
  * Running it does not exit the process; `serve` does.
  *
+ * @param config - the path of the JSON config file, or the config object (see {@link ConfigJson})
+ * @param handler - runs for each accepted socket; a failure (a throw, a rejection, a `Left`) is logged, and the socket ended
+ * @param options - the application's logger, and hooks into this process's life
+ * @returns a task that completes with the exit code to use, or fails with why the server could not start
+ *
  * @example
  * ```ts
  * import { pipe } from 'fp-ts/function'
@@ -108,14 +117,19 @@ export const serveTask = <E>(config: ConfigInput, handler: Handler<E>, options: 
  * give the application's logger and hooks. The process exits when the server has stopped; a server
  * that cannot start prints why and exits 1.
  *
+ * @param config - the path of the JSON config file, or the config object (see {@link ConfigJson})
+ * @param handler - runs for each accepted socket; the socket is ended once what it returns settles
+ * @param options - the application's logger, and hooks into this process's life
+ * @returns a promise that never settles: the process exits
+ *
  * @remarks
- * The restart signal (SIGUSR1 by default) starts new code that takes over the listening sockets; this
- * process drains and exits once it has passed its probation. SIGTERM and SIGINT drain and exit 0; a
- * second one exits at once (143 or 130). A process serves one config: a second call is refused, and
- * the first goes on serving.
+ * The restart signal (SIGUSR1 by default) starts new code that takes over the listening sockets; once
+ * the new process has passed its probation, this one drains and exits. SIGTERM and SIGINT drain and
+ * exit 0; a second one exits at once (143 or 130). A process serves one config: a second call is
+ * refused, and the first goes on serving.
  *
  * @example
- * An echo server on the address the config names:
+ * An echo server:
  * ```ts
  * import { readLine, serve } from 'uninterruptible'
  *

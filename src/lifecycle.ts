@@ -34,12 +34,19 @@ export type { AnswerEffect, LogEffect, LogLevel, RestartBy, RestartOutcome } fro
 export type { RestartSignal, StopSignal } from './core/signal'
 export type { Replay, ReplayStep } from './core/replay'
 
-/** The state of a process of generation `generation` (1: started by hand) that has just started to listen. */
+/**
+ * The state of a process of generation `generation` (1: started by hand) that has just started to listen.
+ *
+ * @param generation - 1 for a process started by hand, one more for each restart
+ */
 export const initial = (generation = 1): State => initialState(generation)
 
 /**
  * Runs `events` through {@link reduce}, from `from` (a first generation listening, by default): the state
  * at the end, every effect in order, and each step. For tests of a restart flow without processes.
+ *
+ * @param events - the events, in order
+ * @param from - the state to start from
  *
  * @example
  * New code that fails to start: it is killed, the pidfile is ours again, and this process serves on.

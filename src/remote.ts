@@ -23,6 +23,9 @@ const promise = <A>(task: TE.TaskEither<ControlError, A>): Promise<A> =>
  * the restart failed and the old generation serves on. Rejects (an `Error` whose message is
  * {@link describeControlError}'s) when no usable reply comes.
  *
+ * @param target - the config file's path (its `controlPath` is used), or `{ controlPath }`
+ * @param options - how long to wait for the outcome (10 minutes by default)
+ *
  * @example
  * ```ts
  * import { restartServer } from 'uninterruptible'
@@ -33,8 +36,18 @@ const promise = <A>(task: TE.TaskEither<ControlError, A>): Promise<A> =>
  */
 export const restartServer = (target: ControlTarget, options?: ControlOptions): Promise<OutcomeJson> => promise(restartServerTask(target, options))
 
-/** Asks the server for its status (see {@link ServerStatus}); rejects when no usable reply comes. */
+/**
+ * Asks the server for its status (see {@link ServerStatus}); rejects when no usable reply comes.
+ *
+ * @param target - the config file's path (its `controlPath` is used), or `{ controlPath }`
+ * @param options - how long to wait for the reply (5 s by default)
+ */
 export const serverStatus = (target: ControlTarget, options?: ControlOptions): Promise<Status> => promise(serverStatusTask(target, options))
 
-/** Stops the server (it drains); resolves with its pids once every one of its processes has exited. Rejects when no usable reply comes (a stop during a restart is refused). */
+/**
+ * Stops the server (it drains); resolves with its pids once every one of its processes has exited. Rejects when no usable reply comes (a stop during a restart is refused).
+ *
+ * @param target - the config file's path (its `controlPath` is used), or `{ controlPath }`
+ * @param options - how long to wait for the reply (5 s by default), then for the exits (no limit by default)
+ */
 export const stopServer = (target: ControlTarget, options?: ControlOptions): Promise<{ readonly pids: readonly number[] }> => promise(stopServerTask(target, options))

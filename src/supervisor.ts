@@ -37,13 +37,20 @@ export type { AnswerEffect, LogEffect, LogLevel, RestartBy, RestartOutcome } fro
 export type { RestartSignal, StopSignal } from './core/signal'
 export type { Replay, ReplayStep } from './core/replay'
 
-/** The state of a supervisor of `workers` workers, before its Start event. */
+/**
+ * The state of a supervisor of `workers` workers, before its Start event.
+ *
+ * @param workers - how many workers a generation has
+ */
 export const initial = (workers: number): State => initialState(workers)
 
 /**
  * Runs `events` through {@link reduce}, from `from` (a supervisor of 2 workers before its Start, by
  * default): the state at the end, every effect in order, and each step. For tests of a restart flow
  * without processes.
+ *
+ * @param events - the events, in order
+ * @param from - the state to start from
  *
  * @example
  * A worker of a restart's new generation fails: that generation goes, and the serving one stays.

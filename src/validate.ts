@@ -23,6 +23,10 @@ export interface ValidateOptions {
  * white space is `{` or `[` (a config is a JSON object, and no sensible file path starts so); any other
  * string is a file path.
  *
+ * @param input - JSON text, a file path, or an already-parsed value
+ * @param options - the environment for the `PORT` and `PID_FILE` fallbacks
+ * @returns `Right` with the decoded config, or `Left` with why it is not valid
+ *
  * @example
  * A deploy step that checks the new config before it restarts the server:
  * ```ts
@@ -37,7 +41,12 @@ export interface ValidateOptions {
  */
 export const validateConfig = (input: unknown, options: ValidateOptions = {}): E.Either<ConfigValidationError, Config> => loadConfig(input, options.env ?? process.env)
 
-/** `validateConfig` as a TaskEither, for fp-ts pipelines. */
+/**
+ * `validateConfig` as a TaskEither, for fp-ts pipelines.
+ *
+ * @param input - JSON text, a file path, or an already-parsed value
+ * @param options - the environment for the `PORT` and `PID_FILE` fallbacks
+ */
 export const validateConfigTask =
   (input: unknown, options: ValidateOptions = {}): TE.TaskEither<ConfigValidationError, Config> =>
   () =>
@@ -60,7 +69,13 @@ export class InvalidConfigError extends Error {
   }
 }
 
-/** The decoded config, or a throw of `InvalidConfigError` naming every problem. */
+/**
+ * The decoded config, or a throw of `InvalidConfigError` naming every problem.
+ *
+ * @param input - JSON text, a file path, or an already-parsed value
+ * @param options - the environment for the `PORT` and `PID_FILE` fallbacks
+ * @returns the decoded config
+ */
 export const assertConfig = (input: unknown, options: ValidateOptions = {}): Config =>
   E.getOrElse((e: ConfigValidationError): Config => {
     throw new InvalidConfigError(e)

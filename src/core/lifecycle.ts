@@ -187,7 +187,7 @@ export type { LogLevel }
 /**
  * What the reducer asks the library to do, as plain data: start, stop, kill or let go of a successor,
  * time its probation, stop accepting, close connections, exit, answer control requests, and log. The
- * library runs them in the order given; the ones that take time report back with an {@link Event}.
+ * library runs them in the order given; the ones that take time report back with an `Event`.
  *
  * @remarks
  * New effects may come in a minor release: give a `switch` over `_tag` a default branch.
@@ -557,6 +557,10 @@ const onDraining = (state: Draining, event: Event): Step => {
  * The lifecycle's one decision function: the next state after `event`, and the effects to run. Pure and
  * total: it never throws, and an event that does not apply in `state` leaves it as it is (with a debug
  * log effect). `Exited` ignores everything.
+ *
+ * @param state - the process's state
+ * @param event - what happened
+ * @returns the next state, and the effects to run, in order
  *
  * @example
  * A restart that goes well: the successor is started, is ready, passes its probation, and this process

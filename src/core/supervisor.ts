@@ -224,7 +224,7 @@ export type { LogLevel }
 /**
  * What the supervisor's reducer asks the library to do, as plain data: start, stop and kill workers,
  * time a probation and a respawn, give up the sockets, exit, answer control requests, and log. The
- * library runs them in the order given; the ones that take time report back with an {@link Event}.
+ * library runs them in the order given; the ones that take time report back with an `Event`.
  *
  * @remarks
  * New effects may come in a minor release: give a `switch` over `_tag` a default branch.
@@ -272,7 +272,12 @@ const RESPAWN_FIRST_MS = 100
 /** The longest wait before a dead worker's slot is started again: 30 s. */
 export const RESPAWN_MAX_MS = 30_000
 
-/** The delay before respawning a slot whose worker died `crashes` times in a row: 100 ms, doubling, at most 30 s. */
+/**
+ * The delay before respawning a slot whose worker died `crashes` times in a row: 100 ms, doubling, at most 30 s.
+ *
+ * @param crashes - how many times in a row the slot's worker has died, this death included (1 after a worker that had been up {@link STABLE_MS} or more)
+ * @returns the delay in milliseconds
+ */
 export const respawnDelay = (crashes: number): number => Math.min(RESPAWN_MAX_MS, RESPAWN_FIRST_MS * 2 ** Math.max(0, crashes - 1))
 
 // ---- helpers ----------------------------------------------------------------------------------------
@@ -641,6 +646,10 @@ const step = (state: Exclude<State, Exited>, event: Event): Step => {
  * The supervisor's one decision function: the next state after `event`, and the effects to run. Pure
  * and total: it never throws, and an event that does not apply in `state` leaves it as it is (with a
  * debug log effect). `Exited` ignores everything.
+ *
+ * @param state - the supervisor's state
+ * @param event - what happened
+ * @returns the next state, and the effects to run, in order
  *
  * @example
  * Two workers start and serve:

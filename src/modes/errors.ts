@@ -67,6 +67,8 @@ export type ServeError = ConfigSourceError | ConfigError | InheritError | LogErr
 /**
  * A {@link ServeError} in words, as `serve` prints it: what was wrong, and what to do about it.
  *
+ * @param e - the error
+ *
  * @example
  * ```ts
  * import { describeServeError, serveTask } from 'uninterruptible'

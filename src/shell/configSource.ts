@@ -101,7 +101,11 @@ export const readConfigSource = (input: ConfigInput): TE.TaskEither<ConfigSource
 /** Why a config is not valid: the file cannot be read, it is not JSON (with line and column), or its values are wrong (every problem, each naming its key). */
 export type ConfigValidationError = ConfigSourceError | ConfigError
 
-/** A {@link ConfigValidationError} in the words `serve` prints it with: each problem with its key, or where the JSON is wrong. */
+/**
+ * A {@link ConfigValidationError} in the words `serve` prints it with: each problem with its key, or where the JSON is wrong.
+ *
+ * @param e - the error
+ */
 export const describeConfigValidationError = (e: ConfigValidationError): string => (e._tag === 'InvalidConfig' ? describeConfigError(e) : describeConfigSourceError(e))
 
 const isJsonText = (s: string): boolean => /^\s*[[{]/.test(s)

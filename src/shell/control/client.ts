@@ -32,7 +32,11 @@ export type ControlError =
   /** No control socket could be found in the config file `config`. */
   | { readonly _tag: 'NoControlPath'; readonly config: string; readonly reason: string }
 
-/** A {@link ControlError} in words, as the `uninterruptible` command prints it. */
+/**
+ * A {@link ControlError} in words, as the `uninterruptible` command prints it.
+ *
+ * @param e - the error
+ */
 export const describeControlError = (e: ControlError): string => {
   switch (e._tag) {
     case 'NoServer':

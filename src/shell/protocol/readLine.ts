@@ -9,6 +9,10 @@ import type { Socket } from 'node:net'
  * input, whatever arrived (possibly `''`). Rejects on a socket error, or when more than `limit`
  * characters (65536 by default) arrive without a newline. Sets the socket's encoding to UTF-8.
  *
+ * @param socket - the connection's socket
+ * @param limit - the longest line accepted, in characters
+ * @returns the line, with its newline; at the end of the input, the rest (possibly empty)
+ *
  * @remarks
  * What arrived after the newline in the same chunk is not kept for the next call: use it for a client
  * that sends one line and waits for the answer, not for a pipelined stream of lines.
