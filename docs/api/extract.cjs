@@ -15,6 +15,29 @@ const ENTRIES = ['index', 'lifecycle', 'supervisor']
 const update = process.argv.includes('--update')
 const bin = (pkg, name) => path.join(ROOT, 'node_modules', pkg, 'bin', name)
 
+/**
+ * API Documenter names every entry point's reference after the package (`uninterruptible`): the pages of
+ * a subpath's reference name it instead, in their title and their breadcrumb (links stay as they are).
+ * An export whose name is also a global's (`Event`) is `Event_2` in the report (`export { Event_2 as
+ * Event }`): its page takes the exported name again, and so do the links to it.
+ */
+const named = (folder, name, entry) => {
+  const report = fs.readFileSync(path.join(__dirname, `${entry}.api.md`), 'utf8')
+  const renames = [...report.matchAll(/^export \{ (\w+_\d+) as (\w+) \}$/gm)].map(([, local, exported]) => ({ local, exported }))
+  for (const { local, exported } of renames) {
+    const from = path.join(folder, `uninterruptible.${local.toLowerCase()}.md`)
+    if (fs.existsSync(from)) fs.renameSync(from, path.join(folder, `uninterruptible.${exported.toLowerCase()}.md`))
+  }
+  for (const file of fs.readdirSync(folder)) {
+    const page = path.join(folder, file)
+    let text = fs.readFileSync(page, 'utf8')
+    if (name !== 'uninterruptible') text = text.replaceAll('[uninterruptible](./uninterruptible.md)', `[${name}](./uninterruptible.md)`).replace(/^## uninterruptible package$/m, `## ${name}`)
+    for (const { local, exported } of renames)
+      text = text.replaceAll(`uninterruptible.${local.toLowerCase()}.md`, `uninterruptible.${exported.toLowerCase()}.md`).replaceAll(local.replace('_', '\\_'), exported)
+    fs.writeFileSync(page, text)
+  }
+}
+
 let failed = false
 for (const entry of ENTRIES) {
   const r = spawnSync(process.execPath, [bin('@microsoft/api-extractor', 'api-extractor'), 'run', '-c', path.join(__dirname, `${entry}.json`), ...(update ? ['--local'] : [])], {
@@ -36,7 +59,7 @@ if (update && !failed) {
     if (r.status !== 0) {
       failed = true
       process.stderr.write(`--- reference for ${entry}:\n${r.stdout}${r.stderr}\n`)
-    }
+    } else named(path.join(reference, entry), entry === 'index' ? 'uninterruptible' : `uninterruptible/${entry}`, entry)
   }
   if (!failed) process.stdout.write(`reference written to ${path.relative(ROOT, reference)}/\n`)
 }
