@@ -18,11 +18,12 @@ export class Pm2 {
   readonly out = path.join(this.dir, 'out.log')
   private readonly env: NodeJS.ProcessEnv
 
-  constructor() {
+  /** `appEnv`: variables for the apps (pm2 gives an app the environment of the command that starts it). */
+  constructor(appEnv: Readonly<Record<string, string>> = {}) {
     const env: NodeJS.ProcessEnv = {}
     // no PM2_* or Keymetrics variables of the caller's (a key would link the daemon to pm2.io)
     for (const [k, v] of Object.entries(testEnv())) if (!/^(PM2_|KEYMETRICS_)/.test(k) && k !== 'pm_id') env[k] = v
-    this.env = { ...env, PM2_HOME: this.home, PM2_DISCRETE_MODE: 'true', PM2_DISABLE_VERSION_CHECK: 'true' }
+    this.env = { ...env, ...appEnv, PM2_HOME: this.home, PM2_DISCRETE_MODE: 'true', PM2_DISABLE_VERSION_CHECK: 'true' }
   }
 
   /** Runs `pm2 <args>`; settles when the command has exited, rejecting on a non-zero exit or a hang. */
@@ -49,6 +50,21 @@ export class Pm2 {
     while (seen.size < instances) {
       const l = await log.waitFor((x) => x.event === 'listening' && !seen.has(x.pid), `instance ${seen.size + 1} of ${name} to listen`)
       seen.add(l.pid)
+    }
+  }
+
+  /**
+   * `pm2 start <script> -i <instances>` of an app that logs text, not JSON; settles once `instances` lines
+   * of its output match `ready`.
+   */
+  async startApp(name: string, script: string, instances: number, ready: RegExp): Promise<void> {
+    await this.cli(['start', script, '--name', name, '-i', String(instances), '--merge-logs', '-o', this.out, '-e', path.join(this.dir, 'err.log')])
+    const deadline = Date.now() + HANG_MS
+    const seen = (): number => (fs.existsSync(this.out) ? fs.readFileSync(this.out, 'utf8').split('\n').filter((l) => ready.test(l)).length : 0)
+    // polled: pm2 writes the app's output to a file, which gives no event
+    while (seen() < instances) {
+      if (Date.now() > deadline) throw new Error(`hung waiting for ${instances} instances of ${name} to say ${String(ready)} in ${this.out}`)
+      await new Promise((r) => setTimeout(r, 20))
     }
   }
 

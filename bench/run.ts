@@ -15,6 +15,7 @@ import { httpThroughput } from './http'
 import { type Overhead, overhead } from './overhead'
 import { median } from './proc'
 import { failureSummary, naive, type RestartRun, withLibrary } from './restarts'
+import { APP_HANG_MS, type AppReloadRun, httpFailureSummary, pm2AppRestarts, runRestarts, wrongResponses } from './runApp'
 import { echoVersusCluster, httpVersusCluster, pm2Restarts, RELOAD_HANG_MS, supervisorRestarts } from './supervisor'
 import { tlsBench } from './tls'
 import { otherNode } from './versionsRun'
@@ -72,6 +73,10 @@ const main = async (): Promise<void> => {
   const svReloads = await supervisorRestarts({ restarts: settings.reloads, concurrency: settings.concurrency })
   log(`pm2 reload, cluster mode, 2 instances: ${settings.reloads} reloads under the echo load`)
   const pm2Reloads = await pm2Restarts({ restarts: settings.reloads, concurrency: settings.concurrency })
+  log(`an unchanged Express app: uninterruptible run --workers 2, ${settings.reloads} restarts under keep-alive HTTP load`)
+  const appRun = await runRestarts(settings.reloads)
+  log(`the same app under pm2 start -i 2: ${settings.reloads} pm2 reloads under the same load`)
+  const appPm2 = await pm2AppRestarts(settings.reloads)
   log(`the restart command against the bare handoff: ${settings.commandSamples} samples of each, standalone and workers: 2`)
   const command = await restartCommand(settings.commandSamples)
   log('TLS against a raw tls.Server: handshakes (connection per exchange) and streaming throughput')
@@ -452,6 +457,37 @@ const main = async (): Promise<void> => {
     '',
     cacheRows.length > 0 ? table(['Node', 'without cache, p50 ms', 'with cache, p50 ms', 'with / without', 'saved, ms', 'cache entries'], cacheRows) : 'No Node with a compile cache could be fetched in this run.',
     '',
+    '## 11. An unchanged app: `uninterruptible run` against pm2',
+    '',
+    "The Express fixture (`test/fixtures/apps/express/app.js`, Express's hello-world: `app.listen(port)`, no",
+    'shutdown handler), unchanged, run two ways: `uninterruptible run --bind tcp://127.0.0.1:PORT --workers 2',
+    '-- node app.js` (every other key at its default: `probationMs` 1000, `idleGraceMs` 1000), restarted with',
+    '`uninterruptible restart`; and `pm2 start app.js -i 2` (cluster mode, its defaults), restarted with',
+    `\`pm2 reload\`. ${settings.reloads} restarts each, one after another, under the same keep-alive HTTP load (\`test/support/httpLoad.ts\`:`,
+    '16 loops at full speed and 4 that pause up to 50 ms, each on one kept-alive connection, every request',
+    'awaited and its reply checked: status 200 and the body `hello from <pid>`). A restart is timed from the',
+    "command's spawn to its exit: `uninterruptible restart` exits once the new generation serves (after its",
+    'probation) and the old workers accept no more; `pm2 reload` once it has replaced both instances.',
+    `A timeout: a request with no reply within ${APP_HANG_MS / 1000} s. Wrong responses: a status other than 200, or another body.`,
+    '',
+    table(
+      ['server', 'restarts', 'requests answered', 'failed', 'failures by kind', 'wrong responses', 'restart ms, p50 / p90', 'seconds to the last restart done'],
+      ([appRun, appPm2] as const).map((r: AppReloadRun) => [
+        r.server,
+        String(r.restarts),
+        String(r.stats.ok),
+        String(r.stats.failed),
+        httpFailureSummary(r.stats.byKind),
+        String(wrongResponses(r.stats)),
+        `${fmt(percentile(r.restartMs, 50), 0)} / ${fmt(percentile(r.restartMs, 90), 0)}`,
+        fmt(r.seconds),
+      ]),
+    ),
+    '',
+    `\`uninterruptible restart\`'s time includes the probation (1000 ms by default; \`--probation-ms\` sets it).`,
+    ...(appPm2.stats.examples.length > 0 ? ['', 'First pm2 failures, as the load generator saw them:', '', ...appPm2.stats.examples.slice(0, 5).map((e) => `- ${e}`)] : []),
+    ...(appRun.stats.examples.length > 0 ? ['', 'First uninterruptible run failures:', '', ...appRun.stats.examples.slice(0, 5).map((e) => `- ${e}`)] : []),
+    '',
   ].join('\n')
 
   process.stdout.write(`${report}\n`)
@@ -467,6 +503,7 @@ const main = async (): Promise<void> => {
     `${settings.reloads} restarts under echo load: uninterruptible ${svReloads.stats.failed} failed of ${svReloads.stats.exchanges + svReloads.stats.failed} (target 0: ${plainVerdict(svReloadsMet)}); pm2 reload ${pm2Reloads.stats.failed} failed of ${pm2Reloads.stats.exchanges + pm2Reloads.stats.failed} (${failureSummary(pm2Reloads.stats.byKind)})`,
     `restart command / bare handoff (p50 ${fmt(median(command.standalone.bareMs), 0)} ms standalone, ${fmt(median(command.supervised.bareMs), 0)} ms workers: 2): probationMs ${PROBATION_MS} ${fmt(cmdStandalone.probationDefault, 2)} / ${fmt(cmdSupervised.probationDefault, 2)}, probationMs 0 ${fmt(cmdStandalone.probation0, 2)} / ${fmt(cmdSupervised.probation0, 2)}, less the probation ${fmt(cmdStandalone.withoutProbation, 2)} / ${fmt(cmdSupervised.withoutProbation, 2)} (standalone / workers: 2; no target); the command's own start-up ${fmt(median(command.startupMs), 0)} ms`,
     `Node versions: whole handoff / floor ${versionColumns.map((c) => c[3]).join(' (this Node) / ')} (Node 24); overhead CPU ratio ${overheadColumns.map((c) => c[2]).join(' / ')}; compile cache, with / without: ${cacheRows.map((r) => `${r[0] ?? ''} ${r[3] ?? ''}`).join(', ') || 'n/a'}`,
+    `unchanged Express app, ${settings.reloads} restarts under keep-alive HTTP load: uninterruptible run ${appRun.stats.failed} failed of ${appRun.stats.ok + appRun.stats.failed} (${wrongResponses(appRun.stats)} wrong), restart p50/p90 ${fmt(percentile(appRun.restartMs, 50), 0)}/${fmt(percentile(appRun.restartMs, 90), 0)} ms; pm2 reload ${appPm2.stats.failed} failed of ${appPm2.stats.ok + appPm2.stats.failed} (${httpFailureSummary(appPm2.stats.byKind)}; ${wrongResponses(appPm2.stats)} wrong), ${fmt(percentile(appPm2.restartMs, 50), 0)}/${fmt(percentile(appPm2.restartMs, 90), 0)} ms`,
     `TLS against raw tls.Server: handshakes/s ${fmt(tlsHsRatio, 3)} (CPU/exchange ${fmt(tlsHsCpuRatio, 3)}), throughput ${fmt(tlsStreamRatio, 3)} (CPU/MiB ${fmt(tlsStreamCpuRatio, 3)}) (target ≥ 0.95: ${plainVerdict(tlsHsMet)} / ${plainVerdict(tlsStreamMet)}), failures ${tlsFailures.library} / ${tlsFailures.raw}`,
   ]
   for (const line of summary) log(`summary: ${line}`)
@@ -489,7 +526,7 @@ const main = async (): Promise<void> => {
     log(`wrote ${out}`)
   }
   // pm2's failures are its own: only the library's and the throughput baselines' fail the run
-  const svFailures = svEchoFailures.library + svEchoFailures.cluster + svHttpErrors.library + svHttpErrors.cluster + svReloads.stats.failed
+  const svFailures = svEchoFailures.library + svEchoFailures.cluster + svHttpErrors.library + svHttpErrors.cluster + svReloads.stats.failed + appRun.stats.failed
   if (libFailures > 0 || underLoad.failed > 0 || overheadFailures > 0 || versionFailures > 0 || webErrors > 0 || svFailures > 0 || tlsFailures.library + tlsFailures.raw > 0 || dr.servedByOld !== dr.idle || dr.oldAccepted !== 200 + dr.idle + 1) {
     log('failures were counted: see the tables')
     process.exitCode = 1

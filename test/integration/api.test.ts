@@ -51,6 +51,8 @@ describe('hooks, generation and serverInfo', { timeout: 120_000 }, () => {
         process.kill(server.pid, 'SIGUSR1')
         const successor = Number((await server.event(server.pid, 'successor-ready')).successorPid)
         await server.event(server.pid, 'exit')
+        // the hooks write to stderr, the log to stdout: two pipes, read in whatever order they arrive
+        await server.waitForText((l) => l === `exit ${JSON.stringify({ ...info1, code: 0 })}`, 'onExit in generation 1')
         const info2 = { pid: successor, generation: 2, mode: 'standalone' }
         await server.waitForText((l) => l === `listening ${JSON.stringify(info2)}`, 'onListening in generation 2')
         const ofOld = server.text.filter((l) => l.includes(`"pid":${server.pid}`))

@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
+import * as https from 'node:https'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
+import { makeCerts, opensslMissing } from '../support/certs'
 import { startLoad } from '../support/echoLoad'
 import { CLI, freePort, ROOT, runCli, ServerProcess, tempDir, testEnv, waitGone } from '../support/harness'
 import { startHttpLoad } from '../support/httpLoad'
@@ -176,4 +178,136 @@ describe('uninterruptible run: broken deploys and status', { timeout: 300_000 },
       }
     })
   }
+})
+
+describe('uninterruptible run: a command line, a config or a process that will not do', () => {
+  it('a usage error exits 2 with the usage; a value that does not decode exits 1 naming the key and the flag', async () => {
+    const noCommand = await runCli(['run', '--bind', 'tcp://127.0.0.1:3000'])
+    assert.equal(noCommand.code, 2)
+    assert.match(noCommand.stderr, /^uninterruptible run: run needs the application's command after --, e\.g\. run --bind .* -- node app\.js\nusage: uninterruptible run /)
+    const unknown = await runCli(['run', '--bogus', '1', '--', process.execPath, 'app.js'])
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /^uninterruptible run: unknown option --bogus \(run --help lists them\)/)
+    const bad = await runCli(['run', '--bind', 'tcp://127.0.0.1:3000', '--drain-timeout-ms', 'soon', '--', process.execPath, 'app.js'])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /^uninterruptible run: invalid config \(1 problem\):\n {2}- drainTimeoutMs \(--drain-timeout-ms\): got "soon", expected /)
+  })
+
+  it('an app that throws at start: run exits 1 with the error, nothing left', async () => {
+    const dir = tempDir()
+    const port = await freePort()
+    const server = new ServerProcess([CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--pidfile', path.join(dir, 'app.pid'), '--', process.execPath, path.join(APPS, 'throws/app.js')], { env: testEnv({ PORT: String(port) }), cwd: dir })
+    try {
+      assert.equal((await server.closed).code, 1)
+      assert.ok(
+        server.text.some((l) => /^uninterruptible: generation 1 could not start: worker 0 \(pid \d+\) exited with code 1 before it was ready \(it threw: the database URL is not set\)$/.test(l)),
+        server.text.join('\n'),
+      )
+      assert.equal(server.lines.find((l) => l.event === 'start-failed')?.failure, 'exited')
+      for (const pid of server.pids()) await waitGone(pid)
+      assert.ok(!fs.existsSync(path.join(dir, 'app.pid')), 'no pidfile is left')
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('the app adapter in a process that run did not start as its worker refuses, naming run (NotARunWorker)', async () => {
+    const port = await freePort()
+    const app = new ServerProcess(['--require', path.join(ROOT, 'dist/lib/app.js'), path.join(APPS, 'express/app.js')], {
+      env: testEnv({ PORT: String(port), UNINTERRUPTIBLE_RUN: JSON.stringify({ configFile: null, flags: { bind: `tcp://127.0.0.1:${port}` } }) }),
+    })
+    try {
+      const failed = await app.waitFor((l) => l.event === 'startup-failed', 'the refusal')
+      assert.equal(failed.error, 'NotARunWorker')
+      assert.equal((await app.closed).code, 1)
+      assert.ok(app.text.includes('uninterruptible: the app adapter serves an app only in a worker that `uninterruptible run` started: run the app with `uninterruptible run ... -- node app.js`'), app.text.join('\n'))
+    } finally {
+      app.killAll()
+    }
+  })
+})
+
+describe('uninterruptible run: an app that listens where no configured address is', () => {
+  it('is served as Node would serve it, with a listen-unmatched warning; a restart then fails on EADDRINUSE (the old worker holds that port) and the old worker serves on; configured too, it restarts', async () => {
+    const dir = tempDir()
+    const [port, metrics] = [await freePort(), await freePort()]
+    const control = path.join(dir, 'control.sock')
+    const start = (binds: readonly number[]): ServerProcess =>
+      new ServerProcess([CLI, 'run', ...binds.flatMap((p) => ['--bind', `tcp://127.0.0.1:${p}`]), '--control', control, '--probation-ms', '200', '--', process.execPath, path.join(APPS, 'extraPort/app.js')], {
+        env: testEnv({ PORT: String(port), METRICS_PORT: String(metrics) }),
+        cwd: dir,
+      })
+    const ask = (p: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/', agent: false }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        }).once('error', reject)
+      })
+    let server = start([port])
+    try {
+      const warned = await server.waitFor((l) => l.event === 'listen-unmatched', 'the warning')
+      assert.equal(warned.call, `listen(${metrics}): no configured address matches it (configured: tcp://127.0.0.1:${port})`)
+      assert.equal(warned.level, 40)
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving')
+      assert.match(await ask(metrics), /^metrics of \d+$/, 'the app serves its own port itself')
+      const failed = await runCli(['restart', '--control', control])
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr)
+      assert.match(failed.stderr, /^restart failed: generation 2: worker 0 \(pid \d+\) exited with code 1 before it was ready \(it threw: .*EADDRINUSE.*\); the old generation serves on/)
+      assert.match(await ask(port), /^hello from \d+$/)
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      await server.closed
+
+      server = start([port, metrics])
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving both')
+      const restarted = await runCli(['restart', '--control', control])
+      assert.equal(restarted.code, 0, restarted.stdout + restarted.stderr)
+      assert.match(await ask(metrics), /^metrics of \d+$/)
+      assert.equal(server.lines.find((l) => l.event === 'listen-unmatched'), undefined, 'no warning')
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      await server.closed
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('uninterruptible run: TLS from the config', { skip: opensslMissing() }, () => {
+  it('--tls-cert and --tls-key: the unchanged Express app answers HTTPS (the worker terminates TLS before the app), across a restart; plain HTTP gets no answer', async () => {
+    const dir = tempDir()
+    const certs = makeCerts(dir)
+    const port = await freePort()
+    const control = path.join(dir, 'control.sock')
+    const server = new ServerProcess(
+      [CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--tls-cert', certs.server.cert, '--tls-key', certs.server.key, '--control', control, '--probation-ms', '200', '--', process.execPath, path.join(APPS, 'express/app.js')],
+      { env: testEnv({ PORT: String(port) }), cwd: dir },
+    )
+    const ca = fs.readFileSync(certs.ca)
+    const get = (secure: boolean): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const done = (res: http.IncomingMessage): void => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d)).on('end', () => resolve(body))
+        }
+        const req = secure ? https.get({ host: '127.0.0.1', port, path: '/', ca, servername: 'localhost', agent: false }, done) : http.get({ host: '127.0.0.1', port, path: '/', agent: false }, done)
+        req.once('error', reject)
+      })
+    try {
+      await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'serving')
+      assert.match(await get(true), /^hello from \d+$/)
+      await assert.rejects(get(false), 'plain HTTP is not answered')
+      const r = await runCli(['restart', '--control', control])
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.match(await get(true), /^hello from \d+$/)
+      assert.equal((await runCli(['stop', '--control', control])).code, 0)
+      await server.closed
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -51,7 +51,7 @@ describe('the channel', () => {
   const malformed: readonly [string, string, readonly { readonly key: string; readonly message: RegExp }[]][] = [
     ['not JSON', 'ready', [{ key: '(value)', message: /^is not JSON: / }]],
     ['not an object', '[1]', [{ key: '(value)', message: /^got \[1\], expected a message from a child/ }]],
-    ['an unknown type', '{"type":"hello"}', [{ key: 'type', message: /^got "hello", expected one of "ready", "draining", "failed", "status"$/ }]],
+    ['an unknown type', '{"type":"hello"}', [{ key: 'type', message: /^got "hello", expected one of "ready", "draining", "failed", "waiting", "status"$/ }]],
     ['no type', '{}', [{ key: 'type', message: /^got undefined, expected one of/ }]],
     ['a failure without its reason', '{"type":"failed"}', [{ key: 'reason', message: /^got undefined, expected string$/ }]],
     [

@@ -89,7 +89,8 @@ export const appWorker = (p: Prepared, inherited: InheritedWorker, claims: Claim
         const served = appProtocol(c.app, p.config.idleGraceMs, p.log)
         // TLS from the config terminates before the application's server, as serveHttp's does
         const listener = net.createServer(O.isSome(p.tls) ? s.protocol.serverOptions : served.serverOptions, s.connections.onConnection)
-        const adopted = adopt(c.app, listener, c.call.callback, () => listener.close())
+        const bind = p.config.binds[c.index]
+        const adopted = adopt(c.app, listener, c.call.callback, () => listener.close(), bind?._tag === 'Unix' ? bind.path : undefined)
         routes.add(listener, { protocol: served, adopted })
         void takeInherited(listener, l, p.config.socketMode)().then((r) => {
           if (r._tag === 'Left') {

@@ -19,12 +19,14 @@ export interface Adopted {
 /**
  * Makes `app` answer for `listener`: the callback its listen was given runs once `listened` is called.
  * `onClose` is what the application's own `close()` asks: the library stops accepting on that address.
+ * `unixPath`: the path of a UNIX address, which `address()` gives as Node's does for a `listen(path)`
+ * (a server listening on an inherited fd knows no path of its own: Node's `address()` is null there).
  */
-export const adopt = (app: Server, listener: Server, callback: (() => void) | undefined, onClose: () => void): Adopted => {
+export const adopt = (app: Server, listener: Server, callback: (() => void) | undefined, onClose: () => void, unixPath?: string): Adopted => {
   let open = false
   let closed = false
   Object.defineProperty(app, 'listening', { configurable: true, get: () => open && listener.listening })
-  app.address = () => listener.address()
+  app.address = () => (unixPath === undefined ? listener.address() : listener.listening ? unixPath : null)
   app.ref = () => {
     listener.ref()
     return app
