@@ -22,6 +22,7 @@ export type {
   Probation,
   Restarting,
   State,
+  StateBase,
   Step,
   StopBy,
   Successor,
@@ -33,8 +34,31 @@ export type { AnswerEffect, LogEffect, LogLevel, RestartBy, RestartOutcome } fro
 export type { RestartSignal, StopSignal } from './core/signal'
 export type { Replay, ReplayStep } from './core/replay'
 
-/** The state of a process of generation `generation` (1: started by hand) that has just started to listen. */
+/**
+ * The state of a process of generation `generation` (1: started by hand) that has just started to listen.
+ *
+ * @param generation - 1 for a process started by hand, one more for each restart
+ */
 export const initial = (generation = 1): State => initialState(generation)
 
-/** Runs `events` through the reducer, from `from` (a first generation listening, by default). */
+/**
+ * Runs `events` through {@link reduce}, from `from` (a first generation listening, by default): the state
+ * at the end, every effect in order, and each step. For tests of a restart flow without processes.
+ *
+ * @param events - the events, in order
+ * @param from - the state to start from
+ *
+ * @example
+ * New code that fails to start: it is killed, the pidfile is ours again, and this process serves on.
+ * ```ts
+ * import assert from 'node:assert/strict'
+ * import { type Event, replay } from 'uninterruptible/lifecycle'
+ *
+ * const restart: Event = { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGUSR1' } }
+ * const failed: Event = { _tag: 'SuccessorFailed', attempt: 1, pid: 4242, failure: { _tag: 'Exited', code: 1, signal: null, reason: null } }
+ * const run = replay([restart, failed])
+ * assert.deepStrictEqual(run.effects.filter((e) => e._tag !== 'Log').map((e) => e._tag), ['SpawnSuccessor', 'KillSuccessor', 'RestorePidfile', 'Answer'])
+ * assert.equal(run.state._tag, 'Listening')
+ * ```
+ */
 export const replay = (events: readonly Event[], from: State = initial()): Replay<State, Event, Effect> => replayWith(reduce, from, events)

@@ -23,11 +23,13 @@ export type {
   Spawning,
   StartingWorker,
   State,
+  StateBase,
   Step,
   Starting,
   Stopping,
   StoppingWorker,
   Worker,
+  WorkerBase,
   WorkerPhase,
 } from './core/supervisor'
 export type { ChildFailure, Fields } from './core/failure'
@@ -35,8 +37,36 @@ export type { AnswerEffect, LogEffect, LogLevel, RestartBy, RestartOutcome } fro
 export type { RestartSignal, StopSignal } from './core/signal'
 export type { Replay, ReplayStep } from './core/replay'
 
-/** The state of a supervisor of `workers` workers, before its Start event. */
+/**
+ * The state of a supervisor of `workers` workers, before its Start event.
+ *
+ * @param workers - how many workers a generation has
+ */
 export const initial = (workers: number): State => initialState(workers)
 
-/** Runs `events` through the reducer, from `from` (a supervisor of 2 workers before its Start, by default). */
+/**
+ * Runs `events` through {@link reduce}, from `from` (a supervisor of 2 workers before its Start, by
+ * default): the state at the end, every effect in order, and each step. For tests of a restart flow
+ * without processes.
+ *
+ * @param events - the events, in order
+ * @param from - the state to start from
+ *
+ * @example
+ * A worker of a restart's new generation fails: that generation goes, and the serving one stays.
+ * ```ts
+ * import assert from 'node:assert/strict'
+ * import { type Event, replay } from 'uninterruptible/supervisor'
+ *
+ * const run = replay([
+ *   { _tag: 'Start' },
+ *   { _tag: 'WorkerReady', id: 1, pid: 101 },
+ *   { _tag: 'WorkerReady', id: 2, pid: 102 },
+ *   { _tag: 'RestartRequested', by: { _tag: 'Request', id: 7 } }, // starts workers 3 and 4, generation 2
+ *   { _tag: 'WorkerFailed', id: 3, pid: 103, failure: { _tag: 'Exited', code: 1, signal: null, reason: null } },
+ * ] satisfies Event[])
+ * assert.equal(run.state._tag, 'Running')
+ * assert.ok(run.effects.some((e) => e._tag === 'Answer' && e.outcome._tag === 'RestartFailed'))
+ * ```
+ */
 export const replay = (events: readonly Event[], from: State = initial(2)): Replay<State, Event, Effect> => replayWith(reduce, from, events)

@@ -6,20 +6,28 @@ import * as E from 'fp-ts/Either'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import { isIPv4, isIPv6 } from 'node:net' // pure string checks, no I/O
 
+/** A TCP address to listen on (`tcp://host:port`); exported as `TcpBind`. */
 export interface Tcp {
+  /** Which kind of address this is. */
   readonly _tag: 'Tcp'
+  /** A host name, an IPv4 address, or an IPv6 address (without the brackets the config has around it). */
   readonly host: string
+  /** From 0 to 65535; 0 picks a free port (the `listening` log line says which). */
   readonly port: number
 }
 
+/** A UNIX socket to listen on (`unix:///absolute/path`); exported as `UnixBind`. */
 export interface Unix {
+  /** Which kind of address this is. */
   readonly _tag: 'Unix'
+  /** The socket file's absolute path. */
   readonly path: string
 }
 
+/** An address to listen on, as decoded from one of the config's `bind` strings. */
 export type Bind = Tcp | Unix
 
-/** Every address a server listens on: at least one, no two the same. */
+/** Every address a server listens on (the decoded `bind`): at least one, no two the same. */
 export type Binds = RNEA.ReadonlyNonEmptyArray<Bind>
 
 export const tcp = (host: string, port: number): Bind => ({ _tag: 'Tcp', host, port })

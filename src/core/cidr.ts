@@ -5,9 +5,13 @@
 import * as E from 'fp-ts/Either'
 import { isIPv4, isIPv6 } from 'node:net' // pure string checks, no I/O
 
+/** A network of `allowedNetworks`, decoded from CIDR notation (`10.0.0.0/8`; a single address is a /32 or a /128). */
 export interface Cidr {
+  /** The network's address, as written. */
   readonly address: string
+  /** The prefix length: from 0 to 32 for IPv4, to 128 for IPv6. */
   readonly prefix: number
+  /** The address's IP version. */
   readonly family: 'ipv4' | 'ipv6'
 }
 

@@ -46,6 +46,7 @@ export const show = (u: unknown): string => {
   return s === undefined ? String(u) : s.length > 80 ? `${s.slice(0, 77)}...` : s
 }
 
+/** One thing wrong with a value read from outside (a config, an environment variable): where, and what was expected. */
 export interface Problem {
   /** The key, as a path into the value (`bind.1`, `listeners.0.fd`). */
   readonly key: string
@@ -117,6 +118,19 @@ export const nonEmpty = <A, O>(c: t.Type<A, O>): t.Type<RNEA.ReadonlyNonEmptyArr
  */
 export const plain = <A>(name: string, c: { readonly is: (u: unknown) => u is A; readonly validate: t.Validate<unknown, A> }): t.Type<A, A> =>
   new t.Type<A, A>(name, c.is, c.validate, t.identity)
+
+/** `true` only when `A` and `B` are the same type: each is assignable to the other, and they have the same keys (an optional key is not lost). */
+type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false
+
+/**
+ * `c`, checked by the compiler to have `O` as its JSON form exactly (no key more or less, none optional
+ * that the codec requires, or the other way round): for an API's own JSON type, written out with its
+ * docs where it is declared, beside the codec that reads it. `never` (a compile error) otherwise.
+ */
+export const withJsonType =
+  <O>() =>
+  <C extends t.Mixed>(c: Same<t.OutputOf<C>, O> extends true ? C : never): C =>
+    c
 
 /** A failure at `path` inside the value being decoded (a check across fields): problemsOf names that path. */
 export const failAt = <A>(c: t.Context, path: readonly string[], value: unknown, message: string): t.Validation<A> =>

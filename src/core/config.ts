@@ -10,9 +10,10 @@ import * as O from 'fp-ts/Option'
 import * as RA from 'fp-ts/ReadonlyArray'
 import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import * as t from 'io-ts'
+import { allOf } from './allOf'
 import { type Bind, type BindError, type Binds, formatBind, MAX_UNIX_PATH_BYTES, parseBind, sameBind } from './bind'
 import { type Cidr, formatCidr, parseCidr } from './cidr'
-import { BindFromString, checked, described, type Env, optional, type Problem, problemsOf, show } from './codec'
+import { BindFromString, checked, described, type Env, optional, type Problem, problemsOf, show, withJsonType } from './codec'
 import { RESTART_SIGNALS, type RestartSignal } from './signal'
 
 // ---- value codecs: each one's name says, in words, what it expects --------------------------------
@@ -26,17 +27,30 @@ const brandedInt = <B extends number>(expected: string, min: number): t.Type<B, 
   return new t.Type<B, number>(expected, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), (b) => b)
 }
 
-interface MillisecondsBrand {
+/** The brand of {@link Milliseconds}: only the config's decoding makes one. */
+export interface MillisecondsBrand {
+  /** Never there at run time: a type-level mark. */
   readonly Milliseconds: unique symbol
 }
+/**
+ * A duration of the decoded {@link Config}: a whole number of milliseconds, from 1 to 2147483647 (the
+ * most `setTimeout` takes), or from 0 where 0 turns a feature off (`probationMs`). Branded: only the
+ * config's decoding (`validateConfig`, `assertConfig`) makes one; it is a plain number at run time.
+ */
 export type Milliseconds = t.Branded<number, MillisecondsBrand>
-export const Milliseconds = brandedInt<Milliseconds>(`a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`, 1)
+const MillisecondsCodec = brandedInt<Milliseconds>(`a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`, 1)
 /** A duration that may be zero: zero turns the feature off. */
 export const MillisecondsOrZero = brandedInt<Milliseconds>(`a whole number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`, 0)
 
-interface FileModeBrand {
+/** The brand of {@link FileMode}: only the config's decoding makes one. */
+export interface FileModeBrand {
+  /** Never there at run time: a type-level mark. */
   readonly FileMode: unique symbol
 }
+/**
+ * The mode of the UNIX socket files (`socketMode`), decoded from its octal string: `"0660"` is 0o660.
+ * Branded: only the config's decoding makes one; it is a plain number at run time.
+ */
 export type FileMode = t.Branded<number, FileModeBrand>
 const FILE_MODE = /^(?:0o?)?([0-7]{3})$/
 const isFileMode = (u: unknown): u is FileMode => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 0o777
@@ -51,7 +65,7 @@ export const FileModeFromString = new t.Type<FileMode, string>(
   (m) => `0${m.toString(8).padStart(3, '0')}`,
 )
 
-/** How many workers a supervisor runs: a count, or `auto` for one per core. */
+/** How many workers a supervisor runs (`workers`): a count from 1 to 1024, or `"auto"` for one per core (`os.availableParallelism()`). */
 export type WorkerCount = number | 'auto'
 export const MAX_WORKERS = 1024
 const WorkerCount = described<WorkerCount>(
@@ -59,7 +73,11 @@ const WorkerCount = described<WorkerCount>(
   (u): u is WorkerCount => u === 'auto' || (typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_WORKERS),
 )
 
-/** Node's module compile cache for the processes a server starts: on (a folder of the library's choosing), off, or in a folder. */
+/**
+ * Node's module compile cache for the processes a server starts (`compileCache`, decoded): `Default`
+ * (`true` in the config: `<tmpdir>/uninterruptible-compile-cache-<uid>`), `Off` (`false`), or `At` the
+ * folder `path` (an absolute path in the config).
+ */
 export type CompileCache = { readonly _tag: 'Default' } | { readonly _tag: 'Off' } | { readonly _tag: 'At'; readonly path: string }
 const CompileCacheJson = new t.Type<CompileCache, boolean | string>(
   'true, false, or an absolute path to a folder that only this user may write',
@@ -99,8 +117,14 @@ const Networks = new t.Type<readonly Cidr[], readonly string[]>(
   (cs) => cs.map(formatCidr),
 )
 
-export const CLIENT_CERTIFICATES = ['none', 'request', 'require'] as const
-export type ClientCertificates = (typeof CLIENT_CERTIFICATES)[number]
+/**
+ * Whether TLS clients show certificates (`tls.clientCertificates`): `none` does not ask; `request` asks,
+ * and serves a client either way (the handler sees whether its certificate was verified: the
+ * `TLSSocket`'s `authorized`); `require` refuses, at the handshake, a client without a certificate that
+ * `caPath`'s CA signed.
+ */
+export type ClientCertificates = 'none' | 'request' | 'require'
+export const CLIENT_CERTIFICATES = allOf<ClientCertificates>()(['none', 'request', 'require'])
 
 const oneOf = <K extends string>(keys: readonly K[]) => described(`one of ${keys.join(', ')}`, (u): u is K => keys.some((k) => k === u))
 
@@ -111,13 +135,39 @@ const TLS_FIELDS = {
   keyPath: Path('a PEM private key'),
   caPath: optional(Path('PEM CA certificates')),
   clientCertificates: optional(oneOf(CLIENT_CERTIFICATES)),
-  handshakeTimeoutMs: optional(Milliseconds),
+  handshakeTimeoutMs: optional(MillisecondsCodec),
 }
 
 const TlsFields = t.type(TLS_FIELDS)
 
+/**
+ * The config's `tls` as written in JSON: where the PEM files are (each generation reads them as it
+ * starts, so a restart picks up renewed ones), and whether clients show certificates.
+ */
+export interface TlsConfigJson {
+  /** The server's certificate, with its chain, in PEM. */
+  readonly certPath: string
+  /** The certificate's private key, in PEM. */
+  readonly keyPath: string
+  /** CA certificates in PEM, to check client certificates against. */
+  readonly caPath?: string
+  /** Whether clients show certificates; `none` by default. */
+  readonly clientCertificates?: ClientCertificates
+  /** A handshake not done within this many milliseconds is given up; 10000 by default. */
+  readonly handshakeTimeoutMs?: number
+}
+
+/** A decoded `tls` as JSON again, its absent keys left out. */
+const tlsJsonOf = (v: t.TypeOf<typeof TlsFields>): TlsConfigJson => ({
+  certPath: v.certPath,
+  keyPath: v.keyPath,
+  ...(v.caPath !== undefined ? { caPath: v.caPath } : {}),
+  ...(v.clientCertificates !== undefined ? { clientCertificates: v.clientCertificates } : {}),
+  ...(v.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: v.handshakeTimeoutMs } : {}),
+})
+
 /** TLS: where the PEM files are (read by each generation as it starts), and whether clients show certificates. */
-const TlsJson = new t.Type<t.TypeOf<typeof TlsFields>, t.OutputOf<typeof TlsFields>>(
+const TlsJson = new t.Type<t.TypeOf<typeof TlsFields>, TlsConfigJson>(
   'an object: { "certPath": ..., "keyPath": ..., "caPath"?: ..., "clientCertificates"?: "none" | "request" | "require", "handshakeTimeoutMs"?: ... }',
   (u): u is t.TypeOf<typeof TlsFields> => TlsFields.is(u),
   (u, c) => {
@@ -125,20 +175,26 @@ const TlsJson = new t.Type<t.TypeOf<typeof TlsFields>, t.OutputOf<typeof TlsFiel
     if (unknown.length > 0) return t.failure(u, c, `${unknown.join(', ')}: not a key of tls; the keys are ${Object.keys(TLS_FIELDS).join(', ')}`)
     return TlsFields.validate(u, c)
   },
-  (v) => TlsFields.encode(v),
+  tlsJsonOf,
 )
 
+/** The config's `tls`, decoded: {@link TlsConfigJson} with its defaults applied. */
 export interface TlsConfig {
+  /** The server's certificate, with its chain, in PEM. */
   readonly certPath: string
+  /** The certificate's private key, in PEM. */
   readonly keyPath: string
+  /** CA certificates in PEM, to check client certificates against. */
   readonly caPath: O.Option<string>
+  /** Whether clients show certificates. */
   readonly clientCertificates: ClientCertificates
   /** A handshake not done by then is given up. */
   readonly handshakeTimeoutMs: Milliseconds
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+/** How much the library logs (`logLevel`): pino's levels; `silent` logs nothing. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+export const LOG_LEVELS = allOf<LogLevel>()(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
 // ---- the JSON shape -------------------------------------------------------------------------------
 
@@ -148,11 +204,11 @@ const fields = {
   pidfilePath: NonEmptyString,
   logPath: NonEmptyString,
   logLevel: oneOf(LOG_LEVELS),
-  drainTimeoutMs: Milliseconds,
-  readyTimeoutMs: Milliseconds,
+  drainTimeoutMs: MillisecondsCodec,
+  readyTimeoutMs: MillisecondsCodec,
   restartSignal: oneOf(RESTART_SIGNALS),
   socketMode: FileModeFromString,
-  idleGraceMs: Milliseconds,
+  idleGraceMs: MillisecondsCodec,
   probationMs: MillisecondsOrZero,
   workers: WorkerCount,
   controlPath: ControlPath,
@@ -165,41 +221,121 @@ type Settings = t.TypeOf<typeof Settings>
 
 const BindJson = t.union([t.string, t.readonlyArray(t.string)])
 
-export const ConfigJson = t.partial({ bind: BindJson, ...fields })
 /**
- * The config as written in JSON, and as `serve` takes it: every key optional, values as JSON has them
- * (plain numbers, octal strings for modes).
+ * The config as written in its JSON file, and as `serve` takes it: every key optional, values as JSON
+ * has them (durations in milliseconds as plain numbers, the socket mode as an octal string). Decoding
+ * (at start, or `validateConfig`) refuses unknown keys and reports every problem at once; what it gives
+ * is a {@link Config}, with the defaults applied.
  */
-export type ConfigJson = t.OutputOf<typeof ConfigJson>
-export const CONFIG_KEYS: readonly (keyof ConfigJson)[] = Object.keys(ConfigJson.props).filter((k): k is keyof ConfigJson => k in ConfigJson.props)
+export interface ConfigJson {
+  /**
+   * Where to listen: `tcp://host:port`, `tcp://[ipv6]:port` or `unix:///absolute/path`, or a list of them
+   * (no address twice). Port 0 picks a free port. Without it, `tcp://0.0.0.0:$PORT` when the `PORT`
+   * environment variable is set; otherwise it is required. A restart cannot change it.
+   */
+  readonly bind?: string | readonly string[]
+  /**
+   * The command line a restart runs (with `/bin/sh -c`) for the new process or workers. It must end by
+   * running node itself (`exec node server.js`): wrappers such as `npm start` close the inherited
+   * sockets. By default a restart runs this process's own command line again.
+   */
+  readonly startCommand?: string
+  /**
+   * Where to write the pid of the process that acts on signals (the newest standalone generation, or
+   * the supervisor); relative to the working directory. `$PID_FILE` by default; none if that is unset.
+   */
+  readonly pidfilePath?: string
+  /** A file to append the JSON log lines to; stdout by default. */
+  readonly logPath?: string
+  /** How much the library logs; `info` by default. */
+  readonly logLevel?: LogLevel
+  /** After this long draining, the connections still open are closed and the process exits; by default a drain waits for every connection. */
+  readonly drainTimeoutMs?: number
+  /** How long a new process (or worker) may take to be ready before it is killed and the restart given up; 10000 by default. */
+  readonly readyTimeoutMs?: number
+  /** The signal that restarts the server; `SIGUSR1` by default. */
+  readonly restartSignal?: RestartSignal
+  /** The mode of the UNIX socket files, as an octal string; `"0660"` (owner and group) by default. */
+  readonly socketMode?: string
+  /**
+   * While draining, a connection with nothing left to do is closed after this long (HTTP: a kept-alive
+   * connection on which nothing arrives; raw: one whose handler has finished while the client keeps its
+   * side open); 1000 by default.
+   */
+  readonly idleGraceMs?: number
+  /**
+   * After a new process or generation is ready, the old one keeps serving beside it this long, and new
+   * code that dies meanwhile leaves the old one serving as before; `0` hands over at once. 1000 by default.
+   */
+  readonly probationMs?: number
+  /**
+   * Supervised mode: a supervisor owns the sockets and runs this many workers (`"auto"`: one per core).
+   * Without it, the server runs standalone. A restart cannot add or remove it.
+   */
+  readonly workers?: WorkerCount
+  /**
+   * The absolute path of the control socket (mode 0600) that `uninterruptible restart`, `status` and
+   * `stop`, and `restartServer`, `serverStatus` and `stopServer`, talk to; none by default.
+   */
+  readonly controlPath?: string
+  /** Serve TLS; plain TCP by default. */
+  readonly tls?: TlsConfigJson
+  /**
+   * CIDRs (IPv4 or IPv6, or single addresses): a TCP client from elsewhere is closed at once. UNIX
+   * sockets are not checked. By default every client is served.
+   */
+  readonly allowedNetworks?: readonly string[]
+  /**
+   * Node's module compile cache for the processes a restart starts (Node 22.1 and later): `true` (a
+   * folder of the library's: the default), `false`, or the absolute path of a folder only this user may
+   * write.
+   */
+  readonly compileCache?: boolean | string
+}
+
+const ConfigJsonCodec = withJsonType<ConfigJson>()(t.partial({ bind: BindJson, ...fields }))
+export const CONFIG_KEYS: readonly (keyof ConfigJson)[] = Object.keys(ConfigJsonCodec.props).filter((k): k is keyof ConfigJson => k in ConfigJsonCodec.props)
 
 // ---- the decoded config ---------------------------------------------------------------------------
 
+/**
+ * A config as decoded and checked: what `validateConfig` gives and what a server runs with. Every
+ * default is applied and every value checked (durations are {@link Milliseconds}); a key that has no
+ * default and was not given is `none`. The keys mean what they mean in {@link ConfigJson}.
+ */
 export interface Config {
   /** Every address to listen on, in the order given; no two the same. */
   readonly binds: Binds
-  /** Command line run with `sh -c`; `none` re-runs this process's own command line. */
+  /** The command line a restart runs with `sh -c`; `none`: it re-runs this process's own command line. */
   readonly startCommand: O.Option<string>
+  /** Where the pid of the process that acts on signals is written (`$PID_FILE` when the config sets none); `none`: nowhere. */
   readonly pidfilePath: O.Option<string>
+  /** The file the JSON log lines are appended to; `none`: stdout. */
   readonly logPath: O.Option<string>
+  /** How much the library logs. */
   readonly logLevel: LogLevel
+  /** How long a drain may take before the connections still open are closed; `none`: no limit. */
   readonly drainTimeoutMs: O.Option<Milliseconds>
+  /** How long a new process (or worker) may take to be ready. */
   readonly readyTimeoutMs: Milliseconds
+  /** The signal that restarts the server. */
   readonly restartSignal: RestartSignal
+  /** The mode of the UNIX socket files. */
   readonly socketMode: FileMode
   /** While draining, a connection with nothing left to do (HTTP: idle; raw: handler done, client half-open) is closed after this long. */
   readonly idleGraceMs: Milliseconds
   /**
    * After a new process (or generation) is ready, the old one keeps serving this long; a new one that dies
-   * meanwhile leaves the old one serving as before.
+   * meanwhile leaves the old one serving as before. 0: no probation.
    */
   readonly probationMs: Milliseconds
-  /** Set: the first process supervises this many workers (see modes/supervisor); none: it serves itself. */
+  /** Set: the first process supervises this many workers; `none`: it serves itself (standalone). */
   readonly workers: O.Option<WorkerCount>
-  /** Where the server listens for control requests (restart, status, stop); none: it does not. */
+  /** Where the server listens for control requests (restart, status, stop); `none`: it does not. */
   readonly controlPath: O.Option<string>
+  /** TLS settings; `none`: plain TCP. */
   readonly tls: O.Option<TlsConfig>
-  /** Only clients from these networks are served (TCP); none: every client is. */
+  /** Only TCP clients from these networks are served; `none`: every client is. */
   readonly allowedNetworks: O.Option<readonly Cidr[]>
   /** Node's compile cache in the processes this server starts (Node 22.1 and later), to start them faster. */
   readonly compileCache: CompileCache
@@ -207,20 +343,31 @@ export interface Config {
 
 export const DEFAULTS = {
   logLevel: 'info',
-  readyTimeoutMs: checked(Milliseconds, 10_000),
+  readyTimeoutMs: checked(MillisecondsCodec, 10_000),
   restartSignal: 'SIGUSR1',
   socketMode: checked(FileModeFromString, '0660'),
-  idleGraceMs: checked(Milliseconds, 1_000),
-  probationMs: checked(Milliseconds, 1_000),
-  handshakeTimeoutMs: checked(Milliseconds, 10_000),
+  idleGraceMs: checked(MillisecondsCodec, 1_000),
+  probationMs: checked(MillisecondsCodec, 1_000),
+  handshakeTimeoutMs: checked(MillisecondsCodec, 10_000),
 } as const
 
 // ---- errors ---------------------------------------------------------------------------------------
 
+/** One thing wrong with a config: the key (`bind`, `bind.1`, `tls.certPath`) and what was expected. */
 export type ConfigProblem = Problem
 
+/**
+ * The config's values are wrong (`InvalidConfig`): every problem at once, each naming its key and what
+ * was expected; nothing was bound or written.
+ *
+ * @remarks
+ * Fix each key named (an unknown key is one too: a typo never falls back to a default) and start again.
+ * At a restart the old process serves on.
+ */
 export interface ConfigError {
+  /** Tags this error in `ConfigValidationError` and `ServeError`. */
   readonly _tag: 'InvalidConfig'
+  /** Every problem found: at least one. */
   readonly problems: RNEA.ReadonlyNonEmptyArray<ConfigProblem>
 }
 

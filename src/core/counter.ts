@@ -4,8 +4,11 @@
  */
 import * as O from 'fp-ts/Option'
 
+/** A process's connections: open now, and accepted in all. A connection counts from accept until its socket has closed. */
 export interface Counter {
+  /** Accepted and not closed yet: a drain ends when this is 0. */
   readonly active: number
+  /** Accepted in all, by this process. */
   readonly accepted: number
 }
 

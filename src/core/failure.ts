@@ -3,14 +3,21 @@
  * the lifecycle and the supervisor. Pure.
  */
 
+/**
+ * How a process the server started (a successor, a worker) failed: it could not be started; it exited
+ * (`code`, or killed by `signal`) or timed out before it was ready; or it died after it was ready.
+ */
 export type ChildFailure =
+  /** The process could not be started (`message`: the system's error). */
   | { readonly _tag: 'SpawnFailed'; readonly message: string }
   /** `reason`: what the child said on its channel before it exited, if anything. */
   | { readonly _tag: 'Exited'; readonly code: number | null; readonly signal: string | null; readonly reason: string | null }
   /** `reason`: what the child last said it was waiting for, if anything. */
   | { readonly _tag: 'TimedOut'; readonly afterMs: number; readonly reason: string | null }
+  /** It exited (or was killed) after it was ready, while on probation or serving. */
   | { readonly _tag: 'CrashedAfterReady'; readonly code: number | null; readonly signal: string | null }
 
+/** A log line's fields besides its name and message: each a string, a number, a boolean or null. */
 export type Fields = Readonly<Record<string, string | number | boolean | null>>
 
 const ended = (code: number | null, signal: string | null): string => (signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`)

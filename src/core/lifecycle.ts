@@ -15,6 +15,7 @@
  */
 import * as O from 'fp-ts/Option'
 import * as C from './counter'
+import type { Counter } from './counter'
 import { type ChildFailure, describeFailure, failureFields, killedWhileBooting, MAX_BOOT_RESPAWNS } from './failure'
 import {
   type AnswerEffect,
@@ -33,10 +34,13 @@ import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
 
+/** Why a process drains: `handoff`, a successor serves in its place; `stop`, the server (or this worker) is stopping. */
 export type DrainReason = 'handoff' | 'stop'
 
-interface Common {
-  readonly connections: C.Counter
+/** What every {@link State} carries, whatever its tag. */
+export interface StateBase {
+  /** The connections this process has accepted: open now, and in all. */
+  readonly connections: Counter
   /** Restart attempts so far; the next one is numbered `attempts + 1`. */
   readonly attempts: number
   /** This process's generation (its successor's is one more). */
@@ -45,21 +49,34 @@ interface Common {
   readonly lastRestart: O.Option<RestartOutcome>
 }
 
-export interface Listening extends Common {
+/** Serving, with no restart in progress: the state a process starts in ({@link initial}). */
+export interface Listening extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Listening'
 }
-export interface Restarting extends Common {
+/** A successor has been started ({@link Effect} `SpawnSuccessor`) and is not ready yet; this process serves meanwhile. */
+export interface Restarting extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Restarting'
+  /** The number of this restart attempt; the successor's events carry it, and events of another attempt are ignored. */
   readonly attempt: number
   /** Who asked for this restart (control requests get its outcome). */
   readonly by: readonly RestartBy[]
   /** How many times this attempt's successor was started again after a signal killed it while Node booted. */
   readonly respawns: number
 }
-export interface Probation extends Common {
+/**
+ * The successor is ready and serves beside this process, which goes on accepting for `probationMs`
+ * (until ProbationPassed). A successor that dies meanwhile leaves this process serving as before.
+ */
+export interface Probation extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Probation'
+  /** The number of this restart attempt. */
   readonly attempt: number
+  /** The ready successor's pid. */
   readonly successorPid: number
+  /** Who asked for this restart (control requests get its outcome). */
   readonly by: readonly RestartBy[]
 }
 /** Whether a successor serves on beside this draining process (it was released), or none does. */
@@ -71,19 +88,38 @@ export type ListenerState = 'closing' | 'closed'
 /** What the next stop signal does: the first only says a second one forces; after one, the next exits at once. */
 export type OnStopSignal = 'keep-draining' | 'exit-now'
 
-export interface Draining extends Common {
+/**
+ * Not accepting any more: the open connections finish. The process exits once the listener has closed
+ * and the last connection with it, at `drainTimeoutMs`, or at once on a second stop signal.
+ */
+export interface Draining extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Draining'
+  /** Why it drains. */
   readonly reason: DrainReason
   /** `none`: this process is the last to accept (a final stop): what only the last may remove goes with it. */
   readonly successor: Successor
+  /** Whether the listener has closed yet. */
   readonly listener: ListenerState
+  /** What the next stop signal does. */
   readonly onStopSignal: OnStopSignal
 }
-export interface Exited extends Common {
+/** Done: the process exits with `code` (an `Exit` effect said so); every event is ignored from now on. */
+export interface Exited extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Exited'
+  /** The exit code: 0 after a drain (even one ended by `drainTimeoutMs`), 130 or 143 after a second stop signal. */
   readonly code: number
 }
 
+/**
+ * The state of a serving process (a standalone server, or a worker):
+ * Listening, then on a restart Restarting, Probation, and Draining (a handoff), then Exited.
+ * A failed successor goes back to Listening; a stop drains from any state.
+ *
+ * @remarks
+ * New states may come in a minor release: give a `switch` over `_tag` a default branch.
+ */
 export type State = Listening | Restarting | Probation | Draining | Exited
 
 /**
@@ -100,7 +136,7 @@ export const initial = (generation: number, madeBy: O.Option<number> = O.none): 
 
 // ---- events ------------------------------------------------------------------------------------
 
-/** How a successor failed (see failure.ts). */
+/** How a successor failed: the same as {@link ChildFailure}. */
 export type SuccessorFailure = ChildFailure
 
 /**
@@ -111,17 +147,35 @@ export type StopBy = StopSignal | 'supervisor' | 'supervisor-gone' | 'control'
 
 const isSignal = (by: StopBy): by is StopSignal => by === 'SIGTERM' || by === 'SIGINT'
 
+/**
+ * What happens to a serving process, as the library reports it to {@link reduce}: requests (a restart
+ * signal or control request, a stop), news of the successor (`attempt` names the restart attempt it
+ * belongs to), connections opening and closing, and the drain's progress. An event that does not apply
+ * in a state is ignored, with a debug log effect (`event-ignored`).
+ *
+ * @remarks
+ * New events may come in a minor release: give a `switch` over `_tag` a default branch.
+ */
 export type Event =
+  /** A restart signal or a control request asks for a restart. */
   | { readonly _tag: 'RestartRequested'; readonly by: RestartBy }
+  /** A stop signal, the supervisor, or a control request asks this process to stop. */
   | { readonly _tag: 'StopRequested'; readonly by: StopBy }
+  /** The successor of restart `attempt`, pid `pid`, is ready and serves. */
   | { readonly _tag: 'SuccessorReady'; readonly attempt: number; readonly pid: number }
+  /** The successor could not be started, or exited or timed out before it was ready (`pid`: null if it never started). */
   | { readonly _tag: 'SuccessorFailed'; readonly attempt: number; readonly pid: number | null; readonly failure: SuccessorFailure }
   /** The successor exited after it was ready (only reported while it is on probation). */
   | { readonly _tag: 'SuccessorExited'; readonly attempt: number; readonly pid: number; readonly code: number | null; readonly signal: string | null }
+  /** `probationMs` have passed since the successor was ready (after a StartProbation effect). */
   | { readonly _tag: 'ProbationPassed'; readonly attempt: number }
+  /** A connection was accepted. */
   | { readonly _tag: 'ConnectionOpened' }
+  /** An accepted connection's socket has closed. */
   | { readonly _tag: 'ConnectionClosed' }
+  /** The listener has closed (after a StopAccepting effect): it accepts no more. */
   | { readonly _tag: 'ListenerClosed' }
+  /** The drain has taken `drainTimeoutMs`. */
   | { readonly _tag: 'DrainTimedOut' }
   /** Nothing is left that could wake the process (the event loop is empty) while connections are open. */
   | { readonly _tag: 'DrainStalled' }
@@ -130,7 +184,16 @@ export type Event =
 
 export type { LogLevel }
 
+/**
+ * What the reducer asks the library to do, as plain data: start, stop, kill or let go of a successor,
+ * time its probation, stop accepting, close connections, exit, answer control requests, and log. The
+ * library runs them in the order given; the ones that take time report back with an `Event`.
+ *
+ * @remarks
+ * New effects may come in a minor release: give a `switch` over `_tag` a default branch.
+ */
 export type Effect =
+  /** Start a successor for restart `attempt` (the configured `startCommand`, or this process's command line again); it reports SuccessorReady or SuccessorFailed. */
   | { readonly _tag: 'SpawnSuccessor'; readonly attempt: number }
   /** Kill the successor and everything it started (its process group): it failed. */
   | { readonly _tag: 'KillSuccessor'; readonly attempt: number }
@@ -147,6 +210,7 @@ export type Effect =
    * successor serving) first remove the UNIX socket file (if still ours) and accept what is queued.
    */
   | { readonly _tag: 'StopAccepting'; readonly reason: DrainReason; readonly final: boolean }
+  /** Close every connection still open, at once (a drain timed out or stalled). */
   | { readonly _tag: 'DestroyConnections' }
   /**
    * End the process with `code`; `now`: at once (a second stop signal), without the application's exit
@@ -155,8 +219,10 @@ export type Effect =
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean; readonly final: boolean }
   /** A restart ended: its outcome goes to the control requests that asked for it (if any), and on record. */
   | AnswerEffect
+  /** Write a log line. */
   | LogEffect
 
+/** What {@link reduce} gives: the next state, and the effects to run, in order. */
 export type Step = readonly [State, readonly Effect[]]
 
 export { MAX_BOOT_RESPAWNS }
@@ -487,6 +553,28 @@ const onDraining = (state: Draining, event: Event): Step => {
   }
 }
 
+/**
+ * The lifecycle's one decision function: the next state after `event`, and the effects to run. Pure and
+ * total: it never throws, and an event that does not apply in `state` leaves it as it is (with a debug
+ * log effect). `Exited` ignores everything.
+ *
+ * @param state - the process's state
+ * @param event - what happened
+ * @returns the next state, and the effects to run, in order
+ *
+ * @example
+ * A restart that goes well: the successor is started, is ready, passes its probation, and this process
+ * drains.
+ * ```ts
+ * import { initial, reduce } from 'uninterruptible/lifecycle'
+ *
+ * const [restarting, started] = reduce(initial(), { _tag: 'RestartRequested', by: { _tag: 'Signal', signal: 'SIGUSR1' } })
+ * // started has { _tag: 'SpawnSuccessor', attempt: 1 }
+ * const [probation] = reduce(restarting, { _tag: 'SuccessorReady', attempt: 1, pid: 4242 })
+ * const [draining, effects] = reduce(probation, { _tag: 'ProbationPassed', attempt: 1 })
+ * // draining._tag === 'Draining'; effects has ReleaseSuccessor, StopAccepting and the Answer
+ * ```
+ */
 export const reduce = (state: State, event: Event): Step => {
   switch (state._tag) {
     case 'Listening':

@@ -5,8 +5,16 @@
 
 export const MINIMUM_NODE = { major: 20, minor: 11 } as const
 
+/**
+ * This Node.js is older than the library supports (20.11).
+ *
+ * @remarks
+ * Run a newer Node.js: 22, 24 or 26 are recommended.
+ */
 export interface UnsupportedNode {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'UnsupportedNode'
+  /** The version this process runs, as `process.version` says it. */
   readonly version: string
 }
 

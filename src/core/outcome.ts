@@ -5,9 +5,13 @@
 import { type ChildFailure, describeFailure, type Fields } from './failure'
 import type { RestartSignal } from './signal'
 
-/** Who asked for a restart: a signal, or a control request (answered with the outcome). */
+/** Who asked for a restart: a signal, or a control request (numbered `id`: it is answered with the outcome). */
 export type RestartBy = { readonly _tag: 'Signal'; readonly signal: RestartSignal } | { readonly _tag: 'Request'; readonly id: number }
 
+/**
+ * How a restart ended, as the reducers record it (`lastRestart`) and answer it ({@link AnswerEffect});
+ * a control client gets it as JSON (`RestartResult` in `uninterruptible`).
+ */
 export type RestartOutcome =
   /** The new generation serves: its processes' pids. */
   | { readonly _tag: 'Restarted'; readonly generation: number; readonly pids: readonly number[] }
@@ -26,9 +30,18 @@ export const requestIds = (by: readonly RestartBy[]): readonly number[] => by.fl
 
 // ---- effects both reducers share (the standalone lifecycle's and the supervisor's) ---------------------
 
+/** The level of a {@link LogEffect}. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
+/**
+ * Write a log line: `event` is its name (the `event` field of the README's log-events table:
+ * `restart-requested`, `successor-failed`, ...), `message` its text (`msg`), `fields` its other fields.
+ */
 export type LogEffect = { readonly _tag: 'Log'; readonly level: LogLevel; readonly event: string; readonly message: string; readonly fields: Fields }
+/**
+ * A restart ended: its outcome goes to the control requests that asked for it (`requests`, their ids;
+ * empty when a signal asked), and a status reports it from then on.
+ */
 export type AnswerEffect = { readonly _tag: 'Answer'; readonly requests: readonly number[]; readonly outcome: RestartOutcome }
 
 export const log = (level: LogLevel, event: string, message: string, fields: Fields = {}): LogEffect => ({ _tag: 'Log', level, event, message, fields })

@@ -2,12 +2,18 @@
  * Signal names the lifecycle understands: which ones may trigger a restart, which ones stop.
  */
 import * as O from 'fp-ts/Option'
+import { allOf } from './allOf'
 
-export const RESTART_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const
-export type RestartSignal = (typeof RESTART_SIGNALS)[number]
+/**
+ * A signal the config's `restartSignal` may name: the server restarts when it gets it (`SIGUSR1` by
+ * default). The others are ignored while the server runs, so a stray one cannot kill it.
+ */
+export type RestartSignal = 'SIGUSR1' | 'SIGUSR2' | 'SIGHUP'
+export const RESTART_SIGNALS = allOf<RestartSignal>()(['SIGUSR1', 'SIGUSR2', 'SIGHUP'])
 
-export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const
-export type StopSignal = (typeof STOP_SIGNALS)[number]
+/** A signal that stops a server: it drains and exits; a second one makes it exit at once (code 143 or 130). */
+export type StopSignal = 'SIGTERM' | 'SIGINT'
+export const STOP_SIGNALS = allOf<StopSignal>()(['SIGTERM', 'SIGINT'])
 
 export const isRestartSignal = (s: string): s is RestartSignal => RESTART_SIGNALS.some((r) => r === s)
 

@@ -35,26 +35,37 @@ import { forcedExitCode, type StopSignal } from './signal'
 
 // ---- state -------------------------------------------------------------------------------------
 
-interface WorkerBase {
+/** What every {@link Worker} carries, whatever its phase. */
+export interface WorkerBase {
+  /** The supervisor's number for this worker process, never given again: events and effects name workers by it. */
   readonly id: number
+  /** Its place among the workers of its generation, from 0 (a respawned worker takes the dead one's). */
   readonly slot: number
+  /** The generation it belongs to. */
   readonly generation: number
 }
 /** Started, not ready yet: it does not read its channel. */
 export interface StartingWorker extends WorkerBase {
+  /** Which phase this is. */
   readonly phase: 'starting'
 }
 /** It said ready (with its pid) and serves. */
 export interface ReadyWorker extends WorkerBase {
+  /** Which phase this is. */
   readonly phase: 'ready'
+  /** The pid it said ready with. */
   readonly pid: number
 }
 /** Asked to drain, or killed: gone once its exit is seen. `pid`: known if it had said ready. */
 export interface StoppingWorker extends WorkerBase {
+  /** Which phase this is. */
   readonly phase: 'stopping'
+  /** Its pid, if it had said ready. */
   readonly pid: O.Option<number>
 }
+/** A worker process the supervisor started and has not seen exit yet. */
 export type Worker = StartingWorker | ReadyWorker | StoppingWorker
+/** A worker's phase: `starting`, `ready` or `stopping`. */
 export type WorkerPhase = Worker['phase']
 
 /** A worker's pid, once it has said ready. */
@@ -71,19 +82,27 @@ export const pidOf = (w: Worker): O.Option<number> => {
 
 /** A restart's new generation whose workers are still starting. */
 export interface Spawning {
+  /** Which phase of the restart this is. */
   readonly _tag: 'Spawning'
+  /** The new generation's number. */
   readonly generation: number
+  /** Who asked for this restart (control requests get its outcome). */
   readonly by: readonly RestartBy[]
   /** How many of its workers were started again after a signal killed them while Node booted. */
   readonly respawns: number
 }
 /** Every worker of it is ready (`pids`); it serves beside the old one until its probation has passed. */
 export interface OnProbation {
+  /** Which phase of the restart this is. */
   readonly _tag: 'OnProbation'
+  /** The new generation's number. */
   readonly generation: number
+  /** Who asked for this restart (control requests get its outcome). */
   readonly by: readonly RestartBy[]
+  /** The pids of its workers. */
   readonly pids: readonly number[]
 }
+/** A restart's new generation, beside the serving one until it replaces it or fails. */
 export type Pending = Spawning | OnProbation
 
 /**
@@ -92,35 +111,43 @@ export type Pending = Spawning | OnProbation
  * the new code.
  */
 export interface Confirming {
+  /** The ids of the control requests that asked for the restart. */
   readonly requests: readonly number[]
+  /** What they will be answered: `Restarted`. */
   readonly outcome: RestartOutcome
   /** The old workers not yet known to have stopped accepting. */
   readonly waiting: readonly number[]
 }
 
-interface Base {
+/** What every supervisor {@link State} carries, whatever its tag. */
+export interface StateBase {
   /** How many workers a generation has. */
   readonly size: number
   /** The last generation number given out (a failed generation's number is not given again). */
   readonly generations: number
   /** Every worker process still alive, whatever its generation. */
   readonly workers: readonly Worker[]
+  /** The id the next worker started gets. */
   readonly nextId: number
   /** How the last restart ended (a refusal is not one): what a status reports. */
   readonly lastRestart: O.Option<RestartOutcome>
 }
 
-/** Made, and not told to start yet. */
-export interface Created extends Base {
+/** Made, and not told to start yet: the state {@link initial} gives; the Start event starts generation 1. */
+export interface Created extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Created'
 }
 /** Generation 1 is starting (asked for by nobody): nothing serves yet. */
-export interface Starting extends Base {
+export interface Starting extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Starting'
   /** How many of its workers were started again after a signal killed them while Node booted. */
   readonly respawns: number
 }
-export interface Running extends Base {
+/** A generation serves; a restart's generation may be starting beside it (`pending`). */
+export interface Running extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Running'
   /** The generation that serves. */
   readonly current: number
@@ -128,32 +155,58 @@ export interface Running extends Base {
   readonly pending: O.Option<Pending>
   /** Per slot of the serving generation: how many times in a row its worker died soon after starting. */
   readonly crashes: readonly number[]
+  /** Restarts whose new generation serves, not answered until the old workers accept no more. */
   readonly confirming: readonly Confirming[]
 }
-export interface Stopping extends Base {
+/** Stopping: every worker drains, and the supervisor exits once the last one is gone. */
+export interface Stopping extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Stopping'
   /** The generation that served when the stop came (none: the first never served). */
   readonly served: O.Option<number>
   /** The code to exit with once the last worker is gone: 1 when the first generation could not start. */
   readonly code: number
 }
-export interface Exited extends Base {
+/** Done: the supervisor exits with `code` (an `Exit` effect said so); every event is ignored from now on. */
+export interface Exited extends StateBase {
+  /** Which state this is. */
   readonly _tag: 'Exited'
+  /** The generation that served when the stop came (none: the first never served). */
   readonly served: O.Option<number>
+  /** The exit code: 0 after a stop, 1 when the first generation could not start, 130 or 143 after a second stop signal. */
   readonly code: number
 }
 
+/**
+ * The state of a supervisor: Created, Starting (generation 1), Running (a generation serves; a restart
+ * runs a new one beside it), Stopping, Exited.
+ *
+ * @remarks
+ * New states may come in a minor release: give a `switch` over `_tag` a default branch.
+ */
 export type State = Created | Starting | Running | Stopping | Exited
 
 export const initial = (size: number): State => ({ _tag: 'Created', size, generations: 0, workers: [], nextId: 1, lastRestart: O.none })
 
 // ---- events and effects ---------------------------------------------------------------------------
 
+/**
+ * What happens to a supervisor, as the library reports it to {@link reduce}: its start, requests (a
+ * restart signal or control request, a stop), news of its workers (each named by its `id`), and timers
+ * it asked for. An event that does not apply in a state is ignored, with a debug log effect
+ * (`event-ignored`).
+ *
+ * @remarks
+ * New events may come in a minor release: give a `switch` over `_tag` a default branch.
+ */
 export type Event =
+  /** Start generation 1 (once, in Created). */
   | { readonly _tag: 'Start' }
+  /** A restart signal or a control request asks for a restart. */
   | { readonly _tag: 'RestartRequested'; readonly by: RestartBy }
   /** By a signal, or by a control request (only a second signal forces). */
   | { readonly _tag: 'StopRequested'; readonly by: StopSignal | 'control' }
+  /** Worker `id` is ready (and serves), with pid `pid`. */
   | { readonly _tag: 'WorkerReady'; readonly id: number; readonly pid: number }
   /** It could not be started, or exited or timed out before it was ready. */
   | { readonly _tag: 'WorkerFailed'; readonly id: number; readonly pid: number | null; readonly failure: ChildFailure }
@@ -161,12 +214,23 @@ export type Event =
   | { readonly _tag: 'WorkerExited'; readonly id: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly upMs: number }
   /** A worker asked to stop has closed its listeners. */
   | { readonly _tag: 'WorkerDraining'; readonly id: number }
+  /** `probationMs` have passed since every worker of `generation` was ready (after a StartProbation effect). */
   | { readonly _tag: 'ProbationPassed'; readonly generation: number }
+  /** A ScheduleRespawn's delay is over: start a worker in `slot` again. */
   | { readonly _tag: 'RespawnDue'; readonly slot: number; readonly generation: number }
 
 export type { LogLevel }
 
+/**
+ * What the supervisor's reducer asks the library to do, as plain data: start, stop and kill workers,
+ * time a probation and a respawn, give up the sockets, exit, answer control requests, and log. The
+ * library runs them in the order given; the ones that take time report back with an `Event`.
+ *
+ * @remarks
+ * New effects may come in a minor release: give a `switch` over `_tag` a default branch.
+ */
 export type Effect =
+  /** Start worker `id` in `slot` of `generation`; it reports WorkerReady or WorkerFailed. */
   | { readonly _tag: 'SpawnWorker'; readonly id: number; readonly slot: number; readonly generation: number }
   /**
    * Make it drain and exit. `ask`: a ready worker is asked on its channel (a signal to its process group
@@ -178,6 +242,7 @@ export type Effect =
   | { readonly _tag: 'KillWorker'; readonly id: number }
   /** After `probationMs`, report ProbationPassed. */
   | { readonly _tag: 'StartProbation'; readonly generation: number }
+  /** After `delayMs` (see {@link respawnDelay}), report RespawnDue for `slot`. */
   | { readonly _tag: 'ScheduleRespawn'; readonly slot: number; readonly generation: number; readonly delayMs: number }
   /** The first generation serves: say where. */
   | { readonly _tag: 'AnnounceServing'; readonly generation: number; readonly pids: readonly number[] }
@@ -191,9 +256,12 @@ export type Effect =
   | { readonly _tag: 'CloseSockets' }
   /** Send the outcome of a restart to the control requests that asked for it. */
   | AnswerEffect
+  /** End the supervisor with `code`; `now`: at once (a second stop signal), its workers killed. */
   | { readonly _tag: 'Exit'; readonly code: number; readonly now: boolean }
+  /** Write a log line. */
   | LogEffect
 
+/** What {@link reduce} gives: the next state, and the effects to run, in order. */
 export type Step = readonly [State, readonly Effect[]]
 
 // ---- respawn backoff ------------------------------------------------------------------------------
@@ -201,9 +269,15 @@ export type Step = readonly [State, readonly Effect[]]
 /** A worker that served this long before it died was not in a crash loop: its slot's count starts again. */
 export const STABLE_MS = 10_000
 const RESPAWN_FIRST_MS = 100
+/** The longest wait before a dead worker's slot is started again: 30 s. */
 export const RESPAWN_MAX_MS = 30_000
 
-/** The delay before respawning a slot whose worker died `crashes` times in a row: 100 ms, doubling, at most 30 s. */
+/**
+ * The delay before respawning a slot whose worker died `crashes` times in a row: 100 ms, doubling, at most 30 s.
+ *
+ * @param crashes - how many times in a row the slot's worker has died, this death included (1 after a worker that had been up {@link STABLE_MS} or more)
+ * @returns the delay in milliseconds
+ */
 export const respawnDelay = (crashes: number): number => Math.min(RESPAWN_MAX_MS, RESPAWN_FIRST_MS * 2 ** Math.max(0, crashes - 1))
 
 // ---- helpers ----------------------------------------------------------------------------------------
@@ -568,4 +642,25 @@ const step = (state: Exclude<State, Exited>, event: Event): Step => {
   }
 }
 
+/**
+ * The supervisor's one decision function: the next state after `event`, and the effects to run. Pure
+ * and total: it never throws, and an event that does not apply in `state` leaves it as it is (with a
+ * debug log effect). `Exited` ignores everything.
+ *
+ * @param state - the supervisor's state
+ * @param event - what happened
+ * @returns the next state, and the effects to run, in order
+ *
+ * @example
+ * Two workers start and serve:
+ * ```ts
+ * import { initial, reduce } from 'uninterruptible/supervisor'
+ *
+ * const [starting, spawn] = reduce(initial(2), { _tag: 'Start' })
+ * // spawn has { _tag: 'SpawnWorker', id: 1, slot: 0, generation: 1 } and the same for id 2, slot 1
+ * const [one] = reduce(starting, { _tag: 'WorkerReady', id: 1, pid: 101 })
+ * const [running, effects] = reduce(one, { _tag: 'WorkerReady', id: 2, pid: 102 })
+ * // running._tag === 'Running'; effects has { _tag: 'AnnounceServing', generation: 1, pids: [101, 102] }
+ * ```
+ */
 export const reduce = (state: State, event: Event): Step => (state._tag === 'Exited' ? [state, []] : recorded(step(state, event)))

@@ -22,6 +22,7 @@ import * as signals from '../shell/os/signals'
 import type { ServeOptions, ServerInfo } from '../shell/options'
 import { prepared } from './current'
 
+/** What `serveTask` and `serveHttpTask` complete with once this process has stopped serving. */
 export interface Stopped {
   /** The exit code this process should end with: 0 after a drain, 128+n after a second stop signal. */
   readonly code: number

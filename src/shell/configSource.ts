@@ -14,7 +14,16 @@ import { messageOf } from './os/errno'
 /** A path to a JSON file, or the config object itself. */
 export type ConfigInput = string | ConfigJson
 
+/**
+ * The config could not be read: the file cannot be read (`ConfigUnreadable`: it does not exist, or this
+ * user may not read it), or it is not JSON (`ConfigNotJson`, with where the first mistake is).
+ *
+ * @remarks
+ * Nothing was bound or written. Fix the file (or the path) and start again; at a restart the old process
+ * serves on.
+ */
 export type ConfigSourceError =
+  /** The file at `path` cannot be read, and why. */
   | { readonly _tag: 'ConfigUnreadable'; readonly path: string; readonly reason: string }
   /** `path`: the file, or `(text)` for JSON text given as such. `line`, `column`: from 1. */
   | { readonly _tag: 'ConfigNotJson'; readonly path: string; readonly reason: string; readonly line: number; readonly column: number }
@@ -92,6 +101,11 @@ export const readConfigSource = (input: ConfigInput): TE.TaskEither<ConfigSource
 /** Why a config is not valid: the file cannot be read, it is not JSON (with line and column), or its values are wrong (every problem, each naming its key). */
 export type ConfigValidationError = ConfigSourceError | ConfigError
 
+/**
+ * A {@link ConfigValidationError} in the words `serve` prints it with: each problem with its key, or where the JSON is wrong.
+ *
+ * @param e - the error
+ */
 export const describeConfigValidationError = (e: ConfigValidationError): string => (e._tag === 'InvalidConfig' ? describeConfigError(e) : describeConfigSourceError(e))
 
 const isJsonText = (s: string): boolean => /^\s*[[{]/.test(s)

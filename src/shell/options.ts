@@ -8,6 +8,7 @@ import type { DrainReason } from '../core/lifecycle'
 
 /** Which process of the server this is. */
 export interface ServerInfo {
+  /** This process's pid. */
   readonly pid: number
   /** 1 for the process started by hand, one more for each restart. */
   readonly generation: number
@@ -20,16 +21,24 @@ export interface ServerInfo {
   readonly worker?: number
 }
 
+/** What `onDraining` is told: which process drains, and why. */
 export interface DrainInfo extends ServerInfo {
   /** `handoff`: a new process serves now; `stop`: the server is stopping. */
   readonly reason: DrainReason
 }
 
+/** What `onExit` is told: which process exits, and with which code. */
 export interface ExitInfo extends ServerInfo {
   /** The code the process exits with (the code `serveTask` completes with). */
   readonly code: number
 }
 
+/**
+ * What `serve`, `serveTask`, `serveHttp` and `serveHttpTask` take besides the config and the handler:
+ * the application's logger, and hooks into this process's life. Hooks run in the processes that serve
+ * (standalone ones and workers), never in a supervisor; a hook that throws or rejects is logged
+ * (`hook-failed`), never fatal.
+ */
 export interface ServeOptions {
   /**
    * The application's pino logger (the library logs through a child of it carrying `generation`), or

@@ -39,11 +39,17 @@ const exec = async (file: string, args: readonly string[], cwd: string): Promise
 /** The package a bare specifier names: `fp-ts/function` is `fp-ts`, `@scope/name/x` is `@scope/name`. */
 const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
 
-/** Every module specifier a declaration file imports, re-exports or references. */
-const specifiersOf = (dts: string): string[] => [
-  ...[...dts.matchAll(/\b(?:from|import)\s*\(?\s*(['"])([^'"]+)\1/g)].map((m) => m[2] ?? ''),
-  ...[...dts.matchAll(/<reference types="([^"]+)"/g)].map((m) => `@types/${m[1] ?? ''}`),
-]
+/**
+ * Every module specifier a declaration file imports, re-exports or references. Doc comments are left
+ * out: their examples import the package itself and the application's libraries (express).
+ */
+const specifiersOf = (text: string): string[] => {
+  const dts = text.replace(/\/\*[\s\S]*?\*\//g, '')
+  return [
+    ...[...dts.matchAll(/\b(?:from|import)\s*\(?\s*(['"])([^'"]+)\1/g)].map((m) => m[2] ?? ''),
+    ...[...dts.matchAll(/<reference types="([^"]+)"/g)].map((m) => `@types/${m[1] ?? ''}`),
+  ]
+}
 
 /**
  * Follows relative imports from `entry` through the unpacked package: every declaration file reached

@@ -36,32 +36,55 @@ export type BadRequest = { readonly _tag: 'BadRequest'; readonly id: RequestId; 
 
 // ---- replies --------------------------------------------------------------------------------------
 
-export interface Connections {
+/** How many connections a process has: open now, and accepted since it started. */
+export interface ConnectionCounts {
+  /** Accepted and not closed yet. */
   readonly active: number
+  /** Accepted in all, by this process. */
   readonly accepted: number
 }
 
+/** One worker of a supervised server, as `serverStatus` reports it. */
 export interface WorkerStatus {
+  /** Its pid; `null` while it has not said it is ready. */
   readonly pid: number | null
+  /** The generation it belongs to (during a restart, two generations have workers). */
   readonly generation: number
+  /** Its slot among the workers of its generation, from 0. */
   readonly worker: number
+  /** Its lifecycle state (`Listening`, `Draining`, ...), or its phase (`starting`, `stopping`) when it does not answer. */
   readonly state: string
-  readonly connections: Connections | null
+  /** Its counts; `null` when it did not say (still starting, or gone). */
+  readonly connections: ConnectionCounts | null
 }
 
+/** A running server's status, what `serverStatus` resolves with (and `uninterruptible status --json` prints); exported as `ServerStatus`. */
 export interface Status {
+  /** The pid of the process that answered: the standalone process that serves, or the supervisor. */
   readonly pid: number
+  /** Whether the server restarts itself (`standalone`) or runs workers (`supervisor`). */
   readonly mode: 'standalone' | 'supervisor'
   /** The serving generation. */
   readonly generation: number
+  /** The reducer's state, in words: `Listening`, `Probation`, `Running`, ... */
   readonly state: string
-  readonly connections: Connections
+  /** The connections of the process that answered; a supervisor's: the sum over its workers. */
+  readonly connections: ConnectionCounts
+  /** How long the answering process has run, on a monotonic clock. */
   readonly uptimeMs: number
+  /** How the last restart ended (a refused one does not count); `null` when there was none. */
   readonly lastRestart: OutcomeJson | null
+  /** Supervised: every worker still alive, whatever its generation. */
   readonly workers?: readonly WorkerStatus[]
 }
 
-/** A restart's outcome on the wire. */
+/**
+ * A restart's outcome, what `restartServer` resolves with (and the control protocol's `outcome`);
+ * exported as `RestartResult`. `restarted`: the new generation serves, and the old one accepts no more.
+ * `failed`: the new generation did not come up (`failure` says how, as the log's fields) and the old
+ * one serves on; or, with `stopping`, a stop came first. `refused`: no restart was started (one was in
+ * progress; the server is starting, draining, or a container's init).
+ */
 export type OutcomeJson =
   | { readonly result: 'restarted'; readonly generation: number; readonly pids: readonly number[] }
   | {
@@ -150,7 +173,7 @@ export type ReplyJson = OutcomeReplyJson | StatusReplyJson | StoppingReplyJson |
  * to ready (a successor's start-up is on the handoff's critical path), and only a client reads replies.
  */
 const replyParts = lazily(() => {
-  const ConnectionsJson = plain<Connections>('connections: {"active": N, "accepted": N}', t.type({ active: Count, accepted: Count }))
+  const ConnectionsJson = plain<ConnectionCounts>('connections: {"active": N, "accepted": N}', t.type({ active: Count, accepted: Count }))
 
   const OutcomeCodec: t.Type<OutcomeJson, OutcomeJson> = (() => {
     const Restarted = t.type({ result: exactly('restarted'), generation: Generation, pids: t.readonlyArray(Pid) })

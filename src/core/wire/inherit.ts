@@ -80,9 +80,20 @@ export type Inherited = InheritedSuccessor | InheritedWorker
 
 export const bindsOf = (i: Inherited): Binds => RNEA.map((l: InheritedListener) => l.bind)(i.listeners)
 
+/**
+ * The environment variable in which a restart passes its sockets to the new process
+ * (`UNINTERRUPTIBLE_INHERIT`) is malformed.
+ *
+ * @remarks
+ * Only the library sets it: start the server without it in the environment (a stale value copied into
+ * a shell or a unit file does this).
+ */
 export interface InheritError {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'MalformedInheritance'
+  /** The variable's value. */
   readonly value: string
+  /** What is wrong with it. */
   readonly problems: RNEA.ReadonlyNonEmptyArray<Problem>
 }
 

@@ -11,12 +11,32 @@ import type { Errno } from '../os/errno'
 import { eachLine } from '../os/eachLine'
 import { requestReply, type Unanswered } from '../requestReply'
 
+/**
+ * Why a control request (`restartServerTask`, `serverStatusTask`, `stopServerTask`) got no answer it
+ * could use. `path` is the control socket's.
+ *
+ * @remarks
+ * `NoServer`: nothing answers on the socket (no file: is the server running, with this `controlPath`?;
+ * nobody accepting: a crashed server leaves its file; or permission denied). `NoReply`: the server did
+ * not answer in time, closed without a reply, or replied with an error (another restart in progress, a
+ * stop refused during a restart). `BadReply`: what came back is not a control reply. `NoControlPath`:
+ * the config file cannot be read or sets no `controlPath`.
+ */
 export type ControlError =
+  /** Nothing answers on the control socket, and why. */
   | { readonly _tag: 'NoServer'; readonly path: string; readonly reason: string }
+  /** No usable reply: a timeout, a close, or the server's error message. */
   | { readonly _tag: 'NoReply'; readonly path: string; readonly reason: string }
+  /** A reply that is not a control reply (`line`: what came). */
   | { readonly _tag: 'BadReply'; readonly path: string; readonly line: string }
+  /** No control socket could be found in the config file `config`. */
   | { readonly _tag: 'NoControlPath'; readonly config: string; readonly reason: string }
 
+/**
+ * A {@link ControlError} in words, as the `uninterruptible` command prints it.
+ *
+ * @param e - the error
+ */
 export const describeControlError = (e: ControlError): string => {
   switch (e._tag) {
     case 'NoServer':

@@ -17,6 +17,7 @@ import { monotonicMs } from '../os/clock'
 /** A config file's path (its `controlPath` is used), or the control socket itself. */
 export type ControlTarget = string | { readonly controlPath: string }
 
+/** Options of the control functions (`restartServer`, `serverStatus`, `stopServer` and their Task forms). */
 export interface ControlOptions {
   /** How long to wait: for a restart's outcome (default 10 minutes), a status or a stop's reply (5 s); a stop then waits for the exits without limit unless set. */
   readonly timeoutMs?: number
@@ -51,13 +52,24 @@ const request = (target: ControlTarget, op: Op, timeoutMs: number) =>
 const unexpected = (path: string, reply: Reply): ControlError =>
   reply._tag === 'Error' ? { _tag: 'NoReply', path, reason: reply.message } : { _tag: 'BadReply', path, line: encodeReply(reply).trimEnd() }
 
-/** Restarts the server and waits for the outcome: the new generation serves, or it failed and the old one serves on. */
+/**
+ * Restarts the server and waits for the outcome: the new generation serves, or it failed and the old one serves on.
+ *
+ * @param target - the config file's path (its `controlPath` is used), or `{ controlPath }`
+ * @param options - how long to wait for the outcome (10 minutes by default)
+ */
 export const restartServerTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, OutcomeJson> =>
   pipe(
     request(target, 'restart', options.timeoutMs ?? 600_000),
     TE.flatMapEither(({ reply, path }) => (reply._tag === 'Outcome' ? E.right(reply.outcome) : E.left(unexpected(path, reply)))),
   )
 
+/**
+ * Asks the server for its status.
+ *
+ * @param target - the config file's path (its `controlPath` is used), or `{ controlPath }`
+ * @param options - how long to wait for the reply (5 s by default)
+ */
 export const serverStatusTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, Status> =>
   pipe(
     request(target, 'status', options.timeoutMs ?? 5_000),
@@ -89,7 +101,12 @@ const allGone = (pids: readonly number[], deadline: number): TE.TaskEither<Contr
   }
 }
 
-/** Stops the server (it drains), and settles once every one of its processes has exited. */
+/**
+ * Stops the server (it drains), and settles once every one of its processes has exited.
+ *
+ * @param target - the config file's path (its `controlPath` is used), or `{ controlPath }`
+ * @param options - how long to wait for the reply (5 s by default), then for the exits (no limit by default)
+ */
 export const stopServerTask = (target: ControlTarget, options: ControlOptions = {}): TE.TaskEither<ControlError, { readonly pids: readonly number[] }> =>
   pipe(
     request(target, 'stop', options.timeoutMs ?? 5_000),

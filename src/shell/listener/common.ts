@@ -26,17 +26,38 @@ export interface Listener {
   readonly socketId: O.Option<SocketId>
 }
 
+/**
+ * The server could not get its sockets: a `bind` address (`address`, as the config names it) cannot be
+ * listened on, or what a restart or systemd passed down cannot be used. A listener already acquired is
+ * given back; nothing serves.
+ *
+ * @remarks
+ * At a first start, fix the address or what holds it. At a restart the old process serves on: the
+ * addresses and whether `controlPath` is set cannot change across a restart (`BindChanged`,
+ * `ControlChanged`); stop the server and start it again to change them.
+ */
 export type ListenError =
+  /** Another socket listens there: stop that server or choose another address. */
   | { readonly _tag: 'AddressInUse'; readonly address: string; readonly detail: string }
+  /** This user may not listen there (a port below 1024, a folder it may not write). */
   | { readonly _tag: 'PermissionDenied'; readonly address: string; readonly detail: string }
+  /** The host is not an address of this machine. */
   | { readonly _tag: 'AddressNotAvailable'; readonly address: string }
+  /** A UNIX socket's folder does not exist: create it first. */
   | { readonly _tag: 'FolderMissing'; readonly address: string; readonly folder: string }
+  /** A UNIX socket's path exists and is not a socket: it is left alone; move it away or choose another path. */
   | { readonly _tag: 'NotASocket'; readonly address: string }
+  /** A listening socket the parent passed down (file descriptor `fd`) cannot be used. */
   | { readonly _tag: 'InheritedFdUnusable'; readonly fd: number; readonly reason: string }
+  /** The readiness pipe a restart sets up cannot be used: start the server without `UNINTERRUPTIBLE_INHERIT` in its environment. */
   | { readonly _tag: 'ReadyFdUnusable'; readonly fd: number; readonly reason: string }
+  /** A restart's config changes `bind`: these addresses were `added` and `removed`. */
   | { readonly _tag: 'BindChanged'; readonly added: readonly string[]; readonly removed: readonly string[] }
+  /** A restart's config adds `controlPath` (`added`) or removes it. */
   | { readonly _tag: 'ControlChanged'; readonly added: boolean }
+  /** The sockets systemd passed (socket activation) do not match `bind`. */
   | { readonly _tag: 'ActivationMismatch'; readonly detail: string }
+  /** Any other failure to listen, with the system's message. */
   | { readonly _tag: 'ListenFailed'; readonly address: string; readonly message: string }
 
 const list = (xs: readonly string[]): string => xs.join(', ')

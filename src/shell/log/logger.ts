@@ -18,9 +18,18 @@ import { safeDestination } from './destination'
 
 export type { Logger }
 
+/**
+ * The log file cannot be opened for appending; it is checked at start, before anything else.
+ *
+ * @remarks
+ * Fix `logPath`, or the permissions of the file or its folder, and start again.
+ */
 export interface LogError {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'LogUnwritable'
+  /** The log file's path. */
   readonly path: string
+  /** Why it cannot be opened. */
   readonly reason: string
 }
 

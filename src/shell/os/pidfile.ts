@@ -11,9 +11,18 @@ import * as O from 'fp-ts/Option'
 import * as TE from 'fp-ts/TaskEither'
 import { type Errno, fileProblem, toErrno } from './errno'
 
+/**
+ * The pidfile cannot be written (its folder is missing, or this user may not write there).
+ *
+ * @remarks
+ * Fix `pidfilePath` (or `PID_FILE`), or the folder's permissions, and start again.
+ */
 export interface PidfileError {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'PidfileUnwritable'
+  /** The pidfile's path. */
   readonly path: string
+  /** Why it cannot be written. */
   readonly reason: string
 }
 

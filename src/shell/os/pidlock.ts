@@ -19,8 +19,17 @@ export interface Pidlock {
   readonly release: () => void
 }
 
+/**
+ * Another running server holds this pidfile (Linux: each server holds a lock named after its pidfile
+ * for as long as any of its generations lives).
+ *
+ * @remarks
+ * Stop that server first, or give this one another `pidfilePath`.
+ */
 export interface PidfileHeld {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'PidfileHeld'
+  /** The pidfile's path. */
   readonly path: string
   /** The pid the file names, if it names one. */
   readonly pid: number | undefined

@@ -26,8 +26,17 @@ export const isBlocked = (signal: NodeJS.Signals): boolean => {
   return mask !== undefined && isSet(mask, n)
 }
 
+/**
+ * The restart signal is blocked in this process, so it would never reach the server.
+ *
+ * @remarks
+ * On Node 22.14 and later `node --disable-sigusr1` blocks SIGUSR1 for good. Start node without that
+ * flag, or set `restartSignal` to another signal.
+ */
 export interface SignalBlocked {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'SignalBlocked'
+  /** The blocked signal: the config's `restartSignal`. */
   readonly signal: NodeJS.Signals
 }
 

@@ -8,6 +8,7 @@ import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { Logger } from 'pino'
 
+/** What a {@link Handler} gets with each socket besides the socket itself. */
 export interface ConnectionContext {
   /** This process's sequence number for the connection, as it appears in logs. */
   readonly id: number
@@ -31,9 +32,18 @@ export type HandlerResult<E> = void | PromiseLike<unknown> | E.Either<E, unknown
  */
 export type Handler<E = unknown> = (socket: Socket, context: ConnectionContext) => HandlerResult<E>
 
+/**
+ * How a handler failed: it threw, its promise (or TaskEither) rejected, or it returned a `Left`. The
+ * library logs it (`handler-failed`) and ends the socket; the server serves on.
+ *
+ * @typeParam E - the handler's own error type, the `Left` it may return
+ */
 export type HandlerFailure<E> =
+  /** It threw, synchronously. */
   | { readonly _tag: 'Threw'; readonly error: unknown }
+  /** The promise it returned rejected (or the TaskEither threw or rejected). */
   | { readonly _tag: 'Rejected'; readonly error: unknown }
+  /** It returned, or its TaskEither completed with, a `Left`. */
   | { readonly _tag: 'ReturnedLeft'; readonly error: E }
 
 const isThenable = (u: unknown): u is PromiseLike<unknown> =>

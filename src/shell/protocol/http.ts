@@ -27,9 +27,18 @@ import type { Protocol } from './protocol'
 /** A request listener, such as an Express app, or an http.Server that already has its listeners. */
 export type HttpApp = RequestListener | Server
 
-/** serveHttp was given something that is neither a request listener nor a plain `http.Server`. */
+/**
+ * `serveHttp` was given something that is neither a request listener nor a plain `http.Server`.
+ *
+ * @remarks
+ * Give it a `(req, res)` listener (an Express app is one) or an `http.Server`. An `https.Server` is
+ * refused: the library accepts the connections itself, so give it the request listener and set `tls`
+ * in the config.
+ */
 export interface UnsupportedServer {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'UnsupportedServer'
+  /** What it was given: `https.Server`, or the name of the object's class. */
   readonly got: string
 }
 

@@ -13,7 +13,12 @@ export const nameListener = (server: Server, address: string): void => {
   addresses.set(server, address)
 }
 
-/** The address (as the `listening` log line names it) of the listener that accepted `socket`. */
+/**
+ * The address (as the `listening` log line names it) of the listener that accepted `socket`.
+ *
+ * @param socket - an accepted socket (a `req.socket` too)
+ * @returns the address; `undefined` for a socket no listener of this server accepted
+ */
 export const listenerOf = (socket: Socket): string | undefined => {
   const accepted = (plainSocketOf(socket) ?? socket) as Socket & { readonly server?: Server }
   return accepted.server !== undefined ? addresses.get(accepted.server) : undefined

@@ -4,6 +4,30 @@
  */
 import type { Socket } from 'node:net'
 
+/**
+ * Reads one line from `socket`, up to and including its `'\n'`, like Ruby's `gets`: at the end of the
+ * input, whatever arrived (possibly `''`). Rejects on a socket error, or when more than `limit`
+ * characters (65536 by default) arrive without a newline. Sets the socket's encoding to UTF-8.
+ *
+ * @param socket - the connection's socket
+ * @param limit - the longest line accepted, in characters
+ * @returns the line, with its newline; at the end of the input, the rest (possibly empty)
+ *
+ * @remarks
+ * What arrived after the newline in the same chunk is not kept for the next call: use it for a client
+ * that sends one line and waits for the answer, not for a pipelined stream of lines.
+ *
+ * @example
+ * An echo server, one line at a time:
+ * ```ts
+ * import { readLine, serve } from 'uninterruptible'
+ *
+ * void serve('config.json', async (socket) => {
+ *   const line = await readLine(socket)
+ *   socket.write(line)
+ * })
+ * ```
+ */
 export const readLine = (socket: Socket, limit = 64 * 1024): Promise<string> =>
   new Promise((resolve, reject) => {
     let buffer = ''

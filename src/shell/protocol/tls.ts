@@ -22,12 +22,25 @@ import { rateLimited } from '../log/rateLimited'
 import type { Protocol } from './protocol'
 import { remoteOf } from './raw'
 
+/** A config key that names a TLS file. */
 export type TlsKey = 'tls.certPath' | 'tls.keyPath' | 'tls.caPath'
 
+/**
+ * A TLS file cannot be used: it is missing or unreadable, not PEM, a CA file with no certificate, or a
+ * key that does not match the certificate. Each generation reads the files as it starts.
+ *
+ * @remarks
+ * Fix the file `key` names and start again; at a restart (a certificate rotation) the old generation
+ * serves on with the files it read.
+ */
 export interface TlsError {
+  /** Tags this error in {@link ServeError}. */
   readonly _tag: 'TlsUnusable'
+  /** Which config key names the file. */
   readonly key: TlsKey
+  /** The file's path. */
   readonly file: string
+  /** What is wrong with it. */
   readonly reason: string
 }
 
