@@ -6,13 +6,14 @@
  *   process neither kills it nor (SIGUSR1) opens the Node inspector. The library takes the queue and
  *   removes these listeners as it loads (shell/os/signals.ts).
  * - NODE_OPTIONS is given back as the user had it, so nothing the application spawns preloads this.
- * - Node's module compile cache is turned on in the folder the parent named (Node 22.1 and later).
+ * - Node's module compile cache is turned on in the folder the parent named (Node 22.1 and later), and
+ *   the folder is left for the library's loader (src/load.ts), which keeps the library's code there.
  *
  * It shares no state with the library: it may belong to another release than the code it preloads
  * (core/early.ts holds the names both sides know). A first generation may be started with it too:
  * `node --require uninterruptible/preload server.js`.
  */
-import { COMPILE_CACHE_ENV, earlySignalsOn, leaveEarlySignals, PRELOAD_ENV, withoutPreload } from './core/early'
+import { CODE_CACHE_DIR_KEY, COMPILE_CACHE_ENV, earlySignalsOn, leaveEarlySignals, PRELOAD_ENV, withoutPreload } from './core/early'
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2', 'SIGHUP']
 /** A flood of signals during start-up must not grow memory: the first ones say all there is to say. */
@@ -46,6 +47,7 @@ const cacheDir = env[COMPILE_CACHE_ENV]
 if (cacheDir !== undefined) {
   // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a variable meant for this process only
   delete env[COMPILE_CACHE_ENV]
+  Reflect.set(globalThis, CODE_CACHE_DIR_KEY, cacheDir)
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
     require('node:module').enableCompileCache?.(cacheDir)

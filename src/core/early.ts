@@ -46,3 +46,33 @@ export const withoutPreload = (nodeOptions: string | undefined, option: string):
   if (nodeOptions === undefined || nodeOptions === option) return undefined
   return nodeOptions.endsWith(` ${option}`) ? nodeOptions.slice(0, -(option.length + 1)) : nodeOptions
 }
+
+/**
+ * The folder the preload was given for compiled code (COMPILE_CACHE_ENV), left for the library's loader
+ * (src/load.ts), which keeps its own code cache of the library there.
+ */
+export const CODE_CACHE_DIR_KEY = Symbol.for('uninterruptible.code-cache-dir.v1')
+
+export const codeCacheDirOn = (holder: object): string | undefined => {
+  const dir: unknown = Reflect.get(holder, CODE_CACHE_DIR_KEY)
+  return typeof dir === 'string' ? dir : undefined
+}
+
+/**
+ * Left by the library's loader (src/load.ts): how the library's code was had (`cached`: from the code
+ * cache; `compiled`: compiled here, with a cache folder to save it to; `uncached`: no folder), and
+ * `save`, which writes the cache once the process serves (nothing when it was `cached`).
+ */
+export interface LibraryCode {
+  readonly state: 'cached' | 'compiled' | 'uncached'
+  readonly save: () => void
+}
+
+export const LIBRARY_CODE_KEY = Symbol.for('uninterruptible.library-code.v1')
+
+export const libraryCodeOn = (holder: object): LibraryCode | undefined => {
+  const held: unknown = Reflect.get(holder, LIBRARY_CODE_KEY)
+  if (typeof held !== 'object' || held === null || !('state' in held) || !('save' in held)) return undefined
+  const { state, save } = held
+  return (state === 'cached' || state === 'compiled' || state === 'uncached') && typeof save === 'function' ? { state, save: () => void Reflect.apply(save, undefined, []) } : undefined
+}

@@ -12,7 +12,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { startLoad } from '../support/echoLoad'
-import { CLI, DIST, ECHO, readPid, ServerProcess, tempDir, testEnv, waitGone, writeJson } from '../support/harness'
+import { CLI, DIST, ECHO, readPid, ROOT, ServerProcess, tempDir, testEnv, until, waitGone, writeJson } from '../support/harness'
 
 const LIBRARY = path.join(DIST, 'lib/index.js')
 
@@ -284,7 +284,54 @@ describe(`Node's compile cache, on Node ${process.version}`, () => {
     }
   })
 
-  it('a cache folder others may write is not used: said once, and restarts go on', { skip: hasCache ? false : `Node ${process.version} has no compile cache` }, async () => {
+  it("the library's own code cache: the first successor compiles and saves it (0600), the next ones start from it; a library.js edited in place (same length) is compiled afresh and runs as edited", async () => {
+    const s = setup()
+    const cache = path.join(s.dir, 'cache')
+    writeJson(s.config, { bind: `unix://${s.socketPath}`, pidfilePath: s.pidfile, probationMs: 0, compileCache: cache, logLevel: 'debug' })
+    // a copy of the package's files, so that this test may edit its bundle
+    const lib = path.join(s.dir, 'pkg', 'lib')
+    fs.mkdirSync(lib, { recursive: true })
+    for (const f of ['index.js', 'library.js', 'preload.js']) fs.copyFileSync(path.join(DIST, 'lib', f), path.join(lib, f))
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(s.dir, 'pkg', 'node_modules'))
+    const script = path.join(s.dir, 'server.js')
+    fs.writeFileSync(script, `const { serve } = require(${JSON.stringify(path.join(lib, 'index.js'))})\nserve(process.argv[2], (socket) => socket.end('ok\\n'))\n`)
+    const server = new ServerProcess([script, s.config])
+    const cached = (): string[] => fs.readdirSync(cache).filter((f) => f.startsWith('library-'))
+    /** Restarts; what the new generation's start-up says of the library's code, and its listening line. */
+    const restart = async (): Promise<{ code: unknown; listening: string }> => {
+      const current = readPid(s.pidfile)
+      process.kill(current, 'SIGUSR1')
+      await server.event(current, 'exit')
+      const next = readPid(s.pidfile)
+      const timeline = await server.event(next, 'startup-timeline')
+      return { code: timeline.libraryCode, listening: (await server.event(next, 'listening')).msg }
+    }
+    try {
+      await server.event(server.pid, 'listening')
+      assert.equal((await restart()).code, 'compiled')
+      await until(() => cached().length === 1, 'the first successor saving the code cache')
+      const [file] = cached()
+      assert.equal(fs.statSync(path.join(cache, file ?? '')).mode & 0o777, 0o600)
+      assert.equal((await restart()).code, 'cached')
+      assert.equal((await restart()).code, 'cached')
+      // a bundle edited where it lies, to the same length: V8 alone would take the old code for it
+      const bundle = path.join(lib, 'library.js')
+      const before = fs.readFileSync(bundle, 'utf8')
+      const edited = before.replace('listening on ', 'LISTENING on ')
+      assert.ok(edited !== before && edited.length === before.length)
+      fs.writeFileSync(bundle, edited)
+      const afterEdit = await restart()
+      assert.deepStrictEqual([afterEdit.code, afterEdit.listening.slice(0, 12)], ['compiled', 'LISTENING on'])
+      const again = await restart()
+      assert.deepStrictEqual([again.code, again.listening.slice(0, 12)], ['cached', 'LISTENING on'])
+      await stopAll(s, server)
+    } finally {
+      server.killAll()
+      fs.rmSync(s.dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a cache folder others may write is not used: said once, and restarts go on', async () => {
     const s = setup()
     const cache = path.join(s.dir, 'open-cache')
     fs.mkdirSync(cache)

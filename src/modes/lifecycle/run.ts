@@ -20,6 +20,7 @@ import type { Listeners } from '../../shell/listener'
 import { describeReadyError, reportReady } from '../../shell/os/channel'
 import { stopwatch } from '../../shell/os/clock'
 import type { Pidlock } from '../../shell/os/pidlock'
+import { libraryCodeOn } from '../../core/early'
 import { flushCompileCache } from '../../shell/os/compileCache'
 import { closeUnaskedInspector } from '../../shell/os/inspector'
 import { handoffEndsService } from '../../shell/os/self'
@@ -196,6 +197,7 @@ const announceReady = (p: Prepared, listeners: Listeners, parent: Parent): void 
   const { log } = p
   const ready = O.map((i: Inherited) => reportReady(i.channelFd, parent.keepChannel))(p.inherited)
   const readyAtMs = performance.now()
+  const libraryCode = libraryCodeOn(globalThis)?.state ?? 'uncached'
   // after the ready line: the first line written loads the logging library, off the handoff's critical path
   const head = RNEA.head(listeners)
   log.info(
@@ -203,8 +205,8 @@ const announceReady = (p: Prepared, listeners: Listeners, parent: Parent): void 
     `listening on ${listeners.map((l) => l.address).join(', ')} (${head.inherited ? 'inherited socket' : 'bound'}${listeners.length > 1 ? 's' : ''})`,
   )
   log.debug(
-    { event: 'startup-timeline', libraryAtMs: round(loadedAtMs), preparedAtMs: round(p.preparedAtMs), readyAtMs: round(readyAtMs) },
-    `started: the library loaded ${round(loadedAtMs)} ms after this process began, its config read at ${round(p.preparedAtMs)} ms, ready at ${round(readyAtMs)} ms`,
+    { event: 'startup-timeline', libraryAtMs: round(loadedAtMs), preparedAtMs: round(p.preparedAtMs), readyAtMs: round(readyAtMs), libraryCode },
+    `started: the library loaded ${round(loadedAtMs)} ms after this process began (its code ${libraryCode}), its config read at ${round(p.preparedAtMs)} ms, ready at ${round(readyAtMs)} ms`,
   )
   if (O.isSome(ready) && E.isLeft(ready.value)) {
     log.warn({ event: 'ready-unsent', error: ready.value.left.reason }, describeReadyError(ready.value.left))

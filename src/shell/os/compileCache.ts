@@ -3,21 +3,20 @@
  * cache"): a new process then loads the application's modules from code compiled by an earlier one,
  * which shortens the handoff. Node keys each entry by the source's content, so code changed by a deploy
  * is compiled afresh, never served stale. The folder must be writable by this user only: whoever can
- * write it can change what runs. Only used where Node has it (22.1 and later).
+ * write it can change what runs. The same folder holds the library's own code cache (src/load.ts), on
+ * every version; Node's module cache exists from 22.1 on.
  */
 import fs = require('node:fs')
 import path = require('node:path')
 import * as E from 'fp-ts/Either'
 import * as O from 'fp-ts/Option'
 import type { CompileCache } from '../../core/config'
+import { libraryCodeOn } from '../../core/early'
 import { messageOf, toErrno } from './errno'
 import { loadOs } from './lazy'
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS loader, loaded already (typed in require.d.ts)
 const nodeModule = () => require('node:module')
-
-/** Whether this Node has a compile cache. */
-export const hasCompileCache = (): boolean => typeof nodeModule().enableCompileCache === 'function'
 
 export const defaultCacheDir = (): string => path.join(loadOs().tmpdir(), `uninterruptible-compile-cache-${process.getuid?.() ?? 'user'}`)
 
@@ -37,18 +36,23 @@ const checkedDir = (dir: string): E.Either<string, string> => {
 }
 
 /**
- * The folder to give the processes this server starts, if any: none when the config turns it off, when
- * this Node has no compile cache, or when NODE_COMPILE_CACHE / NODE_DISABLE_COMPILE_CACHE already say
- * what Node should do. Left: a folder that cannot be used, and why.
+ * The folder to give the processes this server starts, if any: none when the config turns it off, or
+ * when NODE_COMPILE_CACHE / NODE_DISABLE_COMPILE_CACHE already say what Node should do. On every
+ * version: the library's own code cache (src/load.ts) needs no compile cache from Node.
+ * Left: a folder that cannot be used, and why.
  */
 export const compileCacheFor = (setting: CompileCache, env: NodeJS.ProcessEnv = process.env): E.Either<string, O.Option<string>> => {
-  if (setting._tag === 'Off' || !hasCompileCache()) return E.right(O.none)
+  if (setting._tag === 'Off') return E.right(O.none)
   if (env.NODE_COMPILE_CACHE !== undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return E.right(O.none)
   return E.map((dir: string) => O.some(dir))(checkedDir(setting._tag === 'At' ? setting.path : defaultCacheDir()))
 }
 
-/** Writes what this process compiled so far, so the next process started finds it (Node 22.10 and later; otherwise at exit). */
+/**
+ * Writes what this process compiled so far, so the next process started finds it: the application's
+ * modules (Node 22.10 and later; otherwise at exit) and the library's own code (src/load.ts).
+ */
 export const flushCompileCache = (): void => {
+  libraryCodeOn(globalThis)?.save()
   try {
     nodeModule().flushCompileCache?.()
   } catch {
