@@ -302,8 +302,15 @@ it('a supervisor of 2 starts a generation of 2, and serves once both are ready',
     const project = path.join(dir, 'runtime')
     // What the bundle loads at run time: node builtins, pino, and jsonc-parser (only for a config that is
     // not JSON); fp-ts and io-ts are inside it.
-    const bundle = fs.readFileSync(path.join(unpacked, pkg.exports['.'].default), 'utf8')
-    const required = new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1] ?? '').filter((s) => !isBuiltin(s)).map(packageOf))
+    // the main file loads the bundle beside it (src/load.ts)
+    const main = path.join(unpacked, pkg.exports['.'].default)
+    const bundle = [main, path.join(path.dirname(main), 'library.js')].map((f) => fs.readFileSync(f, 'utf8')).join('\n')
+    const required = new Set(
+      [...bundle.matchAll(/\brequire\("([^"]+)"\)/g)]
+        .map((m) => m[1] ?? '')
+        .filter((s) => !isBuiltin(s) && !s.startsWith('./'))
+        .map(packageOf),
+    )
     assert.deepEqual([...required].sort(), ['jsonc-parser', 'pino'])
     await install(tarball, project, required)
 
