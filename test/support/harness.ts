@@ -344,6 +344,24 @@ export const freePort = (): Promise<number> =>
     })
   })
 
+/**
+ * A port free on every address now, below the kernel's ephemeral range: no client connection of a test
+ * takes it as its own port meanwhile (a port from freePort(), or one next to it, may be: EADDRINUSE).
+ */
+export const freeFixedPort = async (): Promise<number> => {
+  const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0] ?? 32768)
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000))
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer()
+      s.once('error', () => resolve(false))
+      s.listen(port, () => s.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  throw new Error('no free port below the ephemeral range')
+}
+
 /** Waits until the pid is gone. Polls /proc: Node has no way to be told of a non-child's exit. */
 export const waitGone = async (pid: number, hangMs = HANG_MS): Promise<void> => {
   const deadline = Date.now() + hangMs
