@@ -12,7 +12,7 @@ import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { makeCerts, opensslMissing } from '../support/certs'
 import { startLoad } from '../support/echoLoad'
-import { CLI, freeFixedPort, freePort, ROOT, runCli, ServerProcess, tempDir, testEnv, waitGone } from '../support/harness'
+import { CLI, freePort, ROOT, runCli, ServerProcess, tempDir, testEnv, waitGone } from '../support/harness'
 import { startHttpLoad } from '../support/httpLoad'
 
 const APPS = path.join(ROOT, 'test/fixtures/apps')
@@ -150,8 +150,8 @@ describe('uninterruptible run: broken deploys and status', { timeout: 300_000 },
       const control = path.join(dir, 'control.sock')
       const server = new ServerProcess(
         [CLI, 'run', '--bind', `tcp://127.0.0.1:${port}`, '--workers', String(workers), '--control', control, '--ready-timeout-ms', '5000', '--', process.execPath, path.join(appDir, 'app.js')],
-        // the wrong port: free, and out of the way of the load's own ports (port + 1 may be one of them)
-        { env: testEnv({ PORT: String(port), WRONG_PORT: String(await freeFixedPort()), NODE_PATH: path.join(ROOT, 'node_modules') }), cwd: dir },
+        // the wrong port: one picked free (port + 1 may be taken)
+        { env: testEnv({ PORT: String(port), WRONG_PORT: String(await freePort()), NODE_PATH: path.join(ROOT, 'node_modules') }), cwd: dir },
       )
       const r: Run = { dir, port, control, server }
       let load: ReturnType<typeof startHttpLoad> | undefined

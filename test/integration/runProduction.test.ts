@@ -15,10 +15,10 @@ import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as net from 'node:net'
 import * as path from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { CLI, freePort, HANG_MS, LogFile, type LogLine, ROOT, runCli, ServerProcess, tempDir, testEnv, until, writeJson } from '../support/harness'
 import { startHttpLoad } from '../support/httpLoad'
-import { bootSystemd, type Systemd, systemdUnavailable } from '../support/systemd'
+import { bootedForSuite, type Systemd, systemdUnavailable } from '../support/systemd'
 
 const APPS = path.join(ROOT, 'test/fixtures/apps')
 const EXPRESS = path.join(APPS, 'express/app.js')
@@ -259,17 +259,7 @@ const socketUnit = async (sd: Systemd, diagnose: Diagnose): Promise<void> => {
 }
 
 describe('uninterruptible run under a real systemd', { timeout: 300_000, skip: systemdUnavailable() ?? false }, () => {
-  let sd: Systemd | undefined
-  const booted = (): Systemd => {
-    if (sd === undefined) throw new Error('systemd did not boot')
-    return sd
-  }
-  before(async () => {
-    sd = await bootSystemd()
-  }, { timeout: 120_000 })
-  after(async () => {
-    await sd?.poweroff()
-  })
+  const booted = bootedForSuite()
 
   it(`the example run unit: ${RELOADS} reloads under keep-alive load exit 0, 0 failed, MainPID never changes; a config that does not check fails the reload, the app serves on; stop drains and leaves nothing`, (t) =>
     runUnit(booted(), (m) => t.diagnostic(m)))

@@ -21,10 +21,10 @@ import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { exchange, holdClients, type Outcome, type Stats, startLoad, uniqueLine } from '../support/echoLoad'
 import { DIST, freePort, HANG_MS, LogFile, readPid, ROOT, tempDir, until, writeJson } from '../support/harness'
-import { bootSystemd, type Systemd, systemdUnavailable } from '../support/systemd'
+import { bootedForSuite, type Systemd, systemdUnavailable } from '../support/systemd'
 
 /** The server: the echo server that also tells which release it runs. */
 const APP = path.join(DIST, 'test/fixtures/release.js')
@@ -616,17 +616,7 @@ const withoutPidfile = async (sd: Systemd, diagnose: Diagnose): Promise<void> =>
 const unavailable = systemdUnavailable()
 
 describe('under a real systemd: the example units', { timeout: 240_000, skip: unavailable ?? false }, () => {
-  let sd: Systemd | undefined
-  const booted = (): Systemd => {
-    if (sd === undefined) throw new Error('systemd did not boot')
-    return sd
-  }
-  before(async () => {
-    sd = await bootSystemd()
-  }, { timeout: 120_000 })
-  after(async () => {
-    await sd?.poweroff()
-  })
+  const booted = bootedForSuite()
 
   it(`supervised: ${SUPERVISED_RELOADS} good reloads under load exit 0 once the new code serves, a broken one fails with the reason while the old code serves on; nothing lost, MainPID never changes, stop during a drain leaves nothing`, (t) =>
     supervised(booted(), (m) => t.diagnostic(m)))

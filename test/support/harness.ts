@@ -333,22 +333,12 @@ export const until = async (check: () => boolean, what: string, hangMs = HANG_MS
 /** How many file descriptors `pid` has open. */
 export const fdCount = (pid: number): number => fs.readdirSync(`/proc/${pid}/fd`).length
 
-/** A TCP port free right now on 127.0.0.1 (for servers that must bind the same port again, or whose logs cannot be read). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-
 /**
- * A port free on every address now, below the kernel's ephemeral range: no client connection of a test
- * takes it as its own port meanwhile (a port from freePort(), or one next to it, may be: EADDRINUSE).
+ * A TCP port free right now on every address (for servers that must bind the same port again, or whose
+ * logs cannot be read), below the kernel's ephemeral range: no client connection of a test takes it as
+ * its own port meanwhile, as one could a port the kernel handed out (EADDRINUSE, seen in CI).
  */
-export const freeFixedPort = async (): Promise<number> => {
+export const freePort = async (): Promise<number> => {
   const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0] ?? 32768)
   for (let tries = 0; tries < 200; tries++) {
     const port = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000))

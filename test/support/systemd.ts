@@ -15,6 +15,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { after, before } from 'node:test'
 
 export const SYSTEMD = '/lib/systemd/systemd'
 
@@ -206,4 +207,22 @@ export const bootSystemd = async (): Promise<Systemd> => {
     return r.stdout
   }
   return { pid, run, check, poweroff }
+}
+
+/**
+ * One booted systemd for the describe block that calls this: booted before its tests, powered off after
+ * them. The function returned gives it (and says so if the boot failed).
+ */
+export const bootedForSuite = (): (() => Systemd) => {
+  let sd: Systemd | undefined
+  before(async () => {
+    sd = await bootSystemd()
+  }, { timeout: 120_000 })
+  after(async () => {
+    await sd?.poweroff()
+  })
+  return () => {
+    if (sd === undefined) throw new Error('systemd did not boot')
+    return sd
+  }
 }

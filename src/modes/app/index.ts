@@ -20,15 +20,14 @@ import type { InheritedWorker } from '../../core/wire/inherit'
 import { adopt, type Adopted } from '../../shell/app/appServer'
 import { appProtocol } from '../../shell/app/appProtocol'
 import type { Claim, Claims } from '../../shell/app/claims'
-import { checkInherited, type Listener, type ListenError, type Listeners, takeInherited } from '../../shell/listener'
+import { type Listener, type ListenError, type Listeners, takeInherited } from '../../shell/listener'
 import { reportWaiting } from '../../shell/os/channel'
 import { acceptedBy, nameListener } from '../../shell/protocol/listenerOf'
 import type { Protocol } from '../../shell/protocol/protocol'
 import type { ServeError } from '../errors'
-import { run, serving } from '../lifecycle/run'
+import { serving } from '../lifecycle/run'
 import type { Prepared, Stopped } from '../prepare'
-import { NO_LOCK, settleSignals, stoppedWhileStarting } from '../start'
-import { checkControl, supervisorChannel } from '../worker'
+import { asWorker, startWorker } from '../worker'
 
 interface Served {
   readonly protocol: Protocol
@@ -73,7 +72,7 @@ const waitingFor = (p: Prepared, listening: ReadonlySet<number>, claims: Claims)
 
 /** Serves an unchanged application's listen() calls for the supervisor that started this process. */
 export const appWorker = (p: Prepared, inherited: InheritedWorker, claims: Claims): TE.TaskEither<ServeError, Stopped> => {
-  const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
+  const own = asWorker(p)
   const routes = router()
   const s = serving(own, () => routes.protocol)
 
@@ -110,21 +109,17 @@ export const appWorker = (p: Prepared, inherited: InheritedWorker, claims: Claim
       })
     })
 
-  return pipe(
-    TE.fromEither(checkInherited(inherited, p.config.binds)),
-    TE.flatMapEither(() => checkControl(p, inherited)),
-    TE.flatMap(() => settleSignals),
-    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
-      if (stoppedWhileStarting(own)) return TE.right({ code: 0 })
-      return pipe(
-        listenAll,
-        TE.tap(() =>
-          TE.fromIO(() => {
-            for (const u of claims.unmatched()) p.log.warn({ event: 'listen-unmatched', call: u }, `the app listens where no configured address is, as Node would: ${u}; that socket is not handed over at a restart`)
-          }),
-        ),
-        TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited, p.log))),
-      )
-    }),
+  return startWorker(
+    own,
+    s,
+    inherited,
+    pipe(
+      listenAll,
+      TE.tap(() =>
+        TE.fromIO(() => {
+          for (const u of claims.unmatched()) p.log.warn({ event: 'listen-unmatched', call: u }, `the app listens where no configured address is, as Node would: ${u}; that socket is not handed over at a restart`)
+        }),
+      ),
+    ),
   )
 }

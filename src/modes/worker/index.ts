@@ -15,12 +15,12 @@ import { decodeParentMessage, encodeChildMessage, type ParentMessage } from '../
 import type { InheritedWorker } from '../../core/wire/inherit'
 import type { Event } from '../../core/lifecycle'
 import type { ServeError } from '../errors'
-import { checkInherited, type ListenError, takeAll } from '../../shell/listener'
+import { checkInherited, type ListenError, type Listeners, takeAll } from '../../shell/listener'
 import type { Log } from '../../shell/log/logger'
 import { eachLine } from '../../shell/os/eachLine'
 import type { Prepared, Stopped } from '../prepare'
 import { NO_LOCK, settleSignals, stoppedWhileStarting } from '../start'
-import { type Lifecycle, type MakeProtocol, type Parent, run, serving } from '../lifecycle/run'
+import { type Lifecycle, type MakeProtocol, type Parent, run, type Serving, serving } from '../lifecycle/run'
 
 const BY_SUPERVISOR: Event = { _tag: 'StopRequested', by: 'supervisor' }
 const SUPERVISOR_GONE: Event = { _tag: 'StopRequested', by: 'supervisor-gone' }
@@ -66,20 +66,35 @@ export const supervisorChannel = (inherited: InheritedWorker, log: Log): Parent 
 export const checkControl = (p: Prepared, inherited: InheritedWorker): E.Either<ListenError, void> =>
   O.isSome(p.config.controlPath) === inherited.supervisorControl ? E.right(undefined) : E.left({ _tag: 'ControlChanged', added: O.isSome(p.config.controlPath) })
 
+/**
+ * A worker's start, once it knows how to get its listeners (`listen`, run only if no stop came while it
+ * started): what it inherited checked against its config, the signals sent so far settled, then the
+ * lifecycle on those listeners. `own`: the config as a worker uses it (no pidfile: the supervisor's names
+ * the supervisor). A plain worker listens on what it inherited at once; a run worker (modes/app) waits
+ * for its application's listen() calls.
+ */
+export const startWorker = (own: Prepared, s: Serving, inherited: InheritedWorker, listen: TE.TaskEither<ServeError, Listeners>): TE.TaskEither<ServeError, Stopped> =>
+  pipe(
+    TE.fromEither(checkInherited(inherited, own.config.binds)),
+    TE.flatMapEither(() => checkControl(own, inherited)),
+    TE.flatMap(() => settleSignals),
+    TE.flatMap(
+      (): TE.TaskEither<ServeError, Stopped> =>
+        stoppedWhileStarting(own)
+          ? TE.right({ code: 0 })
+          : pipe(
+              listen,
+              TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited, own.log))),
+            ),
+    ),
+  )
+
+/** The config as a worker uses it: the supervisor's pidfile names the supervisor. */
+export const asWorker = (p: Prepared): Prepared => ({ ...p, pidfile: O.none })
+
 /** Serves for the supervisor that started this process. */
 export const worker = (p: Prepared, inherited: InheritedWorker, makeProtocol: MakeProtocol): TE.TaskEither<ServeError, Stopped> => {
-  const own: Prepared = { ...p, pidfile: O.none } // the supervisor's pidfile names the supervisor
+  const own = asWorker(p)
   const s = serving(own, makeProtocol)
-  return pipe(
-    TE.fromEither(checkInherited(inherited, p.config.binds)),
-    TE.flatMapEither(() => checkControl(p, inherited)),
-    TE.flatMap(() => settleSignals),
-    TE.flatMap((): TE.TaskEither<ServeError, Stopped> => {
-      if (stoppedWhileStarting(own)) return TE.right({ code: 0 })
-      return pipe(
-        takeAll(s.makeServer, inherited, p.config.socketMode),
-        TE.flatMapTask((listeners) => run(own, s, listeners, NO_LOCK, supervisorChannel(inherited, p.log))),
-      )
-    }),
-  )
+  return startWorker(own, s, inherited, takeAll(s.makeServer, inherited, own.config.socketMode))
 }
