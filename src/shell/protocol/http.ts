@@ -20,7 +20,7 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import * as TE from 'fp-ts/TaskEither'
-import { loadHttp, loadTls } from '../os/lazy'
+import { loadHttp, loadTls, once } from '../os/lazy'
 import type { Log } from '../log/logger'
 import type { Protocol } from './protocol'
 
@@ -51,6 +51,8 @@ export const describeUnsupportedServer = (e: UnsupportedServer): string =>
 export interface HttpTarget {
   readonly server: Server
   readonly listener: RequestListener | undefined
+  /** The server is ours: its responses take themselves off their socket when they finish (see CURRENT). */
+  readonly ownResponses: boolean
 }
 
 const nameOf = (app: object): string => {
@@ -61,14 +63,18 @@ const nameOf = (app: object): string => {
 /** The server given, or a new one for the listener. Loads node:http. */
 export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, HttpTarget> => {
   const http = loadHttp()
-  if (typeof app === 'function') return TE.right({ server: http.createServer(), listener: app })
-  return app instanceof http.Server ? TE.right({ server: app, listener: undefined }) : TE.left({ _tag: 'UnsupportedServer', got: nameOf(app) })
+  if (typeof app === 'function') return TE.right({ server: http.createServer({ ServerResponse: forgettingResponse() }), listener: app, ownResponses: true })
+  return app instanceof http.Server ? TE.right({ server: app, listener: undefined, ownResponses: false }) : TE.left({ _tag: 'UnsupportedServer', got: nameOf(app) })
 }
 
 /**
  * What the drain needs to know of a connection lives on its socket: nothing is kept per connection in
- * steady state but the latest response (one property write per request), since the drain finds the open
- * sockets in the lifecycle's list when it begins. The rest appears only once a drain does.
+ * steady state but the response in flight (one property write per request, cleared when it finishes),
+ * since the drain finds the open sockets in the lifecycle's list when it begins. The rest appears only
+ * once a drain does. A finished response must not stay on its socket: on a kept-alive connection (an old
+ * object) it would live until the next request, survive young collections, and V8 would then allocate
+ * every response in the old generation, which made each later request cost more
+ * (docs/ARCHITECTURE.md, "The cost of a request").
  */
 const CURRENT = Symbol('uninterruptible.http.current')
 const CLOSING = Symbol('uninterruptible.http.closing')
@@ -76,8 +82,8 @@ const IDLE = Symbol('uninterruptible.http.idle')
 const UPGRADED = Symbol('uninterruptible.http.upgraded')
 
 interface Tracked extends Socket {
-  /** The latest response on this connection (responses finish in order, so it tells for all of them). */
-  [CURRENT]?: ServerResponse
+  /** The latest response on this connection while it is being written (responses finish in order, so it tells for all of them). */
+  [CURRENT]?: ServerResponse | undefined
   /** The response a drain marked `Connection: close`. */
   [CLOSING]?: ServerResponse
   [IDLE]?: NodeJS.Timeout
@@ -94,6 +100,32 @@ const markClosing = (socket: Tracked, res: ServerResponse): void => {
   res.setHeader('Connection', 'close')
   socket[CLOSING] = res
 }
+
+const forgetOn = (socket: Tracked, res: ServerResponse): void => {
+  if (socket[CURRENT] === res) socket[CURRENT] = undefined
+}
+
+// shared, `this` is the response: once written, its socket no longer holds it (see CURRENT). For an
+// http.Server the application made, a 'finish' listener per response (a second one makes each 'finish'
+// copy its listener array, about 3 % of a keep-alive request)
+function forget(this: ServerResponse): void {
+  forgetOn(this.req.socket, this)
+}
+
+/**
+ * The responses of a server the library makes: Node detaches each one from its socket when it has
+ * finished (a method that has existed since Node 0.x; were it ever gone, a finished response would only
+ * stay on its socket until the next request, as `busy` does not depend on it).
+ */
+const forgettingResponse = once(
+  () =>
+    class ForgettingResponse extends loadHttp().ServerResponse {
+      override detachSocket(socket: Socket): void {
+        forgetOn(socket, this)
+        super.detachSocket(socket)
+      }
+    },
+)
 
 // shared, `this` is the socket: a closed connection's idle timer goes with it
 function clearIdle(this: Tracked): void {
@@ -119,7 +151,7 @@ const takeListeners = (server: Server, own: RequestListener, first: RequestListe
 }
 
 export const httpProtocol =
-  ({ server, listener }: HttpTarget, idleGraceMs: number) =>
+  ({ server, listener, ownResponses }: HttpTarget, idleGraceMs: number) =>
   (log: Log): Protocol => {
     let draining = false
 
@@ -158,6 +190,7 @@ export const httpProtocol =
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const socket: Tracked = req.socket
       socket[CURRENT] = res
+      if (!ownResponses) res.on('finish', forget)
       if (!draining) {
         dispatch(req, res)
         return
