@@ -298,7 +298,7 @@ const main = async (): Promise<void> => {
     '',
     '## 5. HTTP throughput against a raw `http.Server`',
     '',
-    `${web.generator === 'wrk' ? 'wrk (2 threads)' : 'autocannon (wrk is not installed: this client is slower than the servers, so the ratios say little)'}, 64 connections, ${settings.rounds} rounds of ${settings.httpSeconds} s each per server and kind,`,
+    `${web.generator === 'wrk' ? (web.placement === undefined ? 'wrk (2 threads, placed by the scheduler)' : `wrk (1 thread, on CPU ${web.placement.client}; both servers on CPU ${web.placement.server}, pinned with taskset, so every round has the same placement: left to the scheduler, a server sometimes shared its CPU with a wrk thread and sometimes not, which moved single rounds by up to 10 %)`) : 'autocannon (wrk is not installed: this client is slower than the servers, so the ratios say little)'}, 64 connections, ${settings.rounds} rounds of ${settings.httpSeconds} s each per server and kind,`,
     'alternating; the same listener (`examples/handlers.ts`). Keep-alive, then a new connection per request',
     '(`Connection: close`). Server CPU is all its threads (/proc), per request; "cores" is CPU time per wall',
     'second, the server\'s and the client\'s: a raw server near 1.0 while the client has time to spare shows',

@@ -24,6 +24,8 @@ export interface WrkOptions {
   readonly threads: number
   /** Send `Connection: close`: a new connection per request. */
   readonly close: boolean
+  /** Run wrk on this CPU only (taskset), or anywhere. */
+  readonly cpu?: number
 }
 
 /** Why wrk cannot be used here, or undefined when it can. */
@@ -38,7 +40,8 @@ const number = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?
 export const wrkRound = (o: WrkOptions): Promise<WrkRound> =>
   new Promise((resolve, reject) => {
     const header = o.close ? `-H 'Connection: close'` : ''
-    const script = `wrk -t${o.threads} -c${o.connections} -d${o.seconds}s --latency ${header} '${o.url}'; times`
+    const pin = o.cpu === undefined ? '' : `taskset -c ${o.cpu} `
+    const script = `${pin}wrk -t${o.threads} -c${o.connections} -d${o.seconds}s --latency ${header} '${o.url}'; times`
     execFile('/bin/bash', ['-c', script], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err !== null) {
         reject(new Error(`wrk failed: ${err.message}\n${stderr}`))
