@@ -40,9 +40,18 @@ const writeTemp = (temp: string, content: string): void => {
   }
 }
 
+/** Removes a file if it is there. unlink, not fs.rmSync: rmSync loads Node's recursive remover, 0.4 ms on a successor's start. */
+const unlinkIfPresent = (file: string): void => {
+  try {
+    fs.unlinkSync(file)
+  } catch (err) {
+    if (toErrno(err).code !== 'ENOENT') throw err
+  }
+}
+
 const writeAtomically = (file: string, pid: number): void => {
   const temp = `${file}.${pid}.tmp`
-  fs.rmSync(temp, { force: true }) // a leftover of an earlier process with our pid
+  unlinkIfPresent(temp) // a leftover of an earlier process with our pid
   try {
     writeTemp(temp, `${pid}\n`)
     fs.renameSync(temp, file) // replaces a symlink at `file` rather than following it
