@@ -3,6 +3,7 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import * as net from 'node:net'
 import { describe, it } from 'node:test'
+import express from 'express'
 import * as E from 'fp-ts/Either'
 import { describeServeError, serveHttpTask } from '../../src/index'
 import { type HttpTarget, httpProtocol, toServer } from '../../src/shell/protocol/http'
@@ -79,7 +80,21 @@ describe('httpProtocol: a finished response', () => {
     const app = answering()
     const target = await toServer(app.listener)()
     assert.ok(E.isRight(target))
-    assert.equal(target.right.ownResponses, true)
+    const socket = await keptAliveRequest(target.right, app.finished)
+    assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
+    assert.equal(noted(socket), undefined)
+    socket.destroy()
+  })
+
+  it('is taken off its socket for an Express app too, which gives each response a prototype of its own', async () => {
+    const app = answering()
+    const expressApp = express()
+    expressApp.get('/', (req, res) => {
+      assert.notEqual(Object.getPrototypeOf(res), http.ServerResponse.prototype)
+      app.listener(req, res)
+    })
+    const target = await toServer(expressApp)()
+    assert.ok(E.isRight(target))
     const socket = await keptAliveRequest(target.right, app.finished)
     assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
     assert.equal(noted(socket), undefined)
@@ -90,7 +105,6 @@ describe('httpProtocol: a finished response', () => {
     const app = answering()
     const target = await toServer(http.createServer(app.listener))()
     assert.ok(E.isRight(target))
-    assert.equal(target.right.ownResponses, false)
     const socket = await keptAliveRequest(target.right, app.finished)
     assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
     assert.equal(noted(socket), undefined)

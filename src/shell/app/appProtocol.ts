@@ -22,7 +22,7 @@ export const appProtocol = (app: Server, idleGraceMs: number, log: Log): Protoco
   // the listener accepts as the application's server would have
   const options = { allowHalfOpen: option(app, 'allowHalfOpen'), pauseOnConnect: option(app, 'pauseOnConnect'), noDelay: option(app, 'noDelay') }
   if (speaksHttp(app)) {
-    const http = httpProtocol({ server: app, listener: undefined, ownResponses: false }, idleGraceMs)(log)
+    const http = httpProtocol({ server: app, listener: undefined }, idleGraceMs)(log)
     return {
       ...http,
       serverOptions: options,

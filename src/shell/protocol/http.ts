@@ -51,8 +51,6 @@ export const describeUnsupportedServer = (e: UnsupportedServer): string =>
 export interface HttpTarget {
   readonly server: Server
   readonly listener: RequestListener | undefined
-  /** The server is ours: its responses take themselves off their socket when they finish (see CURRENT). */
-  readonly ownResponses: boolean
 }
 
 const nameOf = (app: object): string => {
@@ -63,8 +61,8 @@ const nameOf = (app: object): string => {
 /** The server given, or a new one for the listener. Loads node:http. */
 export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, HttpTarget> => {
   const http = loadHttp()
-  if (typeof app === 'function') return TE.right({ server: http.createServer({ ServerResponse: forgettingResponse() }), listener: app, ownResponses: true })
-  return app instanceof http.Server ? TE.right({ server: app, listener: undefined, ownResponses: false }) : TE.left({ _tag: 'UnsupportedServer', got: nameOf(app) })
+  if (typeof app === 'function') return TE.right({ server: http.createServer({ ServerResponse: forgettingResponse() }), listener: app })
+  return app instanceof http.Server ? TE.right({ server: app, listener: undefined }) : TE.left({ _tag: 'UnsupportedServer', got: nameOf(app) })
 }
 
 /**
@@ -105,16 +103,14 @@ const forgetOn = (socket: Tracked, res: ServerResponse): void => {
   if (socket[CURRENT] === res) socket[CURRENT] = undefined
 }
 
-// shared, `this` is the response: once written, its socket no longer holds it (see CURRENT). For an
-// http.Server the application made, a 'finish' listener per response (a second one makes each 'finish'
-// copy its listener array, about 3 % of a keep-alive request)
+// shared, `this` is the response: once written, its socket no longer holds it (see CURRENT)
 function forget(this: ServerResponse): void {
   forgetOn(this.req.socket, this)
 }
 
 /**
  * The responses of a server the library makes: Node detaches each one from its socket when it has
- * finished (a method that has existed since Node 0.x; were it ever gone, a finished response would only
+ * finished (`detachSocket`, a method since Node 0.x; were it ever gone, a finished response would only
  * stay on its socket until the next request, as `busy` does not depend on it).
  */
 const forgettingResponse = once(
@@ -126,6 +122,18 @@ const forgettingResponse = once(
       }
     },
 )
+
+/**
+ * After the application has had the request: a response that will not take itself off its socket (one of
+ * an application's own http.Server, or one whose prototype the application replaced, as Express does) gets
+ * a shared 'finish' listener instead. Only those pay for it: a second 'finish' listener makes each
+ * 'finish' copy its listener array, about 3 % of a kept-alive request.
+ */
+const forgetWhenFinished = (socket: Tracked, res: ServerResponse): void => {
+  if (res.detachSocket === forgettingResponse().prototype.detachSocket) return
+  if (res.writableFinished) forgetOn(socket, res)
+  else res.on('finish', forget)
+}
 
 // shared, `this` is the socket: a closed connection's idle timer goes with it
 function clearIdle(this: Tracked): void {
@@ -151,7 +159,7 @@ const takeListeners = (server: Server, own: RequestListener, first: RequestListe
 }
 
 export const httpProtocol =
-  ({ server, listener, ownResponses }: HttpTarget, idleGraceMs: number) =>
+  ({ server, listener }: HttpTarget, idleGraceMs: number) =>
   (log: Log): Protocol => {
     let draining = false
 
@@ -190,9 +198,9 @@ export const httpProtocol =
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const socket: Tracked = req.socket
       socket[CURRENT] = res
-      if (!ownResponses) res.on('finish', forget)
       if (!draining) {
         dispatch(req, res)
+        forgetWhenFinished(socket, res)
         return
       }
       clearTimeout(socket[IDLE])
