@@ -70,9 +70,8 @@ export const toServer = (app: HttpApp): TE.TaskEither<UnsupportedServer, HttpTar
  * steady state but the response in flight (one property write per request, cleared when it finishes),
  * since the drain finds the open sockets in the lifecycle's list when it begins. The rest appears only
  * once a drain does. A finished response must not stay on its socket: on a kept-alive connection (an old
- * object) it would live until the next request, survive young collections, and V8 would then allocate
- * every response in the old generation, which made each later request cost more
- * (docs/ARCHITECTURE.md, "The cost of a request").
+ * object) it would live until the next request and survive young collections, which made every later
+ * request cost more (docs/ARCHITECTURE.md, "The cost of a request").
  */
 const CURRENT = Symbol('uninterruptible.http.current')
 const CLOSING = Symbol('uninterruptible.http.closing')
