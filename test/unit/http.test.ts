@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 import express from 'express'
 import * as E from 'fp-ts/Either'
 import { describeServeError, serveHttpTask } from '../../src/index'
-import { type HttpTarget, httpProtocol, toServer } from '../../src/shell/protocol/http'
+import { type HttpApp, type HttpTarget, httpProtocol, toServer } from '../../src/shell/protocol/http'
 import { memoryLog } from '../support/fakes'
 
 describe('serveHttpTask', () => {
@@ -73,41 +73,35 @@ const answering = (): { listener: http.RequestListener; noted: () => unknown; fi
   }
 }
 
+/** The three kinds of application serveHttp meets, each given the listener to run. */
+const applications: readonly (readonly [string, (listener: http.RequestListener) => HttpApp])[] = [
+  ['is noted on its socket while it runs, and no longer once it has finished, for a server the library makes', (listener) => listener],
+  [
+    'is taken off its socket for an Express app too, which gives each response a prototype of its own',
+    (listener) => {
+      const expressApp = express()
+      expressApp.get('/', (req, res) => {
+        assert.notEqual(Object.getPrototypeOf(res), http.ServerResponse.prototype)
+        listener(req, res)
+      })
+      return expressApp
+    },
+  ],
+  ["is noted on its socket while it runs, and no longer once it has finished, for the application's own http.Server", (listener) => http.createServer(listener)],
+]
+
 describe('httpProtocol: a finished response', () => {
-  // a response left on a kept-alive socket lives until the next request and makes V8 allocate responses
-  // in the old generation (docs/ARCHITECTURE.md, "The cost of a request")
-  it('is noted on its socket while it runs, and no longer once it has finished, for a server the library makes', async () => {
-    const app = answering()
-    const target = await toServer(app.listener)()
-    assert.ok(E.isRight(target))
-    const socket = await keptAliveRequest(target.right, app.finished)
-    assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
-    assert.equal(noted(socket), undefined)
-    socket.destroy()
-  })
-
-  it('is taken off its socket for an Express app too, which gives each response a prototype of its own', async () => {
-    const app = answering()
-    const expressApp = express()
-    expressApp.get('/', (req, res) => {
-      assert.notEqual(Object.getPrototypeOf(res), http.ServerResponse.prototype)
-      app.listener(req, res)
+  // a response left on a kept-alive socket lives until the next request and survives young collections,
+  // which made every later request cost more (docs/ARCHITECTURE.md, "The cost of a request")
+  for (const [name, application] of applications) {
+    it(name, async () => {
+      const app = answering()
+      const target = await toServer(application(app.listener))()
+      assert.ok(E.isRight(target))
+      const socket = await keptAliveRequest(target.right, app.finished)
+      assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
+      assert.equal(noted(socket), undefined)
+      socket.destroy()
     })
-    const target = await toServer(expressApp)()
-    assert.ok(E.isRight(target))
-    const socket = await keptAliveRequest(target.right, app.finished)
-    assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
-    assert.equal(noted(socket), undefined)
-    socket.destroy()
-  })
-
-  it("is noted on its socket while it runs, and no longer once it has finished, for the application's own http.Server", async () => {
-    const app = answering()
-    const target = await toServer(http.createServer(app.listener))()
-    assert.ok(E.isRight(target))
-    const socket = await keptAliveRequest(target.right, app.finished)
-    assert.ok(app.noted() instanceof http.ServerResponse, 'the response is noted while it runs')
-    assert.equal(noted(socket), undefined)
-    socket.destroy()
-  })
+  }
 })
