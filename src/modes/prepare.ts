@@ -14,6 +14,7 @@ import type { ServeError } from './errors'
 import type { ConfigSourceError } from '../shell/configSource'
 import { makeHooks, type Hooks } from '../shell/hooks'
 import { type Log, openLog } from '../shell/log/logger'
+import { outliveTheRelay } from '../shell/log/relay'
 import { type Activation, readActivation } from '../shell/listener/activation'
 import { loadTlsSettings, type TlsSettings } from '../shell/protocol/tls'
 import { activationEnv, inheritedEnv } from '../shell/os/boot'
@@ -69,7 +70,12 @@ export const prepare = (source: TE.TaskEither<ConfigSourceError, unknown>, optio
       if (O.isNone(inherited)) return { pid: process.pid, generation, mode: O.isSome(config.workers) ? 'supervisor' : 'standalone' }
       return { pid: process.pid, generation, ...(inherited.value.role === 'worker' ? { mode: 'worker', worker: inherited.value.slot } : { mode: 'standalone' }) }
     }),
-    TE.bindW('log', ({ config, info }) =>
+    TE.tap(({ inherited }) =>
+      TE.fromIO(() => {
+        if (O.isSome(inherited) && inherited.value.role === 'worker') outliveTheRelay({ stdout: O.isSome(inherited.value.output.stdout), stderr: O.isSome(inherited.value.output.stderr) })
+      }),
+    ),
+    TE.bindW('log', ({ config, info, inherited }) =>
       TE.fromEither(
         openLog({
           level: config.logLevel,
@@ -77,6 +83,7 @@ export const prepare = (source: TE.TaskEither<ConfigSourceError, unknown>, optio
           // a supervisor's lines say so; the generations are its workers'
           bindings: info.mode === 'supervisor' ? { supervisor: true } : { generation: info.generation, ...(info.worker !== undefined ? { worker: info.worker } : {}) },
           ...(options.logger !== undefined ? { given: options.logger } : {}),
+          stdoutFallback: O.flatMap((i: Inherited) => (i.role === 'worker' ? i.output.stdout : O.none))(inherited),
         }),
       ),
     ),

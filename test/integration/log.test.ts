@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { describe, it } from 'node:test'
 import { askMany, ControlConnection, type ControlReply } from '../support/controlClient'
-import { ECHO, HANG_MS, type LogLine, runCli, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
+import { DIST, ECHO, HANG_MS, type LogLine, runCli, ServerProcess, tempDir, waitGone, writeJson } from '../support/harness'
 
 /** Enough status requests, each logged with its 1,500-character id, to fill a pipe (64 KiB), a socket's buffer and any queue behind them many times over. */
 const FLOOD = 600
@@ -72,7 +72,7 @@ const socketReader = (server: ServerProcess): Reader => {
 }
 
 interface StatusReply extends ControlReply {
-  readonly status: { readonly generation: number; readonly workers?: readonly { readonly pid: number | null; readonly worker: number; readonly connections: unknown }[] }
+  readonly status: { readonly generation: number; readonly workers?: readonly { readonly pid: number | null; readonly worker: number; readonly generation: number; readonly connections: unknown }[] }
 }
 
 const status = async (controlPath: string): Promise<StatusReply['status']> => {
@@ -131,6 +131,19 @@ const resumed = async (s: Setup, server: ServerProcess, pid: number): Promise<vo
 
 const dropNotice = (server: ServerProcess): Promise<string> => server.waitForText((l) => l.includes('cannot write to the log (stdout)'), 'the notice on stderr that log lines are dropped')
 
+/** TERM to the supervisor `sup` with the reader stopped and the log full: every process exits, and every line that reached the reader is whole. */
+const stopWhileStalled = async (s: Setup, server: ServerProcess, sup: number, r: Reader): Promise<void> => {
+  r.stop()
+  await flood(s.controlPath)
+  const last = await status(s.controlPath)
+  process.kill(sup, 'SIGTERM')
+  await waitGone(sup)
+  for (const w of last.workers ?? []) if (w.pid !== null) await waitGone(w.pid)
+  r.go()
+  await server.closed
+  assertWholeAndInOrder(server)
+}
+
 const supervised = async (s: Setup, server: ServerProcess, reader: (sup: number) => Reader): Promise<void> => {
   const sup = (await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'the supervisor listening')).pid
   const r = reader(sup)
@@ -142,7 +155,8 @@ const supervised = async (s: Setup, server: ServerProcess, reader: (sup: number)
   assert.equal(restarted.code, 0, `restart while the log reader is stopped: ${restarted.stdout}${restarted.stderr}`)
   const before = await status(s.controlPath)
   assert.equal(before.generation, 2)
-  const killed = before.workers?.[0]?.pid ?? null
+  // a serving worker (the old generation's may still be draining)
+  const killed = before.workers?.find((w) => w.generation === before.generation)?.pid ?? null
   assert.ok(killed !== null, JSON.stringify(before))
   process.kill(killed, 'SIGKILL')
   await statusUntil(
@@ -156,16 +170,7 @@ const supervised = async (s: Setup, server: ServerProcess, reader: (sup: number)
   assert.ok(typeof dropped.dropped === 'number' && dropped.dropped > 0, JSON.stringify(dropped))
   await resumed(s, server, sup)
 
-  // TERM with the reader stopped again and the log full: every process exits
-  r.stop()
-  await flood(s.controlPath)
-  const last = await status(s.controlPath)
-  process.kill(sup, 'SIGTERM')
-  await waitGone(sup)
-  for (const w of last.workers ?? []) if (w.pid !== null) await waitGone(w.pid)
-  r.go()
-  await server.closed
-  assertWholeAndInOrder(server)
+  await stopWhileStalled(s, server, sup, r)
 }
 
 describe('a log reader that stops reading', { timeout: 300_000 }, () => {
@@ -186,6 +191,20 @@ describe('a log reader that stops reading', { timeout: 300_000 }, () => {
     try {
       assert.ok(fs.fstatSync((server.child.stdout as unknown as { _handle: { fd: number } })._handle.fd).isSocket(), 'stdout is a socket')
       await supervised(s, server, () => socketReader(server))
+    } finally {
+      server.killAll()
+      fs.rmSync(s.dir, { recursive: true, force: true })
+    }
+  })
+
+  it('supervised, stdout a UNIX socket whose reader does not read, workers that keep starting subprocesses with that stdout: TERM stops every process', async () => {
+    // each subprocess's start clears O_NONBLOCK on the stdout it inherits: a write to a socket shared
+    // with them can block until the reader reads (docs/ARCHITECTURE.md, "A log reader that stops reading")
+    const s = setup(true)
+    const server = new ServerProcess([path.join(DIST, 'test/fixtures/spawnLoop.js'), s.config])
+    try {
+      const sup = (await server.waitFor((l) => l.event === 'listening' && l.supervisor === true, 'the supervisor listening')).pid
+      await stopWhileStalled(s, server, sup, socketReader(server))
     } finally {
       server.killAll()
       fs.rmSync(s.dir, { recursive: true, force: true })

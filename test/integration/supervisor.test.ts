@@ -192,6 +192,24 @@ describe('supervisor: faults', { timeout: 180_000 }, () => {
     }
   })
 
+  it('workers whose output the supervisor passed on, and that print, survive its SIGKILL: they serve what they hold, their log goes on to its stdout', async () => {
+    // the harness's stdout and stderr are sockets, which a supervisor passes on (see shell/log/relay.ts)
+    const { dir, server, target } = await startEchoServer('unix', { workers: 2 }, path.join(DIST, 'test/fixtures/chattyEcho.js'))
+    try {
+      const workers = await listeningWorkers(server, 1)
+      const held = await holdClients(target, 4)
+      process.kill(server.pid, 'SIGKILL')
+      for (const w of workers) assert.equal((await server.event(w, 'stop-requested')).by, 'supervisor-gone')
+      // each answer was printed first, to an output whose reader is gone
+      assert.deepStrictEqual((await held.finish()).filter((o) => !o.ok), [], 'what they held is served')
+      for (const w of workers) assert.equal((await server.event(w, 'exit')).code, 0)
+      for (const w of workers) await waitGone(w)
+    } finally {
+      server.killAll()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('a first generation that cannot start fails the start: exit 1, the reason on stderr, nothing left', async () => {
     const dir = tempDir()
     const config = writeJson(path.join(dir, 'echo.json'), {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { Target } from './echoLoad'
-import { portOf, ServerProcess, tempDir, writeJson } from './harness'
+import { ECHO, portOf, ServerProcess, tempDir, writeJson } from './harness'
 
 export interface EchoServer {
   readonly dir: string
@@ -16,8 +16,8 @@ export interface EchoServer {
   readonly target: Target
 }
 
-/** `extra` adds config keys (`workers` makes it a supervisor); the target is where clients connect. */
-export const startEchoServer = async (transport: 'tcp' | 'unix', extra: Record<string, unknown> = {}): Promise<EchoServer> => {
+/** `extra` adds config keys (`workers` makes it a supervisor); `app`, another echo server than the example; the target is where clients connect. */
+export const startEchoServer = async (transport: 'tcp' | 'unix', extra: Record<string, unknown> = {}, app: string = ECHO): Promise<EchoServer> => {
   const dir = tempDir()
   const pidfile = path.join(dir, 'echo.pid')
   const socketPath = path.join(dir, 'echo.sock')
@@ -28,7 +28,7 @@ export const startEchoServer = async (transport: 'tcp' | 'unix', extra: Record<s
     probationMs: 100, // restarts follow one another under load; the probation's default has its own tests
     ...extra,
   })
-  const server = ServerProcess.echo(config)
+  const server = new ServerProcess([app, config])
   try {
     const listening = await server.event(server.pid, 'listening')
     const target: Target = transport === 'tcp' ? { host: '127.0.0.1', port: portOf(listening) } : { path: socketPath }

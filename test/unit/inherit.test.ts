@@ -77,6 +77,9 @@ describe('readInherited', () => {
     ['a worker told of a pidfile lock', { ...tcpChild, role: 'worker', slot: 0, pidlock: 5 }, /pidlock: only a successor holds the pidfile lock/],
     ['a worker told of a control socket', { ...tcpChild, role: 'worker', slot: 0, control: { fd: 5 } }, /control: only a successor takes over the control socket/],
     ['a successor given a slot', { ...tcpChild, slot: 0 }, /slot: only a worker has a slot/],
+    ['a successor told of the server\'s own stdout', { ...tcpChild, stdout: 5 }, /stdout: only a worker has its output passed on/],
+    ['a worker\'s stderr on the channel\'s fd', { ...tcpChild, role: 'worker', slot: 0, stderr: 4 }, /stderr: fd 4 is also channel: each fd has one meaning/],
+    ['a worker\'s stdout that is a stdio fd', { ...tcpChild, role: 'worker', slot: 0, stdout: 1 }, /stdout: got 1, expected a file descriptor number from 3/],
     ['a control socket on the channel\'s fd', { ...tcpChild, control: { fd: 4 } }, /control\.fd: fd 4 is also channel: each fd has one meaning/],
     ['several fields wrong at once', { ...tcpChild, generation: 'two', parentPid: -1 }, /generation: got "two", expected a generation number of 1 or more; parentPid: got -1, expected a process id/],
     ['an unknown role', { ...tcpChild, role: 'boss' }, /role: got "boss", expected "successor" or "worker"/],
@@ -134,10 +137,10 @@ describe('readInherited', () => {
         }
       })
     const worker: fc.Arbitrary<Inherited> = fc
-      .record({ started, slot: fc.nat({ max: 64 }), supervisorControl: fc.boolean() })
-      .map(({ started: { listeners, ...rest }, slot, supervisorControl }) => {
-        const layout = childLayout(listeners.length, false, false)
-        return { role: 'worker', ...rest, listeners: placed(listeners, layout.listeners), channelFd: layout.channel, slot, supervisorControl }
+      .record({ started, slot: fc.nat({ max: 64 }), supervisorControl: fc.boolean(), output: fc.record({ stdout: fc.boolean(), stderr: fc.boolean() }) })
+      .map(({ started: { listeners, ...rest }, slot, supervisorControl, output }) => {
+        const layout = childLayout(listeners.length, false, false, output)
+        return { role: 'worker', ...rest, listeners: placed(listeners, layout.listeners), channelFd: layout.channel, slot, supervisorControl, output: layout.output }
       })
     const inherited = fc.oneof(successor, worker)
     fc.assert(fc.property(inherited, (i) => assert.deepStrictEqual(readInherited(inheritEnv(i)), E.right(O.some(i)))))
@@ -162,12 +165,26 @@ describe('readInherited', () => {
       [INHERIT_ENV]:
         '{"role":"successor","generation":3,"parentPid":812,"restartSignal":"SIGUSR1","channel":7,"listeners":[{"bind":"unix:///run/app.sock","fd":3,"socketId":"2049:1234"},{"bind":"tcp://0.0.0.0:80","fd":4}],"pidlock":5,"control":{"fd":6}}',
     })
-    const worker: Inherited = { role: 'worker', generation: 2, parentPid: 700, restartSignal: 'SIGHUP', channelFd: 4, listeners: [{ bind: tcp('0.0.0.0', 80), fd: 3, socketId: O.none }], slot: 1, supervisorControl: true }
+    const worker: Inherited = {
+      role: 'worker',
+      generation: 2,
+      parentPid: 700,
+      restartSignal: 'SIGHUP',
+      channelFd: 4,
+      listeners: [{ bind: tcp('0.0.0.0', 80), fd: 3, socketId: O.none }],
+      slot: 1,
+      supervisorControl: true,
+      output: { stdout: O.none, stderr: O.none },
+    }
     assert.deepStrictEqual(inheritEnv(worker), {
       [INHERIT_ENV]: '{"role":"worker","generation":2,"parentPid":700,"restartSignal":"SIGHUP","channel":4,"listeners":[{"bind":"tcp://0.0.0.0:80","fd":3}],"slot":1,"supervisorControl":true}',
     })
     assert.deepStrictEqual(inheritEnv({ ...worker, supervisorControl: false }), {
       [INHERIT_ENV]: '{"role":"worker","generation":2,"parentPid":700,"restartSignal":"SIGHUP","channel":4,"listeners":[{"bind":"tcp://0.0.0.0:80","fd":3}],"slot":1}',
+    })
+    // what this release adds, only when the supervisor passes a worker's output on
+    assert.deepStrictEqual(inheritEnv({ ...worker, channelFd: 6, output: { stdout: O.some(4), stderr: O.some(5) } }), {
+      [INHERIT_ENV]: '{"role":"worker","generation":2,"parentPid":700,"restartSignal":"SIGHUP","channel":6,"listeners":[{"bind":"tcp://0.0.0.0:80","fd":3}],"slot":1,"supervisorControl":true,"stdout":4,"stderr":5}',
     })
   })
 })
@@ -182,9 +199,12 @@ describe('parentChannel', () => {
 })
 
 describe('childLayout', () => {
-  it('puts the listeners from fd 3, then the pidfile lock and the control socket, then the channel', () => {
-    assert.deepStrictEqual(childLayout(2, true, true), { listeners: [3, 4], pidlock: O.some(5), control: O.some(6), channel: 7 })
-    assert.deepStrictEqual(childLayout(1, false, true), { listeners: [3], pidlock: O.none, control: O.some(4), channel: 5 })
-    assert.deepStrictEqual(childLayout(1, false, false), { listeners: [3], pidlock: O.none, control: O.none, channel: 4 })
+  const none = { stdout: O.none, stderr: O.none }
+  it('puts the listeners from fd 3, then the pidfile lock and the control socket, then the server\'s own stdout and stderr, then the channel', () => {
+    assert.deepStrictEqual(childLayout(2, true, true), { listeners: [3, 4], pidlock: O.some(5), control: O.some(6), output: none, channel: 7 })
+    assert.deepStrictEqual(childLayout(1, false, true), { listeners: [3], pidlock: O.none, control: O.some(4), output: none, channel: 5 })
+    assert.deepStrictEqual(childLayout(1, false, false), { listeners: [3], pidlock: O.none, control: O.none, output: none, channel: 4 })
+    assert.deepStrictEqual(childLayout(2, false, false, { stdout: true, stderr: true }), { listeners: [3, 4], pidlock: O.none, control: O.none, output: { stdout: O.some(5), stderr: O.some(6) }, channel: 7 })
+    assert.deepStrictEqual(childLayout(1, false, false, { stdout: false, stderr: true }), { listeners: [3], pidlock: O.none, control: O.none, output: { stdout: O.none, stderr: O.some(4) }, channel: 5 })
   })
 })

@@ -74,6 +74,17 @@ export interface InheritedWorker extends Started {
    * as the supervisor's did (see ControlChanged).
    */
   readonly supervisorControl: boolean
+  /**
+   * The server's own stdout and stderr, passed when the supervisor passes on what the worker prints
+   * there (see shell/log/relay.ts): the worker's log goes to `stdout` once the supervisor is gone.
+   */
+  readonly output: WorkerOutputFds
+}
+
+/** A worker's fds for the server's own stdout and stderr (`none`: that output is the worker's own, inherited). */
+export interface WorkerOutputFds {
+  readonly stdout: O.Option<number>
+  readonly stderr: O.Option<number>
 }
 
 export type Inherited = InheritedSuccessor | InheritedWorker
@@ -132,6 +143,8 @@ const InheritJson = t.type({
   slot: optional(intBetween(0, 65535, 'a worker slot number from 0')),
   control: optional(ControlJson),
   supervisorControl: optional(described<boolean>('true or false', (u): u is boolean => typeof u === 'boolean')),
+  stdout: optional(Fd),
+  stderr: optional(Fd),
 })
 type InheritJson = t.TypeOf<typeof InheritJson>
 
@@ -143,13 +156,16 @@ export const childLayout = (
   listeners: number,
   pidlock: boolean,
   control: boolean,
-): { readonly listeners: readonly number[]; readonly pidlock: O.Option<number>; readonly control: O.Option<number>; readonly channel: number } => {
+  output: { readonly stdout: boolean; readonly stderr: boolean } = { stdout: false, stderr: false },
+): { readonly listeners: readonly number[]; readonly pidlock: O.Option<number>; readonly control: O.Option<number>; readonly output: WorkerOutputFds; readonly channel: number } => {
   const first = 3
   let next = first + listeners
   const take = (present: boolean): O.Option<number> => (present ? O.some(next++) : O.none)
   const pidlockFd = take(pidlock)
   const controlFd = take(control)
-  return { listeners: Array.from({ length: listeners }, (_, i) => first + i), pidlock: pidlockFd, control: controlFd, channel: next }
+  const stdout = take(output.stdout)
+  const stderr = take(output.stderr)
+  return { listeners: Array.from({ length: listeners }, (_, i) => first + i), pidlock: pidlockFd, control: controlFd, output: { stdout, stderr }, channel: next }
 }
 
 // ---- the codec ------------------------------------------------------------------------------------
@@ -163,6 +179,8 @@ const fromJson = (j: InheritJson, c: t.Context): t.Validation<Inherited> => {
     ...j.listeners.map((l, i) => [`listeners.${i}.fd`, l.fd] as const),
     ...(j.pidlock !== undefined ? [['pidlock', j.pidlock] as const] : []),
     ...(j.control !== undefined ? [['control.fd', j.control.fd] as const] : []),
+    ...(j.stdout !== undefined ? [['stdout', j.stdout] as const] : []),
+    ...(j.stderr !== undefined ? [['stderr', j.stderr] as const] : []),
   ]
   const twice = named.find(([, fd], i) => named.findIndex(([, other]) => other === fd) < i)
   if (twice !== undefined) {
@@ -178,6 +196,8 @@ const fromJson = (j: InheritJson, c: t.Context): t.Validation<Inherited> => {
       if (j.generation < 2) return failAt(c, ['generation'], j.generation, 'a successor is generation 2 or later')
       if (j.slot !== undefined) return failAt(c, ['slot'], j.slot, 'only a worker has a slot')
       if (j.supervisorControl === true) return failAt(c, ['supervisorControl'], true, 'only a worker has a supervisor')
+      if (j.stdout !== undefined) return failAt(c, ['stdout'], j.stdout, 'only a worker has its output passed on')
+      if (j.stderr !== undefined) return failAt(c, ['stderr'], j.stderr, 'only a worker has its output passed on')
       return checked({
         role: 'successor',
         ...common,
@@ -188,7 +208,7 @@ const fromJson = (j: InheritJson, c: t.Context): t.Validation<Inherited> => {
       if (j.slot === undefined) return failAt(c, ['slot'], undefined, 'is missing: a worker has a slot')
       if (j.pidlock !== undefined) return failAt(c, ['pidlock'], j.pidlock, 'only a successor holds the pidfile lock')
       if (j.control !== undefined) return failAt(c, ['control'], j.control, 'only a successor takes over the control socket')
-      return checked({ role: 'worker', ...common, slot: j.slot, supervisorControl: j.supervisorControl === true })
+      return checked({ role: 'worker', ...common, slot: j.slot, supervisorControl: j.supervisorControl === true, output: { stdout: O.fromNullable(j.stdout), stderr: O.fromNullable(j.stderr) } })
   }
 }
 
@@ -209,10 +229,20 @@ const toJson = (i: Inherited): InheritJson => {
         slot: undefined,
         control: O.toUndefined(O.map((k: InheritedControl) => ({ fd: k.fd, socketId: O.toUndefined(k.socketId) }))(i.control)),
         supervisorControl: undefined,
+        stdout: undefined,
+        stderr: undefined,
       }
     case 'worker':
       // written only when true, as every release has
-      return { ...common, pidlock: undefined, slot: i.slot, control: undefined, supervisorControl: i.supervisorControl ? true : undefined }
+      return {
+        ...common,
+        pidlock: undefined,
+        slot: i.slot,
+        control: undefined,
+        supervisorControl: i.supervisorControl ? true : undefined,
+        stdout: O.toUndefined(i.output.stdout),
+        stderr: O.toUndefined(i.output.stderr),
+      }
   }
 }
 

@@ -12,6 +12,7 @@ import { encodeParentMessage } from '../../core/wire/channel'
 import { type Command, formatCommand, type Self, startCommand } from '../../core/command'
 import { childLayout, inheritEnv } from '../../core/wire/inherit'
 import type { BoundSocket, BoundSockets } from '../../shell/listener/bound'
+import { outputsEnded, workerOutput } from '../../shell/log/relay'
 import type { Child } from '../../shell/os/child'
 import { childEnvironment } from '../../shell/os/childEnv'
 import { compileCacheForChildren } from '../../shell/os/compileCache'
@@ -49,6 +50,8 @@ export interface Live extends Prepared {
 
 /** How long a worker may take to answer a status request. */
 const STATUS_TIMEOUT_MS = 1000
+/** At exit, how long what the workers printed last may take to arrive (a subprocess that outlived its worker may hold its output open). */
+const OUTPUT_WAIT_MS = 1000
 
 export const liveOs = (live: Live): Os => {
   const { config, sockets, log } = live
@@ -56,11 +59,15 @@ export const liveOs = (live: Live): Os => {
     log.warn({ event: 'compile-cache-off', reason }, `Node's compile cache is not used for new processes: ${reason}`),
   )
   const socketFilesRemoved = removeSocketFiles(sockets, log)
+  const output = workerOutput()
+  const passedOutput = [...(output.stdout !== undefined ? [1] : []), ...(output.stderr !== undefined ? [2] : [])]
+  /** The workers' outputs still being read (see shell/log/relay.ts). */
+  const outputs = new Set<Promise<void>>()
 
   return {
     spawnWorker: (_id, slot, generation, on) => {
       const command = live.program.command(currentProcess())
-      const layout = childLayout(sockets.length, false, false)
+      const layout = childLayout(sockets.length, false, false, { stdout: output.stdout !== undefined, stderr: output.stderr !== undefined })
       const env = childEnvironment({
         cwd: command.cwd,
         compileCache: compileCache(),
@@ -77,13 +84,15 @@ export const liveOs = (live: Live): Os => {
           slot,
           // the control socket stays here; the worker checks that its config still names one (or none)
           supervisorControl: O.isSome(live.control),
+          output: layout.output,
         }),
       })
       const upMs = stopwatch()
       /** Status requests sent on its channel, by id; its exit answers the rest (with no counts). */
       const asked = requestReply<WorkerCounts, 'exited'>()
       const child: Child = spawnChild(
-        { command, env, pass: sockets.map((s) => s.fd), readyTimeoutMs: config.readyTimeoutMs },
+        // the server's own stdout and stderr go along when the worker's are passed on here (see shell/log/relay.ts)
+        { command, env, pass: [...sockets.map((s) => s.fd), ...passedOutput], readyTimeoutMs: config.readyTimeoutMs, output },
         {
           ready: on.ready,
           failed: on.failed,
@@ -100,6 +109,10 @@ export const liveOs = (live: Live): Os => {
             log.debug({ event: 'channel-malformed', worker: slot, workerPid: child.pid ?? null, line: show(line), problems }, `a line from worker ${slot} is not a message: ${formatProblems(problems)}`),
         },
       )
+      const ended = child.outputEnded.then(() => {
+        outputs.delete(ended)
+      })
+      outputs.add(ended)
       log.debug({ event: 'worker-spawned', worker: slot, generation, workerPid: child.pid ?? null, command: formatCommand(command) }, `worker ${slot} of generation ${generation} started (pid ${String(child.pid)})`)
       return {
         // a signal to its process group would reach what it started too; with no channel left, SIGTERM it
@@ -140,7 +153,10 @@ export const liveOs = (live: Live): Os => {
       live.control.value.server.destroyAll()
       await live.control.value.socket.removeFile()()
     },
-    finish: (code) => finish(live, code),
+    finish: async (code) => {
+      await outputsEnded(outputs, OUTPUT_WAIT_MS)
+      await finish(live, code)
+    },
     log: (level, event, msg, fields) => {
       log[level]({ event, ...fields }, msg)
       // a supervisor that cannot start says why on stderr too, as any server that cannot start does

@@ -18,6 +18,7 @@ import type { ServeError } from '../errors'
 import { checkInherited, type ListenError, type Listeners, takeAll } from '../../shell/listener'
 import type { Log } from '../../shell/log/logger'
 import { eachLine } from '../../shell/os/eachLine'
+import { fallBackNow } from '../../shell/log/destination'
 import type { Prepared, Stopped } from '../prepare'
 import { NO_LOCK, settleSignals, stoppedWhileStarting } from '../start'
 import { type Lifecycle, type MakeProtocol, type Parent, run, type Serving, serving } from '../lifecycle/run'
@@ -40,7 +41,10 @@ export const supervisorChannel = (inherited: InheritedWorker, log: Log): Parent 
       opened = channel
       channel.unref() // it must not keep a drained worker alive
       channel.on('error', () => undefined) // its close says what matters
-      channel.once('close', () => runtime.dispatch(SUPERVISOR_GONE))
+      channel.once('close', () => {
+        fallBackNow() // the log goes on to the server's own stdout (see shell/log/relay.ts)
+        runtime.dispatch(SUPERVISOR_GONE)
+      })
       eachLine(channel, (line) => {
         E.match(
           (problems: readonly Problem[]) =>

@@ -16,7 +16,8 @@ import fs = require('node:fs')
 import { type Errno, messageOf } from '../os/errno'
 
 export interface Destination {
-  readonly write: (line: string) => void
+  /** Queues a whole line (or lines), ending with a newline. */
+  readonly write: (line: string | Uint8Array) => void
   /** Writes what is queued, waiting up to `budgetMs` for the reader; at exit. */
   readonly drainSync: (budgetMs: number) => void
 }
@@ -124,8 +125,8 @@ export const lineQueue = (o: QueueOptions): Destination => {
     o.later(retry, retryMs)
   }
 
-  const push = (line: string): void => {
-    const bytes = Buffer.from(line)
+  const push = (line: string | Uint8Array): void => {
+    const bytes = typeof line === 'string' ? Buffer.from(line) : Buffer.from(line) // a copy: the caller's bytes may change
     if (waiting > 0 && waiting + bytes.length > o.limit) {
       drop(1, `${waiting} bytes of log lines wait for a reader that does not read`)
       return
@@ -178,6 +179,13 @@ export interface Target {
   readonly fd: number
   /** Opened here, a description of its own (a destination keeps it until the process exits). */
   readonly own: boolean
+  /**
+   * Written through the description it shares with other processes, made non-blocking before each
+   * write: a process that clears O_NONBLOCK between the two (a child started with this stdout clears it
+   * before exec; Node at exit restores what it found at start) makes that write block while the reader
+   * does not read. A supervisor therefore gives its workers output of their own (see relay.ts).
+   */
+  readonly shared: boolean
   readonly beforeWrite: () => void
 }
 
@@ -218,16 +226,16 @@ export const openTarget = (fd: number): Target => {
   try {
     stat = fs.fstatSync(fd)
   } catch {
-    return { fd, own: false, beforeWrite: nothing } // not open: every write fails, and is dropped
+    return { fd, own: false, shared: false, beforeWrite: nothing } // not open: every write fails, and is dropped
   }
-  if (stat.isFile() || stat.isBlockDevice()) return { fd, own: false, beforeWrite: nothing }
+  if (stat.isFile() || stat.isBlockDevice()) return { fd, own: false, shared: false, beforeWrite: nothing }
   try {
     const { O_WRONLY, O_NONBLOCK, O_NOCTTY } = fs.constants
-    return { fd: fs.openSync(`/proc/self/fd/${fd}`, O_WRONLY | O_NONBLOCK | O_NOCTTY), own: true, beforeWrite: nothing }
+    return { fd: fs.openSync(`/proc/self/fd/${fd}`, O_WRONLY | O_NONBLOCK | O_NOCTTY), own: true, shared: false, beforeWrite: nothing }
   } catch {
     const handle = stat.isSocket() || stat.isFIFO() ? sharedHandle(fd) : null
-    if (handle === null) return { fd, own: false, beforeWrite: nothing }
-    return { fd, own: false, beforeWrite: () => handle.setBlocking?.(false) }
+    if (handle === null) return { fd, own: false, shared: false, beforeWrite: nothing }
+    return { fd, own: false, shared: true, beforeWrite: () => handle.setBlocking?.(false) }
   }
 }
 
@@ -235,8 +243,10 @@ export interface DestinationOptions {
   readonly fd: number
   /** What the fd is, for the notice: a path, or "stdout". */
   readonly name: string
-  /** The line that reports `dropped` lost lines, the last at `at` (ms), written where they were lost. */
-  readonly lostLine: (dropped: number, at: number) => string
+  /** The line that reports `dropped` lost lines, the last at `at` (ms), written where they were lost (else a line of text says it). */
+  readonly lostLine?: (dropped: number, at: number) => string
+  /** Written to from the first write that fails for good on `fd` (a worker's stdout whose supervisor is gone: the server's own stdout). */
+  readonly fallbackFd?: number
 }
 
 /** Says on stderr, without waiting for it, that log lines are dropped. */
@@ -252,21 +262,86 @@ const tellStderr = (text: string): void => {
   }
 }
 
-/** The destination for `o.fd`, drained at this process's exit. */
+const textLostLine = (dropped: number): string => `uninterruptible: ${dropped} line(s) of output could not be written and were dropped\n`
+
+/** What `fd` is open on: stdout and stderr on the same socket, pipe or terminal are one output. */
+const outputOf = (fd: number): string => {
+  try {
+    const st = fs.fstatSync(fd)
+    return st.isFile() || st.isBlockDevice() ? `fd ${fd}` : `${st.dev}:${st.ino}`
+  } catch {
+    return `fd ${fd}`
+  }
+}
+
+interface Opened {
+  readonly destination: Destination
+  lostLine: (dropped: number, at: number) => string
+  /** Writes to the fallback from now on, if there is one. */
+  readonly fallBack: () => void
+}
+
+/** This process's destinations, one per output: two queues on one socket would cut each other's lines. */
+const opened = new Map<string, Opened>()
+
+/**
+ * The destination for `o.fd`, drained at this process's exit: one per output, shared by whoever writes
+ * there (the log, a supervisor's relay of its workers' output; see relay.ts). The log's `lostLine`, when
+ * given, replaces the line of text that reports lost lines.
+ */
 export const safeDestination = (o: DestinationOptions): Destination => {
-  const target = openTarget(o.fd)
-  const write = fdSink(target.fd)
+  const key = outputOf(o.fd)
+  const known = opened.get(key)
+  if (known !== undefined) {
+    if (o.lostLine !== undefined) known.lostLine = o.lostLine
+    return known.destination
+  }
+  let target = openTarget(o.fd)
+  let write = fdSink(target.fd)
+  let fallback = o.fallbackFd
+  const fallBack = (): boolean => {
+    if (fallback === undefined) return false
+    target = openTarget(fallback)
+    write = fdSink(target.fd)
+    fallback = undefined
+    return true
+  }
   const destination = lineQueue({
     sink: (bytes, offset) => {
-      target.beforeWrite()
-      return write(bytes, offset)
+      try {
+        target.beforeWrite()
+        return write(bytes, offset)
+      } catch (err) {
+        if (!fallBack()) throw err
+        // on from where this line was (a line cut by the failure stays cut)
+        target.beforeWrite()
+        return write(bytes, offset)
+      }
     },
-    lostLine: o.lostLine,
+    lostLine: (dropped, at) => entry.lostLine(dropped, at),
     notice: (reason) => tellStderr(`uninterruptible: cannot write to the log (${o.name}): ${reason}; dropping log lines until it works again\n`),
     later: (f, ms) => setTimeout(f, ms).unref(),
     sleep: (ms) => Atomics.wait(pause, 0, 0, ms),
     limit: QUEUE_BYTES,
   })
+  const entry: Opened = { destination, lostLine: o.lostLine ?? textLostLine, fallBack: () => void fallBack() }
+  opened.set(key, entry)
   process.once('exit', () => destination.drainSync(EXIT_WAIT_MS))
   return destination
+}
+
+/** Whether what is written to `fd` can only go through the description it shares with other processes (see Target.shared). */
+export const sharedOutput = (fd: number): boolean => {
+  const target = openTarget(fd)
+  if (target.own) fs.closeSync(target.fd)
+  return target.shared
+}
+
+/**
+ * The supervisor that passed this worker's output on is gone: its destinations write to their
+ * fallbacks from now on, without waiting for a write to fail (what reaches a supervisor's socket as it
+ * dies is never read).
+ */
+export const fallBackNow = (): void => {
+  for (const o of opened.values()) o.fallBack()
 }

@@ -7,11 +7,12 @@
  * channel first; the reason goes with the failure.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { Duplex } from 'node:stream'
+import { Duplex, Readable } from 'node:stream'
 import type * as RNEA from 'fp-ts/ReadonlyNonEmptyArray'
 import type { Problem } from '../../core/codec'
 import type { Command } from '../../core/command'
 import type { ChildMessage, decodeChildMessage } from '../../core/wire/channel'
+import { relayLines } from '../log/relay'
 import { eachLine } from './eachLine'
 import type { SuccessorFailure } from '../../core/lifecycle'
 
@@ -21,7 +22,15 @@ export interface ChildSpec {
   /** This process's fds to pass: the child finds them at 3, 4, ... in this order, and the channel right after. */
   readonly pass: readonly number[]
   readonly readyTimeoutMs: number
+  /**
+   * Where the child's stdout and stderr lines go, each read through a socket pair of its own (see
+   * log/relay.ts); one not given is this process's own, inherited.
+   */
+  readonly output?: { readonly stdout?: OutputLines; readonly stderr?: OutputLines }
 }
+
+/** Takes each whole line a child printed (newline included). */
+export type OutputLines = (line: Uint8Array) => void
 
 export interface ChildEvents {
   readonly ready: (pid: number) => void
@@ -46,6 +55,8 @@ export interface Child {
   readonly killWatched: () => void
   /** It lives on alone: stop watching it, close the channel, let this process exit without waiting for it. */
   readonly release: () => void
+  /** Resolves once every output it was given (ChildSpec.output) has been read to its end. */
+  readonly outputEnded: Promise<void>
 }
 
 /** After a child exits before it is ready, how long its last words on the channel are waited for. */
@@ -68,14 +79,20 @@ export type ReadChannel = typeof decodeChildMessage
 
 export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel): Child => {
   const child = spawn(spec.command.file, spec.command.args, {
-    stdio: ['inherit', 'inherit', 'inherit', ...spec.pass, 'pipe'],
+    stdio: ['inherit', spec.output?.stdout !== undefined ? 'pipe' : 'inherit', spec.output?.stderr !== undefined ? 'pipe' : 'inherit', ...spec.pass, 'pipe'],
     env: spec.env,
     cwd: spec.command.cwd,
     detached: true, // own process group, so a failed start can be killed with all it spawned
   })
   // a 'pipe' past stdio is a socket
-  const end = stdioOf(child)?.[3 + spec.pass.length]
+  const stdio = stdioOf(child)
+  const end = stdio?.[3 + spec.pass.length]
   const channel = end instanceof Duplex ? end : undefined
+  const relayed = ([1, 2] as const).map((fd) => {
+    const lines = fd === 1 ? spec.output?.stdout : spec.output?.stderr
+    const stream = stdio?.[fd]
+    return lines !== undefined && stream instanceof Readable ? relayLines(stream, lines) : Promise.resolve()
+  })
   // starting: the first outcome is reported; ready: only its exit is; done: nothing
   let phase: 'starting' | 'ready' | 'done' = 'starting'
   let reason: string | undefined
@@ -160,5 +177,6 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel):
       child.removeAllListeners('exit')
       child.unref()
     },
+    outputEnded: Promise.all(relayed).then(() => undefined),
   }
 }
