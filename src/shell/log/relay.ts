@@ -49,7 +49,7 @@ export const relayLines = (input: Readable, out: (line: Uint8Array) => void, max
   })
 }
 
-/** Where a supervisor's workers' stdout and stderr lines go: its own destination for each output it can only write through a shared description; the others workers inherit. */
+/** Where a supervisor's workers' stdout and stderr lines go: its own destination for each output it can only write through a shared description (workers inherit the others). */
 export const workerOutput = (): { readonly stdout?: (line: Uint8Array) => void; readonly stderr?: (line: Uint8Array) => void } => {
   const through = (fd: number, name: string): { write: (line: Uint8Array) => void } | null => (sharedOutput(fd) ? safeDestination({ fd, name }) : null)
   const stdout = through(1, 'stdout')
