@@ -70,12 +70,10 @@ export const prepare = (source: TE.TaskEither<ConfigSourceError, unknown>, optio
       if (O.isNone(inherited)) return { pid: process.pid, generation, mode: O.isSome(config.workers) ? 'supervisor' : 'standalone' }
       return { pid: process.pid, generation, ...(inherited.value.role === 'worker' ? { mode: 'worker', worker: inherited.value.slot } : { mode: 'standalone' }) }
     }),
-    TE.tap(({ inherited }) =>
-      TE.fromIO(() => {
-        if (O.isSome(inherited) && inherited.value.role === 'worker') outliveTheRelay({ stdout: O.isSome(inherited.value.output.stdout), stderr: O.isSome(inherited.value.output.stderr) })
-      }),
-    ),
-    TE.bindW('log', ({ config, info, inherited }) =>
+    // a worker whose output its supervisor passes on (see shell/log/relay.ts): none for any other process
+    TE.let('passed', ({ inherited }) => (O.isSome(inherited) && inherited.value.role === 'worker' ? inherited.value.output : { stdout: O.none, stderr: O.none })),
+    TE.tap(({ passed }) => TE.fromIO(() => outliveTheRelay({ stdout: O.isSome(passed.stdout), stderr: O.isSome(passed.stderr) }))),
+    TE.bindW('log', ({ config, info, passed }) =>
       TE.fromEither(
         openLog({
           level: config.logLevel,
@@ -83,7 +81,7 @@ export const prepare = (source: TE.TaskEither<ConfigSourceError, unknown>, optio
           // a supervisor's lines say so; the generations are its workers'
           bindings: info.mode === 'supervisor' ? { supervisor: true } : { generation: info.generation, ...(info.worker !== undefined ? { worker: info.worker } : {}) },
           ...(options.logger !== undefined ? { given: options.logger } : {}),
-          stdoutFallback: O.flatMap((i: Inherited) => (i.role === 'worker' ? i.output.stdout : O.none))(inherited),
+          stdoutFallback: passed.stdout,
         }),
       ),
     ),

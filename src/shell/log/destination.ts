@@ -126,7 +126,7 @@ export const lineQueue = (o: QueueOptions): Destination => {
   }
 
   const push = (line: string | Uint8Array): void => {
-    const bytes = typeof line === 'string' ? Buffer.from(line) : Buffer.from(line) // a copy: the caller's bytes may change
+    const bytes = Buffer.from(line) // of bytes, a copy: the caller's may change
     if (waiting > 0 && waiting + bytes.length > o.limit) {
       drop(1, `${waiting} bytes of log lines wait for a reader that does not read`)
       return

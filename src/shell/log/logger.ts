@@ -57,7 +57,7 @@ export interface OpenLogOptions {
   /** The application's own logger, or pino options for ours (see ServeOptions.logger). */
   readonly given?: Logger | PinoOptions
   /** Where lines for stdout go once stdout fails for good: a worker's supervisor, which passed its output on, is gone (see relay.ts). */
-  readonly stdoutFallback?: O.Option<number>
+  readonly stdoutFallback: O.Option<number>
 }
 
 // pino's numeric levels, to skip a disabled line without loading pino
@@ -110,7 +110,7 @@ export const openLog = (o: OpenLogOptions): E.Either<LogError, Log> => {
           const destination = safeDestination({
             fd,
             name: target,
-            ...(O.isNone(o.logPath) && o.stdoutFallback !== undefined && O.isSome(o.stdoutFallback) ? { fallbackFd: o.stdoutFallback.value } : {}),
+            ...(O.isNone(o.logPath) && O.isSome(o.stdoutFallback) ? { fallbackFd: o.stdoutFallback.value } : {}),
             lostLine: (dropped, at) =>
               `${JSON.stringify({ level: 40, time: at, ...base, event: 'log-lines-dropped', dropped, msg: `${dropped} log line(s) could not be written and were dropped` })}\n`,
           })

@@ -51,10 +51,10 @@ export const relayLines = (input: Readable, out: (line: Uint8Array) => void, max
 
 /** Where a supervisor's workers' stdout and stderr lines go: its own destination for each output it can only write through a shared description (workers inherit the others). */
 export const workerOutput = (): { readonly stdout?: (line: Uint8Array) => void; readonly stderr?: (line: Uint8Array) => void } => {
-  const through = (fd: number, name: string): { write: (line: Uint8Array) => void } | null => (sharedOutput(fd) ? safeDestination({ fd, name }) : null)
-  const stdout = through(1, 'stdout')
-  const stderr = through(2, 'stderr')
-  return { ...(stdout !== null ? { stdout: stdout.write } : {}), ...(stderr !== null ? { stderr: stderr.write } : {}) }
+  const through = (fd: number, name: string): { readonly write?: (line: Uint8Array) => void } => (sharedOutput(fd) ? { write: safeDestination({ fd, name }).write } : {})
+  const stdout = through(1, 'stdout').write
+  const stderr = through(2, 'stderr').write
+  return { ...(stdout !== undefined ? { stdout } : {}), ...(stderr !== undefined ? { stderr } : {}) }
 }
 
 /** Resolves once every output in `outputs` has ended, or after `ms`, whichever comes first. */

@@ -88,11 +88,8 @@ export const spawnChild = (spec: ChildSpec, on: ChildEvents, read: ReadChannel):
   const stdio = stdioOf(child)
   const end = stdio?.[3 + spec.pass.length]
   const channel = end instanceof Duplex ? end : undefined
-  const relayed = ([1, 2] as const).map((fd) => {
-    const lines = fd === 1 ? spec.output?.stdout : spec.output?.stderr
-    const stream = stdio?.[fd]
-    return lines !== undefined && stream instanceof Readable ? relayLines(stream, lines) : Promise.resolve()
-  })
+  const relay = (lines: OutputLines | undefined, stream: unknown): Promise<void> => (lines !== undefined && stream instanceof Readable ? relayLines(stream, lines) : Promise.resolve())
+  const relayed = [relay(spec.output?.stdout, stdio?.[1]), relay(spec.output?.stderr, stdio?.[2])]
   // starting: the first outcome is reported; ready: only its exit is; done: nothing
   let phase: 'starting' | 'ready' | 'done' = 'starting'
   let reason: string | undefined
